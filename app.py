@@ -1,0 +1,26 @@
+"""平安志愿者 — the application factory. It only wires; routes and rules live in volunteers/."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from volunteers import config
+from volunteers.web import api, auth, cli, errors, extensions, headers, home, patrols, templating
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings → extensions and database → error handling → blueprints → commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    # Settings come from code defaults, the environment, then test overrides; the secret lives in the data dir.
+    app.config.from_mapping(config.load(app.instance_path, os.environ, test_config))
+    # One engine per app; sessions are opened per request.
+    extensions.init_app(app)
+    # Every error is a translated message with the right status (JSON on /api, a page elsewhere).
+    errors.init_app(app)
+    headers.init_app(app)
+    templating.init_app(app)
+    for blueprint in (auth.bp, home.bp, patrols.bp, api.bp):
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,52 @@
+"""Settings: defaults in code, secrets from the environment, nothing read at import time."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Mapping
+
+DEFAULTS = {
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ("zh_CN", "en"),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # a volunteer may keep a page open all day on patrol
+    "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_WINDOW_MINUTES": 15,
+}
+
+
+def secret_key_for(data_dir: Path) -> str:
+    """Return the data directory's own secret key, generating it on first use."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def load(instance_path: str, environ: Mapping[str, str], test_config: dict | None) -> dict:
+    """Merge defaults, the environment and test overrides into one settings dict."""
+    test_config = dict(test_config or {})
+    data_dir = Path(
+        test_config.get("DATA_DIR") or environ.get("VOLUNTEERS_DATA_DIR") or instance_path
+    ).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = dict(DEFAULTS)
+    settings["DATA_DIR"] = str(data_dir)
+    settings["DATABASE_URL"] = environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'volunteers.sqlite3'}"
+    if environ.get("VOLUNTEERS_HTTPS") == "1":
+        settings["SESSION_COOKIE_SECURE"] = True
+        settings["REMEMBER_COOKIE_SECURE"] = True
+    settings.update(test_config)
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = environ.get("SECRET_KEY") or secret_key_for(data_dir)
+    return settings

@@ -1,0 +1,141 @@
+"""The demo town 青石镇: four grids, their officers and volunteers, and three weeks of patrol history.
+
+Phones and grids are a contract (DESIGN.md "The demo town"): coordinator 13800000000, officers
+13800000101 (G1, G2) and 13800000102 (G3, G4), volunteers from 13800000201 (201 in G1, 211 in G3).
+"""
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from volunteers import accounts, db, grids
+from volunteers.errors import Conflict, N_
+from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, Patrol, Route, RouteStop, Station, Team,
+                               TeamMember, User, utcnow)
+
+PASSWORD = "demo1234"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# South-west corner of the town; each grid is about 1 km square.
+ORIGIN = (30.2400, 120.0900)
+STEP_LAT, STEP_LON = 0.0090, 0.0104
+
+# code, name, (row, col) in the 2×2 layout, checkpoints as (name, fraction north, fraction east, radius m)
+GRIDS = [
+    ("G1", "东街社区", (1, 0), [("东街村委会", 0.30, 0.30, 50), ("青石小学校门", 0.70, 0.45, 40), ("东街菜市场", 0.45, 0.75, 60)]),
+    ("G2", "北河社区", (1, 1), [("北河桥头", 0.25, 0.35, 50), ("镇卫生院", 0.60, 0.55, 50), ("老街加油站", 0.80, 0.80, 40)]),
+    ("G3", "南山村", (0, 0), [("南山村委会", 0.35, 0.40, 50), ("南山幼儿园", 0.65, 0.30, 40), ("水库大坝", 0.20, 0.75, 80)]),
+    ("G4", "西岭村", (0, 1), [("西岭村口", 0.40, 0.25, 50), ("农贸市场", 0.55, 0.60, 60), ("西岭中学校门", 0.75, 0.40, 40)]),
+]
+
+TEAMS = [("红袖标巡逻队", "red_armband"), ("义警队", "auxiliary"), ("护学岗队", "school_gate"), ("商户十户联防", "joint_defence")]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋"
+GIVEN = ["秀英", "建国", "桂兰", "志强", "玉珍", "德明", "淑芬", "国庆", "春梅", "海涛", "丽华", "永福",
+         "红霞", "长青", "凤英", "文军", "金凤", "保国", "美玲", "爱民", "素珍", "立新", "翠兰", "振华"]
+
+
+def grid_polygon(row: int, col: int) -> dict:
+    """A GeoJSON Polygon for the grid cell at (row, col), closed ring, lon/lat order."""
+    s, w = ORIGIN[0] + row * STEP_LAT, ORIGIN[1] + col * STEP_LON
+    n, e = s + STEP_LAT, w + STEP_LON
+    ring = [[w, s], [e, s], [e, n], [w, n], [w, s]]
+    return {"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]]}
+
+
+def volunteer_plan() -> list[tuple[str, str, str, str]]:
+    """(phone, grid code, status, name) for the 24 demo volunteers: 201–205 G1, 206–210 G2, 211–215 G3, 216–220 G4 …"""
+    plan = []
+    for i in range(24):
+        number = 201 + i
+        grid = ("G1", "G2", "G3", "G4")[i // 5] if i < 20 else ("G2", "G4", "G1", "G3")[i - 20]
+        status = {223: "pending", 224: "suspended"}.get(number, "active")
+        plan.append((f"13800000{number}", grid, status, SURNAMES[i % len(SURNAMES)] + GIVEN[i]))
+    return plan
+
+
+def build(session: Session, *, now: datetime | None = None, seed: int = 7, history_days: int = 21) -> dict:
+    """Fill an empty database with the demo town; refuses a database that already has data."""
+    if db.has_data(session):
+        raise Conflict("not_empty", N_("The database already has data; the demo town is only loaded into an empty one."))
+    now = now or utcnow()
+    rng = random.Random(seed)
+    password_hash = accounts.hash_password(PASSWORD)  # one hash for all: they share the password anyway
+
+    station = Station(code="QSZ", name="青石镇派出所")
+    session.add(station)
+    session.flush()
+
+    grid_by_code, routes = {}, {}
+    for code, name, (row, col), points in GRIDS:
+        grid = Grid(station_id=station.id, code=code, name=name, boundary=grid_polygon(row, col))
+        session.add(grid)
+        session.flush()
+        grid_by_code[code] = grid
+        s, w = ORIGIN[0] + row * STEP_LAT, ORIGIN[1] + col * STEP_LON
+        route = Route(grid_id=grid.id, name=f"{name}必巡线")
+        session.add(route)
+        session.flush()
+        stops = []
+        for position, (cp_name, fn, fe, radius) in enumerate(points):
+            cp = Checkpoint(grid_id=grid.id, name=cp_name, lat=round(s + fn * STEP_LAT, 6),
+                            lon=round(w + fe * STEP_LON, 6), radius_m=radius, qr_secret=grids.new_qr_secret())
+            session.add(cp)
+            session.flush()
+            session.add(RouteStop(route_id=route.id, position=position, checkpoint_id=cp.id))
+            stops.append(cp)
+        routes[code] = (route, stops)
+
+    def person(phone, name, role, status="active", grid=None):
+        user = User(station_id=station.id, phone=phone, name=name, password_hash=password_hash, role=role,
+                    status=status, home_grid_id=grid.id if grid else None, created_at=now - timedelta(days=60))
+        session.add(user)
+        session.flush()
+        return user
+
+    person("13800000000", "周协调", "coordinator")
+    officer1 = person("13800000101", "陈警官", "officer")
+    officer2 = person("13800000102", "林警官", "officer")
+    for officer, codes in ((officer1, ("G1", "G2")), (officer2, ("G3", "G4"))):
+        for code in codes:
+            session.add(GridOfficer(grid_id=grid_by_code[code].id, user_id=officer.id))
+
+    teams = [Team(station_id=station.id, name=name, kind=kind) for name, kind in TEAMS]
+    session.add_all(teams)
+    session.flush()
+    volunteers = []
+    for i, (phone, code, status, name) in enumerate(volunteer_plan()):
+        user = person(phone, name, "volunteer", status, grid_by_code[code])
+        session.add(TeamMember(team_id=teams[i % len(teams)].id, user_id=user.id))
+        if i % 3 == 0:  # some serve in two teams
+            session.add(TeamMember(team_id=teams[(i + 1) % len(teams)].id, user_id=user.id))
+        volunteers.append((user, code))
+
+    patrol_count = 0
+    active = [(u, c) for u, c in volunteers if u.status == "active"]
+    today = now.astimezone(SHANGHAI).date()
+    for days_ago in range(history_days, 0, -1):
+        day = today - timedelta(days=days_ago)
+        for user, code in rng.sample(active, k=rng.randint(5, 9)):
+            start_local = datetime.combine(day, time(rng.randint(7, 19), rng.choice((0, 15, 30, 45))), SHANGHAI)
+            started = start_local.astimezone(now.tzinfo)
+            duration = timedelta(minutes=rng.randint(35, 130))
+            route, stops = routes[code]
+            patrol = Patrol(client_id=f"demo-patrol-{patrol_count}", fingerprint="demo", user_id=user.id,
+                            route_id=route.id, started_at=started, ended_at=started + duration, received_at=started)
+            session.add(patrol)
+            session.flush()
+            visited = stops if rng.random() < 0.7 else stops[: rng.randint(1, len(stops) - 1)]
+            for n, cp in enumerate(visited, start=1):
+                at = started + duration * n / (len(visited) + 1)
+                session.add(CheckIn(
+                    client_id=f"demo-checkin-{patrol.id}-{cp.id}", fingerprint="demo", patrol_id=patrol.id,
+                    checkpoint_id=cp.id, method="gps", lat=round(cp.lat + rng.uniform(-0.0002, 0.0002), 7),
+                    lon=round(cp.lon + rng.uniform(-0.0002, 0.0002), 7), accuracy_m=rng.randint(5, 30),
+                    distance_m=round(rng.uniform(3, cp.radius_m * 0.8), 1), recorded_at=at, received_at=at, flags=[]))
+            patrol_count += 1
+    session.commit()
+    return {"station": station.name, "grids": len(grid_by_code), "volunteers": len(volunteers),
+            "patrols": patrol_count}

@@ -1,0 +1,64 @@
+"""Grids, their must-visit checkpoints (必到点) and routes (必巡线), and the signed QR codes on the posters."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+from sqlmodel import Session, select
+
+from volunteers.errors import Invalid, N_
+from volunteers.models import Checkpoint, Grid, Route, RouteStop
+
+QR_PREFIX = "PAV1"
+_QR_RE = re.compile(r"PAV1-(\d+)-([A-Z2-7]{10})")
+
+
+def new_qr_secret() -> str:
+    """A fresh per-checkpoint secret; rotating it voids every printed poster of that checkpoint."""
+    return secrets.token_hex(16)
+
+
+def qr_code(checkpoint: Checkpoint, key: str) -> str:
+    """The text on a checkpoint's QR poster: PAV1-<id>-<10-letter signature>, short enough to type."""
+    mac = hmac.new(key.encode(), f"{checkpoint.id}:{checkpoint.qr_secret}".encode(), hashlib.sha256).digest()
+    return f"{QR_PREFIX}-{checkpoint.id}-{base64.b32encode(mac).decode()[:10]}"
+
+
+def checkpoint_for_qr(session: Session, code: str, key: str) -> Checkpoint:
+    """The checkpoint a scanned or typed QR code belongs to; refuses codes that are forged or rotated out."""
+    cleaned = re.sub(r"\s+", "", (code or "").upper())
+    match = _QR_RE.search(cleaned)  # a poster may carry a URL around the code
+    checkpoint = session.get(Checkpoint, int(match.group(1))) if match else None
+    if checkpoint is None or not hmac.compare_digest(qr_code(checkpoint, key), match.group(0)):
+        raise Invalid("bad_qr", N_("This QR code is not valid. Check the code on the poster and try again."))
+    return checkpoint
+
+
+def checkpoints_in(session: Session, grid_ids: list[int]) -> list[tuple[Checkpoint, Grid]]:
+    """Checkpoints of these grids with their grid, in a stable order."""
+    if not grid_ids:
+        return []
+    rows = session.exec(
+        select(Checkpoint, Grid).join(Grid, Grid.id == Checkpoint.grid_id)
+        .where(Checkpoint.grid_id.in_(grid_ids)).order_by(Grid.code, Checkpoint.id)
+    )
+    return list(rows)
+
+
+def route_checkpoints(session: Session, route_id: int) -> list[Checkpoint]:
+    """A route's checkpoints in patrol order."""
+    rows = session.exec(
+        select(Checkpoint).join(RouteStop, RouteStop.checkpoint_id == Checkpoint.id)
+        .where(RouteStop.route_id == route_id).order_by(RouteStop.position)
+    )
+    return list(rows)
+
+
+def first_route(session: Session, grid_id: int | None) -> Route | None:
+    """The grid's main route (its lowest id), which a volunteer's patrol follows by default."""
+    if grid_id is None:
+        return None
+    return session.exec(select(Route).where(Route.grid_id == grid_id).order_by(Route.id)).first()

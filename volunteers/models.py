@@ -1,0 +1,214 @@
+"""Every table, grouped by entity. Times are UTC-aware; foreign keys say what happens on delete."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names, so Alembic migrations name the same thing the same way on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores UTC, returns aware UTC datetimes on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC times")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def when(nullable: bool = False, **kw: Any):
+    """A UTC-aware timestamp column."""
+    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, **kw))
+
+
+def fk(target: str, ondelete: str, nullable: bool = False, index: bool = True):
+    """A foreign key column with an explicit delete rule."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index),
+    )
+
+
+# --- Station, grids, checkpoints, routes -------------------------------------------------------
+
+class Station(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=100)
+
+
+class Grid(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("station_id", "code", name="uq_grid_station_code"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=100)
+    boundary: dict = Field(sa_column=sa.Column(sa.JSON, nullable=False))  # GeoJSON Polygon geometry
+
+
+class GridOfficer(SQLModel, table=True):
+    """Which officers hold which grids (one officer often holds several)."""
+    grid_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True))
+    user_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True))
+
+
+class Checkpoint(SQLModel, table=True):
+    """A must-visit point (必到点): a place, a radius, and the secret its QR poster is signed with."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    grid_id: int = fk("grid.id", "CASCADE")
+    name: str = Field(max_length=100)
+    lat: float
+    lon: float
+    radius_m: int = Field(default=50)
+    qr_secret: str = Field(max_length=64)
+
+
+class Route(SQLModel, table=True):
+    """A must-patrol route (必巡线) through ordered checkpoints of one grid."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    grid_id: int = fk("grid.id", "CASCADE")
+    name: str = Field(max_length=100)
+
+
+class RouteStop(SQLModel, table=True):
+    route_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("route.id", ondelete="CASCADE"), primary_key=True))
+    position: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    checkpoint_id: int = fk("checkpoint.id", "CASCADE")
+
+
+# --- People and teams ---------------------------------------------------------------------------
+
+ROLES = ("volunteer", "officer", "coordinator", "admin")
+STATUSES = ("pending", "active", "suspended")
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    phone: str = Field(max_length=20, unique=True)
+    name: str = Field(max_length=50)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default="volunteer", max_length=16)
+    status: str = Field(default="active", max_length=16)
+    home_grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True)
+    created_at: datetime = when(default=utcnow)
+
+    # Flask-Login's user protocol, spelled out here so the domain needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Team(SQLModel, table=True):
+    """A volunteer team: 义警队, 红袖标, 护学岗队, 十户联防 unit …"""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=32)
+
+
+class TeamMember(SQLModel, table=True):
+    team_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("team.id", ondelete="CASCADE"), primary_key=True))
+    user_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True))
+
+
+class ApiToken(SQLModel, table=True):
+    """A Bearer token for scripts and integrations; only its SHA-256 is stored."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = fk("user.id", "CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = when(default=utcnow)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One wrong password, kept for a short while to throttle guessing."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    phone: str = Field(max_length=20, index=True)
+    ip: str = Field(max_length=64, index=True)
+    at: datetime = when(default=utcnow, index=True)
+
+
+# --- Patrols and check-ins ----------------------------------------------------------------------
+
+class Patrol(SQLModel, table=True):
+    """A volunteer's patrol session, from start to end."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64, unique=True)
+    fingerprint: str = Field(max_length=64)
+    user_id: int = fk("user.id", "CASCADE")
+    route_id: Optional[int] = fk("route.id", "SET NULL", nullable=True)
+    started_at: datetime = when(index=True)
+    ended_at: Optional[datetime] = when(nullable=True)
+    received_at: datetime = when(default=utcnow)
+
+
+class CheckIn(SQLModel, table=True):
+    """Evidence that a volunteer stood at a checkpoint: where, how precisely, when (device and server)."""
+    __tablename__ = "checkin"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64, unique=True)
+    fingerprint: str = Field(max_length=64)
+    patrol_id: int = fk("patrol.id", "CASCADE")
+    checkpoint_id: Optional[int] = fk("checkpoint.id", "SET NULL", nullable=True)
+    method: str = Field(max_length=8)  # gps | qr
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    accuracy_m: Optional[float] = None
+    distance_m: Optional[float] = None
+    recorded_at: datetime = when()  # the device's clock
+    received_at: datetime = when(default=utcnow)  # the server's clock
+    flags: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+# --- Audit --------------------------------------------------------------------------------------
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which object, when, from where."""
+    __tablename__ = "audit_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = when(default=utcnow, index=True)
+    actor_id: Optional[int] = fk("user.id", "SET NULL", nullable=True)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: Optional[int] = None
+    ip: Optional[str] = Field(default=None, max_length=64)
+    detail: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))

@@ -1,0 +1,335 @@
+"""Patrols and check-ins: the rules that decide whether a volunteer really stood at a must-visit point."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from volunteers import accounts, audit, clientids, geo, grids
+from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
+from volunteers.models import Checkpoint, CheckIn, Patrol, User, utcnow
+
+# A GPS fix rougher than this proves nothing about where the phone is.
+MAX_ACCURACY_M = 150.0
+# The reported accuracy widens the checkpoint's radius, but never by more than this.
+MAX_ACCURACY_ALLOWANCE_M = 50.0
+# Device clocks further than this from the server's are flagged.
+CLOCK_SKEW = timedelta(minutes=5)
+# Faster than 120 km/h between two check-ins is not a patrol on foot, bike or e-bike.
+MAX_SPEED_M_S = 120 / 3.6
+# Identical coordinates within this window hint at a faked location.
+REPEAT_WINDOW = timedelta(days=30)
+
+FLAG_CLOCK = "clock_skew"
+FLAG_SPEED = "impossible_speed"
+FLAG_REPEAT = "repeated_coordinates"
+FLAG_QR_FAR = "qr_far_from_point"
+
+
+# --- Input ---------------------------------------------------------------------------------------
+
+def parse_time(value: Any, field: str) -> datetime | None:
+    """An ISO 8601 time with a UTC offset (e.g. 2026-11-25T08:30:00+08:00 or …Z), as aware UTC."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise Invalid("bad_time", N_("The field “%(field)s” must be an ISO 8601 time with a time zone."), status=400, field=field)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid("bad_time", N_("The field “%(field)s” must be an ISO 8601 time with a time zone."), status=400, field=field) from None
+    if parsed.tzinfo is None:
+        raise Invalid("bad_time", N_("The field “%(field)s” must be an ISO 8601 time with a time zone."), status=400, field=field)
+    return parsed.astimezone(timezone.utc)
+
+
+def _int(data: dict[str, Any], field: str) -> int | None:
+    raw = data.get(field)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
+
+
+@dataclass(frozen=True)
+class CheckInInput:
+    """A check-in request, validated: GPS (lat/lon/accuracy) and/or a QR code, and the device's time."""
+    client_id: str
+    point: tuple[float, float] | None
+    accuracy_m: float | None
+    recorded_at: datetime | None
+    checkpoint_id: int | None
+    qr: str | None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> "CheckInInput":
+        """Validate a form or JSON body; a QR check-in may come without GPS."""
+        client_id = clientids.parse(data.get("client_id"))
+        raw_qr = data.get("qr")
+        qr = (raw_qr.strip() or None) if isinstance(raw_qr, str) else None
+        point = geo.point(data, required=qr is None)
+        accuracy = geo.number(data, "accuracy_m", low=0, high=100_000, required=point is not None and qr is None)
+        return cls(
+            client_id=client_id,
+            point=point,
+            accuracy_m=accuracy,
+            recorded_at=parse_time(data.get("recorded_at"), "recorded_at"),
+            checkpoint_id=_int(data, "checkpoint_id"),
+            qr=qr,
+        )
+
+    def content(self, patrol_id: int) -> dict[str, Any]:
+        """What makes two requests 'the same' for idempotency."""
+        return {"patrol": patrol_id, "point": self.point, "accuracy_m": self.accuracy_m,
+                "recorded_at": self.recorded_at and self.recorded_at.isoformat(),
+                "checkpoint_id": self.checkpoint_id, "qr": self.qr}
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+def minutes(patrol: Patrol, now: datetime | None = None) -> int:
+    """Whole minutes from start to end (or to now, while it runs)."""
+    end = patrol.ended_at or now or utcnow()
+    return max(0, int((end - patrol.started_at).total_seconds() // 60))
+
+
+def open_patrol(session: Session, user: User) -> Patrol | None:
+    """The patrol this user has running, if any."""
+    return session.exec(
+        select(Patrol).where(Patrol.user_id == user.id, Patrol.ended_at.is_(None)).order_by(Patrol.started_at.desc())
+    ).first()
+
+
+def visible_patrol(session: Session, user: User, patrol_id: int) -> Patrol:
+    """A patrol the user may see: their own, or one in an officer's/coordinator's grids; others are 404."""
+    patrol = session.get(Patrol, patrol_id)
+    if patrol is None:
+        raise NotFound(N_("This patrol does not exist."))
+    if patrol.user_id == user.id:
+        return patrol
+    if user.role in ("officer", "coordinator", "admin"):
+        owner = session.get(User, patrol.user_id)
+        if owner.station_id == user.station_id and (
+            user.role != "officer" or owner.home_grid_id in accounts.grid_ids(session, user)
+        ):
+            return patrol
+    raise NotFound(N_("This patrol does not exist."))
+
+
+def own_patrol(session: Session, user: User, patrol_id: int) -> Patrol:
+    """A patrol the user may change: only their own (others may see it but get 403)."""
+    patrol = visible_patrol(session, user, patrol_id)
+    if patrol.user_id != user.id:
+        raise Forbidden(N_("Only the volunteer on this patrol can change it."))
+    return patrol
+
+
+def checkins_of(session: Session, patrol_id: int) -> list[CheckIn]:
+    """A patrol's check-ins in the order they happened on the phone."""
+    return list(session.exec(select(CheckIn).where(CheckIn.patrol_id == patrol_id).order_by(CheckIn.recorded_at, CheckIn.id)))
+
+
+@dataclass
+class PatrolSummary:
+    patrol: Patrol
+    minutes: int
+    checkpoint_names: list[str]
+
+
+def history(session: Session, user: User, limit: int = 50) -> list[PatrolSummary]:
+    """The user's latest patrols with their minutes and the checkpoints they checked in at."""
+    patrols = list(session.exec(
+        select(Patrol).where(Patrol.user_id == user.id).order_by(Patrol.started_at.desc()).limit(limit)
+    ))
+    names: dict[int, list[str]] = {p.id: [] for p in patrols}
+    if patrols:
+        rows = session.exec(
+            select(CheckIn.patrol_id, Checkpoint.name).join(Checkpoint, Checkpoint.id == CheckIn.checkpoint_id)
+            .where(CheckIn.patrol_id.in_(list(names))).order_by(CheckIn.recorded_at)
+        )
+        for patrol_id, name in rows:
+            if name not in names[patrol_id]:
+                names[patrol_id].append(name)
+    return [PatrolSummary(p, minutes(p), names[p.id]) for p in patrols]
+
+
+def patrol_checkpoints(session: Session, user: User, patrol: Patrol) -> list[Checkpoint]:
+    """The must-visit points shown on a patrol: its route's, else every checkpoint of the user's grids."""
+    if patrol.route_id:
+        return grids.route_checkpoints(session, patrol.route_id)
+    return [cp for cp, _grid in grids.checkpoints_in(session, accounts.grid_ids(session, user))]
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+def _insert_or_replay(session: Session, obj: Any, model: type) -> tuple[Any, bool]:
+    """Insert; if a concurrent retry won the race for the same client_id, answer like a retry."""
+    session.add(obj)
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        existing = session.exec(select(model).where(model.client_id == obj.client_id)).first()
+        if existing is None:
+            raise
+        return clientids.replay(existing, obj.fingerprint), False
+    return obj, True
+
+
+def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = None, ip: str | None = None) -> tuple[Patrol, bool]:
+    """Start a patrol on the user's home route; a retry returns the same patrol, a second open patrol is refused."""
+    cid = clientids.parse(client_id)
+    when = parse_time(recorded_at, "recorded_at")
+    fp = clientids.fingerprint({"user": user.id, "recorded_at": when and when.isoformat()})
+    existing = session.exec(select(Patrol).where(Patrol.client_id == cid)).first()
+    if existing is not None:
+        if existing.user_id != user.id:
+            raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
+        return clientids.replay(existing, fp), False
+    if open_patrol(session, user) is not None:
+        raise Conflict("patrol_open", N_("You already have a patrol running. End it before starting a new one."))
+    now = utcnow()
+    # An offline start keeps the phone's time; a clock running ahead is pulled back to now.
+    started = min(when, now) if when else now
+    route = grids.first_route(session, user.home_grid_id)
+    patrol = Patrol(client_id=cid, fingerprint=fp, user_id=user.id, route_id=route.id if route else None,
+                    started_at=started, received_at=now)
+    patrol, created = _insert_or_replay(session, patrol, Patrol)
+    if created:
+        audit.record(session, actor_id=user.id, action="patrol.start", obj=patrol, ip=ip)
+        session.commit()
+    return patrol, created
+
+
+def end(session: Session, *, user: User, patrol_id: int, recorded_at: Any = None, ip: str | None = None) -> Patrol:
+    """End the user's patrol; ending it again is a harmless retry that returns the first end."""
+    patrol = own_patrol(session, user, patrol_id)
+    when = parse_time(recorded_at, "recorded_at")
+    if patrol.ended_at is not None:
+        return patrol
+    now = utcnow()
+    patrol.ended_at = max(patrol.started_at, min(when, now) if when else now)
+    audit.record(session, actor_id=user.id, action="patrol.end", obj=patrol, ip=ip)
+    session.commit()
+    return patrol
+
+
+def _nearest(point: tuple[float, float], candidates: list[Checkpoint]) -> tuple[Checkpoint, float] | None:
+    best = None
+    for cp in candidates:
+        d = geo.distance_m(point, (cp.lat, cp.lon))
+        if best is None or d < best[1]:
+            best = (cp, d)
+    return best
+
+
+def accepted_distance(checkpoint: Checkpoint, accuracy_m: float) -> float:
+    """How far from the checkpoint a fix may be: its radius plus the fix's accuracy, capped at 50 m extra."""
+    return checkpoint.radius_m + min(max(accuracy_m, 0.0), MAX_ACCURACY_ALLOWANCE_M)
+
+
+def judge_gps(checkpoint: Checkpoint, distance: float, accuracy_m: float) -> None:
+    """Refuse a GPS check-in that is too rough (low_accuracy) or too far (too_far); both say the distance."""
+    if accuracy_m > MAX_ACCURACY_M:
+        raise Invalid("low_accuracy", N_("Your location is too rough (±%(accuracy)d m, %(distance)d m from “%(name)s”). "
+                                        "Step into the open, wait a moment and try again, or scan the QR code."),
+                      accuracy=round(accuracy_m), distance=round(distance), name=checkpoint.name)
+    if distance > accepted_distance(checkpoint, accuracy_m):
+        raise Invalid("too_far", N_("You are %(distance)d m from “%(name)s”. Come within %(radius)d m to check in."),
+                      distance=round(distance), name=checkpoint.name, radius=checkpoint.radius_m)
+
+
+def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tuple[float, float] | None,
+                    accuracy_m: float | None, recorded_at: datetime, now: datetime,
+                    device_now: datetime | None) -> list[str]:
+    """Flags (never refusals) for evidence an officer should look at twice."""
+    flags = []
+    skew_seen = abs(device_now - now) if device_now else recorded_at - now
+    if skew_seen > CLOCK_SKEW:
+        flags.append(FLAG_CLOCK)
+    if point is None:
+        return flags
+    previous = session.exec(
+        select(CheckIn).where(CheckIn.patrol_id == patrol.id, CheckIn.lat.is_not(None), CheckIn.recorded_at <= recorded_at)
+        .order_by(CheckIn.recorded_at.desc(), CheckIn.id.desc())
+    ).first()
+    if previous is not None:
+        gap = geo.distance_m(point, (previous.lat, previous.lon))
+        # GPS jitter within the two fixes' accuracy is no movement at all.
+        if gap > (accuracy_m or 0) + (previous.accuracy_m or 0):
+            seconds = (recorded_at - previous.recorded_at).total_seconds()
+            if seconds <= 0 or gap / seconds > MAX_SPEED_M_S:
+                flags.append(FLAG_SPEED)
+    same_spot = session.exec(
+        select(CheckIn.id).join(Patrol, Patrol.id == CheckIn.patrol_id)
+        .where(Patrol.user_id == user.id, CheckIn.lat == point[0], CheckIn.lon == point[1],
+               CheckIn.recorded_at >= recorded_at - REPEAT_WINDOW).limit(1)
+    ).first()
+    if same_spot is not None:
+        flags.append(FLAG_REPEAT)
+    return flags
+
+
+def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, Any], qr_key: str,
+             device_now: datetime | None = None, ip: str | None = None) -> tuple[CheckIn, bool]:
+    """Record a check-in at a checkpoint by GPS or signed QR; a retry returns the first one."""
+    patrol = own_patrol(session, user, patrol_id)
+    req = CheckInInput.parse(data)
+    fp = clientids.fingerprint(req.content(patrol.id))
+    existing = session.exec(select(CheckIn).where(CheckIn.client_id == req.client_id)).first()
+    if existing is not None:
+        return clientids.replay(existing, fp), False
+    now = utcnow()
+    recorded_at = req.recorded_at or now
+    if patrol.ended_at is not None and recorded_at > patrol.ended_at:
+        raise Conflict("patrol_ended", N_("This patrol has already ended. Start a new patrol to check in."))
+    allowed = {cp.id: cp for cp, _g in grids.checkpoints_in(session, accounts.grid_ids(session, user))}
+    flags: list[str] = []
+    distance = None
+    if req.qr:
+        method = "qr"
+        checkpoint = grids.checkpoint_for_qr(session, req.qr, qr_key)
+        if checkpoint.id not in allowed or (req.checkpoint_id and req.checkpoint_id != checkpoint.id):
+            raise Invalid("wrong_checkpoint", N_("This QR code belongs to another checkpoint (“%(name)s”)."), name=checkpoint.name)
+        if req.point:
+            distance = geo.distance_m(req.point, (checkpoint.lat, checkpoint.lon))
+            if distance > accepted_distance(checkpoint, req.accuracy_m or 0):
+                flags.append(FLAG_QR_FAR)
+    else:
+        method = "gps"
+        if req.checkpoint_id is not None:
+            checkpoint = allowed.get(req.checkpoint_id)
+            if checkpoint is None:
+                raise NotFound(N_("This checkpoint does not exist or is not in your grid."))
+            distance = geo.distance_m(req.point, (checkpoint.lat, checkpoint.lon))
+        else:
+            candidates = patrol_checkpoints(session, user, patrol) or list(allowed.values())
+            nearest = _nearest(req.point, candidates)
+            if nearest is None:
+                raise NotFound(N_("There is no checkpoint in your grid to check in at."))
+            checkpoint, distance = nearest
+        judge_gps(checkpoint, distance, req.accuracy_m)
+    flags += suspicion_flags(session, user=user, patrol=patrol, point=req.point, accuracy_m=req.accuracy_m,
+                             recorded_at=recorded_at, now=now, device_now=device_now)
+    checkin = CheckIn(
+        client_id=req.client_id, fingerprint=fp, patrol_id=patrol.id, checkpoint_id=checkpoint.id, method=method,
+        lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
+        accuracy_m=req.accuracy_m, distance_m=None if distance is None else round(distance, 1),
+        recorded_at=recorded_at, received_at=now, flags=flags,
+    )
+    checkin, created = _insert_or_replay(session, checkin, CheckIn)
+    if created:
+        audit.record(session, actor_id=user.id, action="checkin.create", obj=checkin, ip=ip,
+                     checkpoint_id=checkpoint.id, flags=flags)
+        session.commit()
+    return checkin, created

@@ -1,0 +1,99 @@
+"""Logging in and out by phone number, API tokens, and the language switch."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from volunteers import accounts, audit
+from volunteers.models import User
+from volunteers.web.extensions import get_session, htmx, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+def client_ip() -> str:
+    """The caller's address (a proxy in front must set it via ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths are followed after login, never another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The logged-in user, as long as the account is still active."""
+    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.status == "active" else None
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    """An `Authorization: Bearer TOKEN` header logs in for this one request."""
+    header = req.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer " and header[7:].strip():
+        return accounts.user_for_token(get_session(), header[7:].strip())
+    return None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """API → 401 JSON; htmx → HX-Redirect to the login page; pages → redirect to log in."""
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.blueprint == "api":
+        return jsonify(error={"code": "unauthorized", "message": _("Please log in.")}), 401
+    if htmx:
+        return "", 401, {"HX-Redirect": login_url}
+    return redirect(login_url)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form; log in with phone number and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    error, status = None, 200
+    phone = request.form.get("phone", "")
+    if request.method == "POST":
+        cfg = current_app.config
+        try:
+            user = accounts.authenticate(get_session(), phone=phone, password=request.form.get("password", ""),
+                                         ip=client_ip(), max_failures=cfg["LOGIN_MAX_FAILURES"],
+                                         window_minutes=cfg["LOGIN_WINDOW_MINUTES"])
+        except accounts.LoginRefused as refused:
+            error, status = _(refused.message, **refused.params), refused.status
+        else:
+            login_user(user, remember=True)
+            session.permanent = True
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    return render_template("auth/login.html", error=error, phone=phone), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out and go back to the login page."""
+    db = get_session()
+    audit.record(db, actor_id=current_user.id, action="logout", obj=current_user, ip=client_ip())
+    db.commit()
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/lang")
+def set_language():
+    """Switch the interface language (中文 / English) and go back where we were."""
+    lang = request.form.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")) or url_for("home.index"))

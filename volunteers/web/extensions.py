@@ -1,0 +1,48 @@
+"""Extensions, created unbound here and bound to the app in create_app."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel
+from flask_htmx import HTMX
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlmodel import Session
+
+from volunteers import db
+
+babel = Babel()
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()
+
+
+def select_locale() -> str:
+    """The language the person chose, else what the browser prefers, else Simplified Chinese."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def get_session() -> Session:
+    """The request's database session, opened on first use and closed when the request ends."""
+    if "db" not in g:
+        g.db = Session(current_app.extensions["volunteers.engine"], expire_on_commit=False)
+    return g.db
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session_ = g.pop("db", None)
+    if session_ is not None:
+        session_.close()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database engine and every extension to the app."""
+    app.extensions["volunteers.engine"] = db.make_engine(app.config["DATABASE_URL"])
+    app.teardown_appcontext(_close_session)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)

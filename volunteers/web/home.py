@@ -1,0 +1,29 @@
+"""The start page for each role, and the health check."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from volunteers import oversight, patrols
+from volunteers.web.extensions import get_session
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Volunteers see the big 开始巡逻 button; officers and coordinators see their grids today."""
+    db = get_session()
+    if current_user.role == "volunteer":
+        return render_template("home/volunteer.html", current=patrols.open_patrol(db, current_user),
+                               recent=patrols.history(db, current_user, limit=3))
+    return render_template("home/officer.html", grids=oversight.grids_today(db, current_user))
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 ok when the database answers."""
+    get_session().exec(sa.select(1)).one()
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}

@@ -1,0 +1,105 @@
+"""Patrol pages: start, the checkpoint list with distances, check in by GPS or QR, end, my patrols."""
+from __future__ import annotations
+
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import geo, patrols
+from volunteers.errors import DomainError, Invalid
+from volunteers.web.auth import client_ip
+from volunteers.web.device import device_time
+from volunteers.web.extensions import get_session, htmx
+
+bp = Blueprint("patrols", __name__, url_prefix="/patrols")
+
+
+def here() -> tuple[float, float] | None:
+    """Where the phone says it stands (?lat=&lon=), to show distances; ignored when malformed."""
+    try:
+        return geo.point(request.args, required=False)
+    except Invalid:
+        return None
+
+
+def checkpoint_rows(patrol, origin):
+    """Each must-visit point of the patrol with its distance from `origin` and its check-in, if any."""
+    db = get_session()
+    done = {c.checkpoint_id: c for c in patrols.checkins_of(db, patrol.id)}
+    rows = []
+    for cp in patrols.patrol_checkpoints(db, current_user, patrol):
+        distance = geo.distance_m(origin, (cp.lat, cp.lon)) if origin else None
+        rows.append({"cp": cp, "distance": distance, "checkin": done.get(cp.id)})
+    return rows
+
+
+def render_patrol(patrol, *, message=None, error=None, status=200):
+    """The patrol page, or only its checkpoint list when htmx asks."""
+    origin = here()
+    context = dict(patrol=patrol, rows=checkpoint_rows(patrol, origin), origin=origin, message=message,
+                   error=error, minutes=patrols.minutes(patrol))
+    template = "patrols/_checkpoints.html" if htmx and not htmx.boosted else "patrols/show.html"
+    return render_template(template, **context), status
+
+
+@bp.get("/")
+@login_required
+def index():
+    """My patrols: when, how long, which checkpoints."""
+    items = patrols.history(get_session(), current_user)
+    template = "patrols/_list.html" if htmx and not htmx.boosted else "patrols/index.html"
+    return render_template(template, items=items)
+
+
+@bp.post("/")
+@login_required
+def create():
+    """Start a patrol (the form carries its own client_id, so a double tap starts only one)."""
+    patrol, _created = patrols.start(get_session(), user=current_user, client_id=request.form.get("client_id"),
+                                     ip=client_ip())
+    return redirect(url_for("patrols.show", patrol_id=patrol.id))
+
+
+@bp.get("/<int:patrol_id>")
+@login_required
+def show(patrol_id: int):
+    """A patrol with its must-visit points, distances (when the phone's position is known) and check-ins."""
+    return render_patrol(patrols.visible_patrol(get_session(), current_user, patrol_id))
+
+
+@bp.get("/<int:patrol_id>/checkpoints")
+@login_required
+def checkpoints(patrol_id: int):
+    """The checkpoint list alone (htmx), or the whole patrol page when opened directly."""
+    return render_patrol(patrols.visible_patrol(get_session(), current_user, patrol_id))
+
+
+@bp.post("/<int:patrol_id>/checkins")
+@login_required
+def checkin(patrol_id: int):
+    """Check in at a checkpoint by GPS (one tap) or by the QR code typed or scanned from its poster."""
+    db = get_session()
+    patrol = patrols.visible_patrol(db, current_user, patrol_id)
+    try:
+        _checkin, created = patrols.check_in(db, user=current_user, patrol_id=patrol_id, data=request.form.to_dict(),
+                                            qr_key=current_app.config["SECRET_KEY"], device_now=device_time(),
+                                            ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_patrol(patrol, error=_(err.message, **err.params), status=err.status)
+    done = _("Checked in. Thank you!")
+    if not htmx:
+        flash(done, "success")
+        return redirect(url_for("patrols.show", patrol_id=patrol_id))
+    return render_patrol(patrol, message=done, status=201 if created else 200)
+
+
+@bp.post("/<int:patrol_id>/end")
+@login_required
+def end(patrol_id: int):
+    """End the patrol and show it in my patrols."""
+    patrol = patrols.end(get_session(), user=current_user, patrol_id=patrol_id, ip=client_ip())
+    flash(_("Patrol ended: %(minutes)d minutes. Thank you for keeping the town safe!",
+            minutes=patrols.minutes(patrol)), "success")
+    return redirect(url_for("patrols.index"))
