@@ -1,0 +1,126 @@
+"""Shared fixtures: a fresh, migrated database per test (SQLite by default, PostgreSQL when DATABASE_URL says so),
+the demo town, and clients logged in as any of its people."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, select
+
+from app import create_app
+from volunteers import db, demo
+from volunteers.models import Checkpoint, Grid, User
+
+PG_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = PG_URL.startswith("postgres")
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> str:
+    """Run the Alembic migrations once per test run: into a template SQLite file, or into PostgreSQL."""
+    if ON_POSTGRES:
+        engine = db.make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.migrate(engine)
+        engine.dispose()
+        return PG_URL
+    template = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = db.make_engine(f"sqlite:///{template}")
+    db.migrate(engine)
+    engine.dispose()
+    return str(template)
+
+
+def fresh_database_url(migrated_database: str, data_dir: Path) -> str:
+    """An empty, migrated database for one test."""
+    if ON_POSTGRES:
+        engine = db.make_engine(PG_URL)
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return PG_URL
+    target = data_dir / "volunteers.sqlite3"
+    shutil.copyfile(migrated_database, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def make_app(migrated_database, tmp_path):
+    """Build an app on a fresh database; keyword overrides go into test_config."""
+    apps = []
+
+    def _make(**overrides):
+        config = {"TESTING": True, "DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key",
+                  "DATABASE_URL": fresh_database_url(migrated_database, tmp_path), "WTF_CSRF_ENABLED": False}
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield _make
+    for app in apps:
+        app.extensions["volunteers.engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """The app with CSRF checks off (tests that check CSRF build their own with make_app)."""
+    return make_app()
+
+
+@pytest.fixture
+def session(app):
+    """A database session on the test's database."""
+    with Session(app.extensions["volunteers.engine"], expire_on_commit=False) as s:
+        yield s
+
+
+@dataclass
+class Town:
+    """The demo town, with handy look-ups by phone and grid code."""
+    session: Session
+
+    def user(self, phone: str) -> User:
+        return self.session.exec(select(User).where(User.phone == phone)).one()
+
+    def grid(self, code: str) -> Grid:
+        return self.session.exec(select(Grid).where(Grid.code == code)).one()
+
+    def checkpoints(self, code: str) -> list[Checkpoint]:
+        return list(self.session.exec(select(Checkpoint).where(Checkpoint.grid_id == self.grid(code).id).order_by(Checkpoint.id)))
+
+
+@pytest.fixture
+def town(session) -> Town:
+    """The demo town loaded into the test's database."""
+    demo.build(session)
+    return Town(session)
+
+
+VOLUNTEER, VOLUNTEER_G3 = "13800000201", "13800000211"
+OFFICER_G12, OFFICER_G34, COORDINATOR = "13800000101", "13800000102", "13800000000"
+
+
+@pytest.fixture
+def login_as(app, town):
+    """A test client logged in as the demo account with this phone."""
+
+    def _login(phone: str):
+        client = app.test_client()
+        response = client.post("/login", data={"phone": phone, "password": demo.PASSWORD})
+        assert response.status_code == 302, response.text
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def client(app):
+    """An anonymous test client."""
+    return app.test_client()
