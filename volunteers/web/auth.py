@@ -49,7 +49,7 @@ def load_user_from_token(req) -> User | None:
 def unauthorized():
     """API → 401 JSON; htmx → HX-Redirect to the login page; pages → redirect to log in."""
     login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
-    if request.blueprint == "api":
+    if request.path.startswith("/api/"):
         return jsonify(error={"code": "unauthorized", "message": _("Please log in.")}), 401
     if htmx:
         return "", 401, {"HX-Redirect": login_url}

@@ -1,40 +1,16 @@
-"""JSON API /api/v1 — the contract in DESIGN.md. Auth: Bearer token, or the session plus X-CSRFToken."""
+"""API: patrols, check-ins and the caller's own account and checkpoints."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify
 from flask_login import current_user, login_required
 
 from volunteers import accounts, grids, patrols
-from volunteers.errors import Invalid, N_
+from volunteers.web.api import body, bp, iso
 from volunteers.web.auth import client_ip
 from volunteers.web.device import device_time
-from volunteers.web.extensions import csrf, get_session
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-
-@bp.before_request
-def check_csrf() -> None:
-    """A token-authenticated script needs no CSRF token; a browser session does."""
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.headers.get("Authorization"):
-        csrf.protect()
-
-
-def body() -> dict[str, Any]:
-    """The request body as a dict, from JSON or a form; malformed JSON is a 400."""
-    if request.mimetype == "application/json" or (request.data and not request.form):
-        data = request.get_json(silent=True) if request.data else {}
-        if not isinstance(data, dict):
-            raise Invalid("bad_json", N_("The request body must be a JSON object."), status=400)
-        return data
-    return request.form.to_dict()
-
-
-def iso(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+from volunteers.web.extensions import get_session
 
 
 def patrol_json(patrol) -> dict[str, Any]:
