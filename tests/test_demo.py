@@ -1,0 +1,49 @@
+"""The demo town keeps the contract in DESIGN.md: phones, grids, routes, history."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from volunteers import accounts, db, demo, grids
+from volunteers.errors import Conflict
+from volunteers.models import CheckIn, Grid, Patrol, Route, User, utcnow
+
+
+def test_the_people_of_the_contract_are_there(town, session):
+    assert town.user("13800000000").role == "coordinator"
+    officers = {u.phone: u for u in session.exec(select(User).where(User.role == "officer"))}
+    assert set(officers) == {"13800000101", "13800000102"}
+    codes = lambda phone: sorted(session.get(Grid, i).code for i in accounts.grid_ids(session, officers[phone]))
+    assert codes("13800000101") == ["G1", "G2"] and codes("13800000102") == ["G3", "G4"]
+    volunteers = session.exec(select(User).where(User.role == "volunteer", User.status == "active")).all()
+    assert len(volunteers) >= 20
+    assert session.get(Grid, town.user("13800000201").home_grid_id).code == "G1"
+    assert session.get(Grid, town.user("13800000211").home_grid_id).code == "G3"
+    assert {town.user("13800000223").status, town.user("13800000224").status} == {"pending", "suspended"}
+    assert len({u.home_grid_id for u in volunteers}) == 4
+
+
+def test_every_grid_is_a_closed_polygon_with_a_route_of_at_least_two_points(town, session):
+    for grid in session.exec(select(Grid)):
+        ring = grid.boundary["coordinates"][0]
+        assert grid.boundary["type"] == "Polygon" and ring[0] == ring[-1] and len(ring) >= 4
+        route = grids.first_route(session, grid.id)
+        stops = grids.route_checkpoints(session, route.id)
+        assert len(stops) >= 2
+        lons, lats = [p[0] for p in ring], [p[1] for p in ring]
+        assert all(min(lats) < cp.lat < max(lats) and min(lons) < cp.lon < max(lons) for cp in stops)
+
+
+def test_there_are_a_few_weeks_of_patrol_history(town, session):
+    first = session.exec(select(sa.func.min(Patrol.started_at))).one()
+    assert utcnow() - first > timedelta(days=14)
+    assert session.exec(select(sa.func.count()).select_from(CheckIn)).one() > 100
+    assert session.exec(select(Patrol).where(Patrol.ended_at.is_(None))).all() == []
+
+
+def test_the_demo_refuses_a_database_with_data(town, session):
+    with pytest.raises(Conflict):
+        demo.build(session)
+    assert session.exec(select(sa.func.count()).select_from(Route)).one() == 4
+    assert db.has_data(session)
