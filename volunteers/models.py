@@ -212,3 +212,71 @@ class AuditEvent(SQLModel, table=True):
     object_id: Optional[int] = None
     ip: Optional[str] = Field(default=None, max_length=64)
     detail: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+# --- Hazards and clues --------------------------------------------------------------------------
+
+class Hazard(SQLModel, table=True):
+    """A hazard (隐患) or clue (线索) a volunteer reported, worked from reported to closed."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64, unique=True)
+    fingerprint: str = Field(max_length=64)
+    station_id: int = fk("station.id", "CASCADE")
+    grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True)  # None: the station's queue
+    reporter_id: Optional[int] = fk("user.id", "SET NULL", nullable=True)
+    kind: str = Field(max_length=8)  # hazard | clue
+    category: str = Field(max_length=16)
+    description: str = Field(default="", max_length=2000)
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    accuracy_m: Optional[float] = None
+    address: str = Field(default="", max_length=200)
+    status: str = Field(default="reported", max_length=16, index=True)
+    priority: str = Field(default="normal", max_length=8)
+    deadline: Optional[datetime] = when(nullable=True)
+    assignee_id: Optional[int] = fk("user.id", "SET NULL", nullable=True)
+    team_id: Optional[int] = fk("team.id", "SET NULL", nullable=True)
+    duplicate_of_id: Optional[int] = fk("hazard.id", "SET NULL", nullable=True)
+    rectified_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    mediation_outcome: Optional[str] = Field(default=None, max_length=16)  # disputes: mediated | referred | failed
+    reported_at: datetime = when(default=utcnow, index=True)
+    updated_at: datetime = when(default=utcnow)
+
+
+class HazardEvent(SQLModel, table=True):
+    """One step in a hazard's history: who moved it from which state to which, when, and why."""
+    __tablename__ = "hazard_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    hazard_id: int = fk("hazard.id", "CASCADE")
+    actor_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    at: datetime = when(default=utcnow)
+    from_status: Optional[str] = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=1000)
+    detail: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class Photo(SQLModel, table=True):
+    """A re-encoded, EXIF-free photo stored in the data directory under a random name."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    hazard_id: int = fk("hazard.id", "CASCADE")
+    event_id: Optional[int] = fk("hazard_event.id", "SET NULL", nullable=True)  # an "after" photo of a step
+    stored_name: str = Field(max_length=80, unique=True)
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str = Field(max_length=64)  # of the upload, so a retried report is recognised
+    created_at: datetime = when(default=utcnow)
+
+
+# --- Notifications ------------------------------------------------------------------------------
+
+class Notification(SQLModel, table=True):
+    """An in-app message; the text is a msgid plus parameters, translated when shown."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = fk("user.id", "CASCADE")
+    created_at: datetime = when(default=utcnow)
+    message: str = Field(max_length=300)
+    params: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    link: str = Field(default="", max_length=200)
+    read_at: Optional[datetime] = when(nullable=True)
