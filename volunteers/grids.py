@@ -7,6 +7,8 @@ import hmac
 import re
 import secrets
 
+import shapely
+import shapely.geometry
 from sqlmodel import Session, select
 
 from volunteers.errors import Invalid, N_
@@ -62,3 +64,31 @@ def first_route(session: Session, grid_id: int | None) -> Route | None:
     if grid_id is None:
         return None
     return session.exec(select(Route).where(Route.grid_id == grid_id).order_by(Route.id)).first()
+
+
+class GridIndex:
+    """Point-in-polygon lookup over a station's grids: an STRtree narrows, prepared polygons decide."""
+
+    def __init__(self, rows: list[tuple[int, dict]]):
+        self.ids = [grid_id for grid_id, _ in rows]
+        self.shapes = [shapely.geometry.shape(boundary) for _, boundary in rows]
+        for shape in self.shapes:
+            shapely.prepare(shape)
+        self.tree = shapely.STRtree(self.shapes)
+
+    def locate(self, lat: float, lon: float) -> int | None:
+        """The grid containing the point (its border counts; the lowest id wins on a shared border)."""
+        point = shapely.Point(lon, lat)  # GeoJSON is lon, lat
+        hits = [self.ids[i] for i in self.tree.query(point) if self.shapes[i].covers(point)]
+        return min(hits) if hits else None
+
+
+def grid_index(session: Session, station_id: int) -> GridIndex:
+    """The station's grid index (rebuilt per call: grids change rarely and a station has ~dozens)."""
+    rows = session.exec(select(Grid.id, Grid.boundary).where(Grid.station_id == station_id).order_by(Grid.id))
+    return GridIndex(list(rows))
+
+
+def locate(session: Session, station_id: int, lat: float, lon: float) -> int | None:
+    """Which of the station's grids a point lies in; None means the station's own queue."""
+    return grid_index(session, station_id).locate(lat, lon)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from volunteers import accounts, audit
 from volunteers.models import User
+from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx, login_manager
 
 bp = Blueprint("auth", __name__)
@@ -70,7 +71,7 @@ def login():
                                          ip=client_ip(), max_failures=cfg["LOGIN_MAX_FAILURES"],
                                          window_minutes=cfg["LOGIN_WINDOW_MINUTES"])
         except accounts.LoginRefused as refused:
-            error, status = _(refused.message, **refused.params), refused.status
+            error, status = translate(refused.message, refused.params), refused.status
         else:
             login_user(user, remember=True)
             session.permanent = True

@@ -28,6 +28,11 @@ def http_message(status: int) -> str:
     }.get(status, _("Something went wrong on our side. Please try again later."))
 
 
+def translate(message: str, params: dict) -> str:
+    """Translate a domain message; text parameters (state or category labels) are translated too."""
+    return _(message, **{k: _(v) if isinstance(v, str) and v else v for k, v in params.items()})
+
+
 def wants_json() -> bool:
     """API callers get JSON errors; people get pages."""
     return request.path.startswith("/api/")
@@ -45,7 +50,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
-        return error_response(err.code, _(err.message, **err.params), err.status)
+        return error_response(err.code, translate(err.message, err.params), err.status)
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):

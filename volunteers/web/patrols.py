@@ -10,6 +10,7 @@ from volunteers import geo, patrols
 from volunteers.errors import DomainError, Invalid
 from volunteers.web.auth import client_ip
 from volunteers.web.device import device_time
+from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
 
 bp = Blueprint("patrols", __name__, url_prefix="/patrols")
@@ -87,7 +88,7 @@ def checkin(patrol_id: int):
                                             ip=client_ip())
     except DomainError as err:
         db.rollback()
-        return render_patrol(patrol, error=_(err.message, **err.params), status=err.status)
+        return render_patrol(patrol, error=translate(err.message, err.params), status=err.status)
     done = _("Checked in. Thank you!")
     if not htmx:
         flash(done, "success")

@@ -1,0 +1,453 @@
+"""Hazards (隐患) and clues (线索): reported with a place and photos, routed to a grid by point-in-polygon,
+and worked to closure by the grid's officers — "解决一个、销号一个".
+
+The state machine (DESIGN.md): reported → accepted → assigned → rectifying → rectified → closed, plus
+rejected and duplicate, and rectified → rectifying when re-inspection fails. The one who closes must not
+be the one who marked it rectified.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from volunteers import accounts, audit, clientids, geo, grids, notifications, photos
+from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
+from volunteers.models import Grid, GridOfficer, Hazard, HazardEvent, Photo, Team, TeamMember, User, utcnow
+from volunteers.patrols import parse_time
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+KINDS = ("hazard", "clue")
+CATEGORIES = ("fire", "gas_electric", "traffic", "public_order", "dispute", "suspicious", "other")
+PRIORITIES = ("low", "normal", "high", "urgent")
+# Days to fix, by priority, when the officer sets no deadline.
+DEADLINE_DAYS = {"urgent": 1, "high": 3, "normal": 7, "low": 14}
+OUTCOMES = ("mediated", "referred", "failed")
+FINAL = ("closed", "rejected", "duplicate")
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("accepted", "rejected", "duplicate"),
+    "accepted": ("assigned", "rejected", "duplicate"),
+    "assigned": ("rectifying",),
+    "rectifying": ("rectified",),
+    "rectified": ("closed", "rectifying"),
+    "closed": (),
+    "rejected": (),
+    "duplicate": (),
+}
+STATES = tuple(TRANSITIONS)
+
+# Words people see; translated by the web layer.
+KIND_LABELS = {"hazard": N_("Hazard"), "clue": N_("Clue")}
+CATEGORY_LABELS = {"fire": N_("Fire safety"), "gas_electric": N_("Gas / electricity"), "traffic": N_("Traffic"),
+                   "public_order": N_("Public order"), "dispute": N_("Dispute"),
+                   "suspicious": N_("Suspicious person or activity"), "other": N_("Other")}
+STATE_LABELS = {"reported": N_("Reported"), "accepted": N_("Accepted"), "assigned": N_("Assigned"),
+                "rectifying": N_("Being fixed"), "rectified": N_("Fixed, awaiting re-inspection"),
+                "closed": N_("Closed"), "rejected": N_("Rejected"), "duplicate": N_("Duplicate")}
+PRIORITY_LABELS = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High"), "urgent": N_("Urgent")}
+OUTCOME_LABELS = {"mediated": N_("Mediated"), "referred": N_("Referred"), "failed": N_("Failed")}
+MAX_NOTE = 1000
+MAX_DESCRIPTION = 2000
+MAX_ADDRESS = 200
+
+
+# --- Who may see and do what ------------------------------------------------------------------------
+
+def officer_of(session: Session, user: User, grid_id: int | None) -> bool:
+    """Whether the user is an officer holding this grid."""
+    if grid_id is None or user.role != "officer":
+        return False
+    return session.get(GridOfficer, (grid_id, user.id)) is not None
+
+
+def is_station_staff(user: User, hazard: Hazard) -> bool:
+    """The station's coordinator (or an admin) oversees every grid and the station queue."""
+    return user.role in ("coordinator", "admin") and user.station_id == hazard.station_id
+
+
+def can_move(session: Session, user: User, hazard: Hazard) -> bool:
+    """Only officers of the hazard's grid, or the station's coordinator, move it through its states."""
+    return is_station_staff(user, hazard) or officer_of(session, user, hazard.grid_id)
+
+
+def in_assigned_team(session: Session, user: User, hazard: Hazard) -> bool:
+    return hazard.team_id is not None and session.get(TeamMember, (hazard.team_id, user.id)) is not None
+
+
+def can_see(session: Session, user: User, hazard: Hazard) -> bool:
+    """The reporter, whoever it is assigned to, and those who may move it."""
+    return (hazard.reporter_id == user.id or hazard.assignee_id == user.id
+            or in_assigned_team(session, user, hazard) or can_move(session, user, hazard))
+
+
+def reporter_shown_to(session: Session, user: User, hazard: Hazard) -> bool:
+    """A clue's reporter is shown only to officers of its grid; a hazard's to all who may move it."""
+    if hazard.reporter_id == user.id:
+        return True
+    if hazard.kind == "clue":
+        return officer_of(session, user, hazard.grid_id)
+    return can_move(session, user, hazard)
+
+
+def visible(session: Session, user: User, hazard_id: int) -> Hazard:
+    """A hazard the user may see; anyone else gets 404, as if it did not exist."""
+    hazard = session.get(Hazard, hazard_id)
+    if hazard is None or not can_see(session, user, hazard):
+        raise NotFound(N_("This report does not exist."))
+    return hazard
+
+
+def next_states(session: Session, user: User, hazard: Hazard) -> tuple[str, ...]:
+    """The steps this user may take now (for the buttons)."""
+    if not can_move(session, user, hazard):
+        return ()
+    steps = TRANSITIONS[hazard.status]
+    if hazard.status == "rectified" and hazard.rectified_by_id == user.id:
+        steps = tuple(s for s in steps if s != "closed")
+    return steps
+
+
+def is_overdue(hazard: Hazard, now: datetime | None = None) -> bool:
+    """Past its deadline and not finished."""
+    return hazard.deadline is not None and hazard.status not in FINAL and hazard.deadline < (now or utcnow())
+
+
+# --- Reporting ----------------------------------------------------------------------------------------
+
+def _text(data: dict[str, Any], field: str, limit: int) -> str:
+    value = data.get(field) or ""
+    if not isinstance(value, str):
+        raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field=field)
+    value = value.strip()
+    if len(value) > limit:
+        raise Invalid("too_long", N_("“%(field)s” may be at most %(limit)d characters."), field=field, limit=limit)
+    return value
+
+
+def _choice(data: dict[str, Any], field: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    value = data.get(field) or default
+    if value is None:
+        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
+    if value not in choices:
+        raise Invalid("bad_choice", N_("“%(value)s” is not a valid %(field)s."), field=field, value=str(value)[:40])
+    return value
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """A report, validated: kind, category, words, and a place (GPS point and/or an address)."""
+    client_id: str
+    kind: str
+    category: str
+    description: str
+    point: tuple[float, float] | None
+    accuracy_m: float | None
+    address: str
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> "ReportInput":
+        """Validate a form or multipart body; a report needs a point or an address."""
+        client_id = clientids.parse(data.get("client_id"))
+        kind = _choice(data, "kind", KINDS, default="hazard")
+        category = _choice(data, "category", CATEGORIES)
+        point = geo.point(data, required=False)
+        accuracy = geo.number(data, "accuracy_m", low=0, high=100_000, required=False) if point else None
+        address = _text(data, "address", MAX_ADDRESS)
+        if point is None and not address:
+            raise Invalid("location_required", N_("Please give the place: use your location, tap the map, or type an address or landmark."))
+        return cls(client_id, kind, category, _text(data, "description", MAX_DESCRIPTION), point, accuracy, address)
+
+
+def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[bytes], store: photos.PhotoStore,
+           ip: str | None = None) -> tuple[Hazard, bool]:
+    """File a report with up to six photos into the grid it lies in; a retry returns the first report."""
+    req = ReportInput.parse(data)
+    if len(uploads) > photos.MAX_PER_REPORT:
+        raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=photos.MAX_PER_REPORT)
+    content = {"kind": req.kind, "category": req.category, "description": req.description, "point": req.point,
+               "accuracy_m": req.accuracy_m, "address": req.address, "photos": [photos.sha256(b) for b in uploads]}
+    fp = clientids.fingerprint(content)
+    existing = session.exec(select(Hazard).where(Hazard.client_id == req.client_id)).first()
+    if existing is not None:
+        if existing.reporter_id != user.id:
+            raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
+        return clientids.replay(existing, fp), False
+    processed = [photos.process(b) for b in uploads]  # every photo is checked before anything is written
+    grid_id = grids.locate(session, user.station_id, *req.point) if req.point else None
+    now = utcnow()
+    hazard = Hazard(client_id=req.client_id, fingerprint=fp, station_id=user.station_id, grid_id=grid_id,
+                    reporter_id=user.id, kind=req.kind, category=req.category, description=req.description,
+                    lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
+                    accuracy_m=req.accuracy_m, address=req.address, reported_at=now, updated_at=now)
+    stored: list[str] = []
+    try:
+        session.add(hazard)
+        session.flush()
+        event = HazardEvent(hazard_id=hazard.id, actor_id=user.id, at=now, from_status=None, to_status="reported")
+        session.add(event)
+        for p in processed:
+            name = store.save(p)
+            stored.append(name)
+            session.add(Photo(hazard_id=hazard.id, stored_name=name, width=p.width, height=p.height,
+                              size_bytes=len(p.full), sha256=p.sha256, created_at=now))
+        audit.record(session, actor_id=user.id, action="hazard.report", obj=hazard, ip=ip, photos=len(processed))
+        for officer_id in officers_of_grid(session, grid_id):
+            notifications.notify(session, user_id=officer_id, link=f"/hazards/{hazard.id}",
+                                 message=N_("New report #%(id)d in your grid."), id=hazard.id)
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        for name in stored:
+            store.delete(name)
+        existing = session.exec(select(Hazard).where(Hazard.client_id == req.client_id)).first()
+        if existing is None:
+            raise
+        return clientids.replay(existing, fp), False
+    except BaseException:
+        session.rollback()
+        for name in stored:
+            store.delete(name)
+        raise
+    return hazard, True
+
+
+def officers_of_grid(session: Session, grid_id: int | None) -> list[int]:
+    if grid_id is None:
+        return []
+    return list(session.exec(select(GridOfficer.user_id).where(GridOfficer.grid_id == grid_id)))
+
+
+# --- Moving through the states ----------------------------------------------------------------------
+
+def parse_deadline(value: Any) -> datetime | None:
+    """A deadline as a date (end of that day in Asia/Shanghai) or an ISO time with zone."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid("bad_time", N_("The field “%(field)s” must be an ISO 8601 time with a time zone."), status=400, field="deadline")
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        return parse_time(value, "deadline")
+    return datetime.combine(day, time(23, 59), SHANGHAI).astimezone(timezone.utc)
+
+
+def _int_or_none(data: dict[str, Any], field: str) -> int | None:
+    raw = data.get(field)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
+
+
+def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, Any], photo: bytes | None,
+               store: photos.PhotoStore, ip: str | None = None) -> Hazard:
+    """Move a hazard one step along the state machine, recording who, when, why, and an optional photo."""
+    hazard = visible(session, user, hazard_id)
+    to = data.get("to")
+    if to not in STATES:
+        raise Invalid("unknown_state", N_("“%(value)s” is not a state a report can be in."), value=str(to)[:40])
+    if not can_move(session, user, hazard):
+        raise Forbidden(N_("Only the officers of this grid or the station coordinator can change this report."))
+    if to not in TRANSITIONS[hazard.status]:
+        raise Conflict("illegal_transition", N_("A report that is “%(current)s” cannot become “%(to)s”."),
+                       current=STATE_LABELS[hazard.status], to=STATE_LABELS[to])
+    note = _text(data, "note", MAX_NOTE)
+    detail: dict[str, Any] = {}
+    now = utcnow()
+    if to == "accepted":
+        hazard.priority = _choice(data, "priority", PRIORITIES, default="normal")
+        deadline = parse_deadline(data.get("deadline"))
+        if deadline is not None and deadline < now:
+            raise Invalid("deadline_past", N_("The deadline must be in the future."))
+        hazard.deadline = deadline or now + timedelta(days=DEADLINE_DAYS[hazard.priority])
+        detail = {"priority": hazard.priority, "deadline": hazard.deadline.isoformat()}
+    elif to == "rejected" or (hazard.status == "rectified" and to == "rectifying"):
+        if not note:
+            raise Invalid("reason_required", N_("Please write the reason."))
+    elif to == "duplicate":
+        original = _original(session, user, hazard, _int_or_none(data, "duplicate_of"))
+        hazard.duplicate_of_id = original.id
+        detail = {"duplicate_of": original.id}
+    elif to == "assigned":
+        assignee, team = _assignee(session, user, hazard, data)
+        hazard.assignee_id = assignee.id if assignee else None
+        hazard.team_id = team.id if team else None
+        detail = {"assignee_id": hazard.assignee_id, "team_id": hazard.team_id}
+    elif to == "rectified":
+        if not note and not photo:
+            raise Invalid("evidence_required", N_("Add an “after” photo or a note of what was done."))
+        hazard.rectified_by_id = user.id
+    elif to == "closed":
+        if hazard.rectified_by_id == user.id:
+            raise DomainError("same_inspector", N_("Someone other than the person who marked it fixed must re-inspect and close it."),
+                              status=403)
+        if hazard.category == "dispute":
+            hazard.mediation_outcome = _choice(data, "mediation_outcome", OUTCOMES)
+            detail = {"mediation_outcome": hazard.mediation_outcome}
+    processed = photos.process(photo) if photo else None
+    stored = None
+    try:
+        event = HazardEvent(hazard_id=hazard.id, actor_id=user.id, at=now, from_status=hazard.status, to_status=to,
+                            note=note, detail=detail)
+        session.add(event)
+        session.flush()
+        if processed:
+            stored = store.save(processed)
+            session.add(Photo(hazard_id=hazard.id, event_id=event.id, stored_name=stored, width=processed.width,
+                              height=processed.height, size_bytes=len(processed.full), sha256=processed.sha256,
+                              created_at=now))
+        # Only move if nobody else moved it meanwhile (two officers on one report).
+        moved = session.execute(sa.update(Hazard).where(Hazard.id == hazard.id, Hazard.status == hazard.status)
+                                .values(status=to, updated_at=now)).rowcount
+        if moved != 1:
+            raise Conflict("changed_meanwhile", N_("Someone else changed this report just now. Please reload."))
+        session.add(hazard)
+        audit.record(session, actor_id=user.id, action=f"hazard.{to}", obj=hazard, ip=ip, note=note, **detail)
+        link = f"/hazards/{hazard.id}"
+        if hazard.reporter_id != user.id:
+            notifications.notify(session, user_id=hazard.reporter_id, link=link, id=hazard.id, status=STATE_LABELS[to],
+                                 message=N_("Your report #%(id)d is now: %(status)s."))
+        if to == "assigned" and hazard.assignee_id not in (None, user.id):
+            notifications.notify(session, user_id=hazard.assignee_id, link=link, id=hazard.id,
+                                 message=N_("Report #%(id)d was assigned to you."))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if stored:
+            store.delete(stored)
+        raise
+    session.refresh(hazard)
+    return hazard
+
+
+def _original(session: Session, user: User, hazard: Hazard, original_id: int | None) -> Hazard:
+    if original_id is None:
+        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field="duplicate_of")
+    original = session.get(Hazard, original_id)
+    if original is None or original.id == hazard.id or original.station_id != hazard.station_id:
+        raise Invalid("unknown_original", N_("Report #%(id)d cannot be the original of this one."), id=original_id)
+    seen = {hazard.id}
+    while original.duplicate_of_id is not None and original.id not in seen:  # point at the first report
+        seen.add(original.id)
+        original = session.get(Hazard, original.duplicate_of_id)
+    if original.id == hazard.id:
+        raise Invalid("unknown_original", N_("Report #%(id)d cannot be the original of this one."), id=original_id)
+    return original
+
+
+def _assignee(session: Session, user: User, hazard: Hazard, data: dict[str, Any]) -> tuple[User | None, Team | None]:
+    assignee_id, team_id = _int_or_none(data, "assignee_id"), _int_or_none(data, "team_id")
+    if team_id is not None:
+        team = session.get(Team, team_id)
+        if team is None or team.station_id != hazard.station_id:
+            raise Invalid("unknown_team", N_("There is no such team at this station."))
+        return None, team
+    if assignee_id is None:
+        return user, None
+    assignee = session.get(User, assignee_id)
+    ok = (assignee is not None and assignee.station_id == hazard.station_id and assignee.status == "active"
+          and (assignee.role != "volunteer" or hazard.grid_id is None or assignee.home_grid_id == hazard.grid_id))
+    if not ok:
+        raise Invalid("unknown_assignee", N_("This person cannot be given this report."))
+    return assignee, None
+
+
+# --- Lists and history ------------------------------------------------------------------------------------
+
+PRIORITY_RANK = sa.case({"urgent": 0, "high": 1, "normal": 2, "low": 3}, value=Hazard.priority, else_=4)
+
+
+def triage(session: Session, user: User, *, status: str | None = None, category: str | None = None,
+           grid_id: int | None = None, overdue: bool = False, limit: int = 200) -> list[Hazard]:
+    """Reports in the officer's grids (the coordinator also sees the station queue), most urgent and newest first."""
+    query = select(Hazard).where(Hazard.station_id == user.station_id)
+    if user.role == "officer":
+        query = query.where(Hazard.grid_id.in_(accounts.grid_ids(session, user)))
+    elif user.role not in ("coordinator", "admin"):
+        return []
+    if status == "open":
+        query = query.where(Hazard.status.not_in(FINAL))
+    elif status in STATES:
+        query = query.where(Hazard.status == status)
+    if category in CATEGORIES:
+        query = query.where(Hazard.category == category)
+    if grid_id == 0:
+        query = query.where(Hazard.grid_id.is_(None))
+    elif grid_id is not None:
+        query = query.where(Hazard.grid_id == grid_id)
+    if overdue:
+        query = query.where(Hazard.deadline < utcnow(), Hazard.status.not_in(FINAL))
+    order = (sa.case((Hazard.status.in_(FINAL), 1), else_=0), PRIORITY_RANK, Hazard.reported_at.desc(), Hazard.id.desc())
+    return list(session.exec(query.order_by(*order).limit(limit)))
+
+
+def mine(session: Session, user: User) -> list[Hazard]:
+    """What this person reported, newest first."""
+    return list(session.exec(select(Hazard).where(Hazard.reporter_id == user.id)
+                             .order_by(Hazard.reported_at.desc(), Hazard.id.desc())))
+
+
+@dataclass
+class Step:
+    event: HazardEvent
+    actor_name: str | None  # None: hidden (a clue's reporter)
+    photo_ids: list[int]
+
+
+def history(session: Session, user: User, hazard: Hazard) -> list[Step]:
+    """The report's steps, oldest first; a clue's reporter stays anonymous to those who may not know them."""
+    events = list(session.exec(select(HazardEvent).where(HazardEvent.hazard_id == hazard.id)
+                               .order_by(HazardEvent.at, HazardEvent.id)))
+    names = {uid: name for uid, name in session.exec(
+        select(User.id, User.name).where(User.id.in_({e.actor_id for e in events if e.actor_id})))}
+    by_event: dict[int, list[int]] = {}
+    for photo_id, event_id in session.exec(select(Photo.id, Photo.event_id).where(Photo.hazard_id == hazard.id)):
+        if event_id is not None:
+            by_event.setdefault(event_id, []).append(photo_id)
+    hide = not reporter_shown_to(session, user, hazard)
+    return [Step(e, None if (hide and e.actor_id == hazard.reporter_id) else names.get(e.actor_id),
+                 sorted(by_event.get(e.id, []))) for e in events]
+
+
+def report_photos(session: Session, hazard: Hazard) -> list[Photo]:
+    """The photos taken with the report itself (not the 'after' photos of later steps)."""
+    return list(session.exec(select(Photo).where(Photo.hazard_id == hazard.id, Photo.event_id.is_(None)).order_by(Photo.id)))
+
+
+def all_photos(session: Session, hazard: Hazard) -> list[Photo]:
+    """Every photo of the report, the report's own first."""
+    return list(session.exec(select(Photo).where(Photo.hazard_id == hazard.id).order_by(Photo.id)))
+
+
+def visible_photo(session: Session, user: User, photo_id: int) -> Photo:
+    """A photo, only for those who may see its report (404 otherwise)."""
+    photo = session.get(Photo, photo_id)
+    if photo is None:
+        raise NotFound(N_("This photo does not exist."))
+    visible(session, user, photo.hazard_id)
+    return photo
+
+
+def grid_code(session: Session, hazard: Hazard) -> str | None:
+    """The grid's code, or None while it sits in the station queue."""
+    grid = session.get(Grid, hazard.grid_id) if hazard.grid_id else None
+    return grid.code if grid else None
+
+
+def mediation_success_rate(session: Session, station_id: int) -> float | None:
+    """Of the station's closed disputes with an outcome, the share that was mediated."""
+    rows = {outcome: count for outcome, count in session.exec(
+        select(Hazard.mediation_outcome, sa.func.count()).where(
+            Hazard.station_id == station_id, Hazard.category == "dispute", Hazard.status == "closed",
+            Hazard.mediation_outcome.is_not(None)).group_by(Hazard.mediation_outcome))}
+    total = sum(rows.values())
+    return rows.get("mediated", 0) / total if total else None

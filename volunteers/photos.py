@@ -1,0 +1,115 @@
+"""Photos: checked by content, EXIF orientation applied then every EXIF tag dropped, re-encoded,
+stored in the data directory under random names, never under static/.
+
+Storage is a directory on disk; a shared volume or S3-compatible store would replace `PhotoStore`.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from volunteers.errors import Invalid, N_
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+MAX_BYTES = 15 * 1024 * 1024       # one upload
+MAX_PIXELS = 50_000_000            # 50 MP: beyond any phone camera; bigger is a bomb or a scan
+MAX_SIDE = 12_000
+LONG_EDGE = 1600
+THUMB_EDGE = 320
+MAX_PER_REPORT = 6
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A photo ready to store: the re-encoded image, its thumbnail, and facts about the upload."""
+    full: bytes
+    thumb: bytes
+    width: int
+    height: int
+    sha256: str
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _encode(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=82, optimize=True, progressive=True)  # no exif= argument: nothing carried over
+    return out.getvalue()
+
+
+def process(data: bytes) -> Processed:
+    """Validate one upload by its bytes and return it re-encoded as an EXIF-free JPEG plus a thumbnail."""
+    if len(data) > MAX_BYTES:
+        raise Invalid("too_large", N_("A photo may be at most %(mb)d MB."), status=413, mb=MAX_BYTES // (1024 * 1024))
+    if not data:
+        raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG or WebP)."))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+            fmt = image.format
+            width, height = image.size
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise Invalid("image_too_big", N_("This photo has too many pixels.")) from None
+        except Exception:
+            raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG or WebP).")) from None
+        if fmt not in ACCEPTED_FORMATS:
+            raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG or WebP)."))
+        if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE or min(width, height) < 1:
+            raise Invalid("image_too_big", N_("This photo has too many pixels."))
+        try:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise Invalid("image_too_big", N_("This photo has too many pixels.")) from None
+        except Exception:
+            raise Invalid("not_an_image", N_("This photo is damaged and cannot be read.")) from None
+    if image.mode not in ("RGB", "L"):
+        background = Image.new("RGB", image.size, "white")
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    image = image.convert("RGB")
+    image.thumbnail((LONG_EDGE, LONG_EDGE), Image.Resampling.LANCZOS)
+    full = _encode(image)
+    thumb_image = image.copy()
+    thumb_image.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.LANCZOS)
+    return Processed(full=full, thumb=_encode(thumb_image), width=image.width, height=image.height, sha256=sha256(data))
+
+
+class PhotoStore:
+    """Photos as files under <data dir>/photos/<2 hex>/<random>.jpg (and …_t.jpg for the thumbnail)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root) / "photos"
+
+    def _path(self, name: str, thumb: bool = False) -> Path:
+        if not name.isalnum():
+            raise ValueError("bad photo name")
+        return self.root / name[:2] / (f"{name}_t.jpg" if thumb else f"{name}.jpg")
+
+    def save(self, photo: Processed) -> str:
+        """Write a processed photo; return its random stored name."""
+        name = secrets.token_hex(16)
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(photo.full)
+        self._path(name, thumb=True).write_bytes(photo.thumb)
+        return name
+
+    def delete(self, name: str) -> None:
+        """Remove a stored photo and its thumbnail (used to undo a failed save)."""
+        for thumb in (False, True):
+            self._path(name, thumb).unlink(missing_ok=True)
+
+    def path(self, name: str, thumb: bool = False) -> Path:
+        """Where a stored photo lives on disk."""
+        return self._path(name, thumb)

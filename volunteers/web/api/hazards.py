@@ -1,0 +1,72 @@
+"""API: report a hazard or clue with photos, read one, move it through its states."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask_login import current_user, login_required
+
+from volunteers import accounts, hazards
+from volunteers.errors import Invalid, N_
+from volunteers.models import User
+from volunteers.web.api import body, bp, iso
+from volunteers.web.auth import client_ip
+from volunteers.web.extensions import get_session
+from volunteers.web.photos import store
+
+
+def uploads(field: str = "photo") -> list[bytes]:
+    """The uploaded files of a repeated multipart field, as bytes (empty file inputs are skipped)."""
+    return [f.read() for f in request.files.getlist(field) if f and f.filename]
+
+
+def hazard_json(hazard, viewer: User) -> dict[str, Any]:
+    """A hazard as the viewer may see it: the reporter only where the clue rules allow."""
+    db = get_session()
+    data = {
+        "id": hazard.id, "kind": hazard.kind, "category": hazard.category, "description": hazard.description,
+        "status": hazard.status, "priority": hazard.priority, "deadline": iso(hazard.deadline),
+        "overdue": hazards.is_overdue(hazard), "grid": hazards.grid_code(db, hazard), "grid_id": hazard.grid_id,
+        "lat": hazard.lat, "lon": hazard.lon, "accuracy_m": hazard.accuracy_m, "address": hazard.address,
+        "reported_at": iso(hazard.reported_at), "updated_at": iso(hazard.updated_at),
+        "assignee_id": hazard.assignee_id, "team_id": hazard.team_id, "duplicate_of": hazard.duplicate_of_id,
+        "mediation_outcome": hazard.mediation_outcome,
+        "photos": [url_for("photos.show", photo_id=p.id) for p in hazards.all_photos(db, hazard)],
+        "history": [{"at": iso(s.event.at), "from": s.event.from_status, "to": s.event.to_status,
+                     "note": s.event.note, "actor": s.actor_name, "detail": s.event.detail,
+                     "photos": [url_for("photos.show", photo_id=i) for i in s.photo_ids]}
+                    for s in hazards.history(db, viewer, hazard)],
+        "next": list(hazards.next_states(db, viewer, hazard)),
+    }
+    if hazards.reporter_shown_to(db, viewer, hazard) and hazard.reporter_id:
+        reporter = db.get(User, hazard.reporter_id)
+        data["reporter"] = {"id": reporter.id, "name": reporter.name, "phone": accounts.mask_phone(reporter.phone)}
+    return data
+
+
+@bp.post("/hazards")
+@login_required
+def create_hazard():
+    """Report a hazard or clue (multipart, photo repeated 0–6 times): 201 {id, grid, status}; 200 on a retry."""
+    hazard, created = hazards.report(get_session(), user=current_user, data=body(), uploads=uploads(),
+                                     store=store(), ip=client_ip())
+    return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
+
+
+@bp.get("/hazards/<int:hazard_id>")
+@login_required
+def show_hazard(hazard_id: int):
+    """One report with its status, history and photo URLs (404 outside your scope)."""
+    return jsonify(hazard_json(hazards.visible(get_session(), current_user, hazard_id), current_user))
+
+
+@bp.post("/hazards/<int:hazard_id>/transition")
+@login_required
+def transition_hazard(hazard_id: int):
+    """Move a report to state `to` (JSON or multipart with an optional photo): 200, 409 illegal, 403 not yours."""
+    photos = uploads()
+    if len(photos) > 1:
+        raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=1)
+    hazard = hazards.transition(get_session(), user=current_user, hazard_id=hazard_id, data=body(),
+                                photo=photos[0] if photos else None, store=store(), ip=client_ip())
+    return jsonify(hazard_json(hazard, current_user)), 200

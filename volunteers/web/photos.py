@@ -1,0 +1,39 @@
+"""Photos are served only through this route, to those who may see their report."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, send_file
+from flask_login import current_user, login_required
+
+from volunteers import hazards
+from volunteers.photos import PhotoStore
+from volunteers.web.extensions import get_session
+
+bp = Blueprint("photos", __name__, url_prefix="/photos")
+
+
+def store() -> PhotoStore:
+    """The photo store in this app's data directory."""
+    return PhotoStore(current_app.config["DATA_DIR"])
+
+
+@bp.get("/<int:photo_id>")
+@login_required
+def show(photo_id: int):
+    """The photo (long edge ≤ 1600 px), private to those who may see its report."""
+    photo = hazards.visible_photo(get_session(), current_user, photo_id)
+    return _send(photo.stored_name, thumb=False)
+
+
+@bp.get("/<int:photo_id>/thumb")
+@login_required
+def thumb(photo_id: int):
+    """The photo's thumbnail."""
+    photo = hazards.visible_photo(get_session(), current_user, photo_id)
+    return _send(photo.stored_name, thumb=True)
+
+
+def _send(name: str, thumb: bool):
+    response = send_file(store().path(name, thumb), mimetype="image/jpeg", max_age=0)
+    # Personal evidence: the browser may keep it, shared caches and proxies may not.
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
