@@ -6,7 +6,7 @@ import os
 from flask import Flask
 
 from volunteers import config
-from volunteers.web import api, auth, cli, errors, extensions, headers, home, patrols, photos, templating
+from volunteers.web import api, auth, cli, errors, extensions, headers, home, open311, patrols, photos, templating
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -20,7 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
-    for blueprint in (auth.bp, home.bp, patrols.bp, photos.bp, api.bp):
+    for blueprint in (auth.bp, home.bp, patrols.bp, photos.bp, api.bp, open311.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     return app

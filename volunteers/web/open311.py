@@ -1,0 +1,64 @@
+"""Open311 GeoReport v2 (read-only) for partner systems: /open311/v2/services.json, requests.json, requests/<id>.json."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+
+from volunteers import open311, patrols
+from volunteers.errors import Invalid
+from volunteers.web.api import iso
+from volunteers.web.extensions import csrf, get_session
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+csrf.exempt(bp)
+
+
+def georeport_error(status: int, description: str):
+    """GeoReport's own error shape: a list of {code, description}."""
+    return jsonify([{"code": status, "description": description}]), status
+
+
+@bp.errorhandler(Invalid)
+def invalid(err: Invalid):
+    return georeport_error(400, _(err.message, **err.params))
+
+
+def translated(item: dict) -> dict:
+    for key in ("service_name", "status_notes"):
+        if item.get(key):
+            item[key] = _(item[key])
+    return item
+
+
+@bp.get("/services.json")
+def services():
+    """The kinds of hazard partners can read about."""
+    return jsonify([translated(s) for s in open311.services()])
+
+
+@bp.get("/requests.json")
+def requests():
+    """Hazards, filtered by service_request_id, service_code, status (open|closed), start_date, end_date."""
+    args = request.args
+    ids = None
+    if args.get("service_request_id"):
+        try:
+            ids = [int(i) for i in args["service_request_id"].split(",")]
+        except ValueError:
+            return georeport_error(400, _("service_request_id must be a list of numbers."))
+    status = args.get("status")
+    if status not in (None, "", "open", "closed"):
+        return georeport_error(400, _("status must be open or closed."))
+    rows = open311.requests(get_session(), ids=ids, service_code=args.get("service_code") or None, status=status or None,
+                            start=patrols.parse_time(args.get("start_date"), "start_date"),
+                            end=patrols.parse_time(args.get("end_date"), "end_date"))
+    return jsonify([translated(open311.as_request(h, iso)) for h in rows])
+
+
+@bp.get("/requests/<int:request_id>.json")
+def show(request_id: int):
+    """One hazard as a one-item list (GeoReport's convention); clues do not exist here."""
+    rows = open311.requests(get_session(), ids=[request_id])
+    if not rows:
+        return georeport_error(404, _("There is no such request."))
+    return jsonify([translated(open311.as_request(rows[0], iso))])
