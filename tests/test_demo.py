@@ -5,9 +5,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from volunteers import accounts, db, demo, grids
+from volunteers import accounts, db, demo, grids, hazards, photos
 from volunteers.errors import Conflict
-from volunteers.models import CheckIn, Grid, Patrol, Route, User, utcnow
+from volunteers.models import CheckIn, Grid, Hazard, HazardEvent, Patrol, Photo, Route, User, utcnow
 
 
 def test_the_people_of_the_contract_are_there(town, session):
@@ -40,6 +40,23 @@ def test_there_are_a_few_weeks_of_patrol_history(town, session):
     assert utcnow() - first > timedelta(days=14)
     assert session.exec(select(sa.func.count()).select_from(CheckIn)).one() > 100
     assert session.exec(select(Patrol).where(Patrol.ended_at.is_(None))).all() == []
+
+
+def test_there_are_reports_in_every_state_and_the_station_queue(town, session):
+    rows = session.exec(select(Hazard)).all()
+    assert {h.status for h in rows} == set(hazards.STATES)
+    assert any(h.grid_id is None for h in rows) and any(h.kind == "clue" for h in rows)
+    assert hazards.mediation_success_rate(session, town.user("13800000000").station_id) == 0.5
+    for h in rows:  # every history is a legal walk through the state machine, ending where the report is
+        steps = session.exec(select(HazardEvent).where(HazardEvent.hazard_id == h.id).order_by(HazardEvent.at)).all()
+        assert steps[0].to_status == "reported" and steps[-1].to_status == h.status
+        assert all(b.to_status in hazards.TRANSITIONS[a.to_status] for a, b in zip(steps, steps[1:]))
+
+
+def test_demo_photos_are_stored_when_a_store_is_given(session, tmp_path):
+    demo.build(session, store=photos.PhotoStore(tmp_path))
+    stored = session.exec(select(Photo)).all()
+    assert stored and all(photos.PhotoStore(tmp_path).path(p.stored_name).exists() for p in stored)
 
 
 def test_the_demo_refuses_a_database_with_data(town, session):

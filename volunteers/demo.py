@@ -1,20 +1,22 @@
-"""The demo town 青石镇: four grids, their officers and volunteers, and three weeks of patrol history.
+"""The demo town 青石镇: four grids, their officers and volunteers, three weeks of patrols, reports in every state.
 
 Phones and grids are a contract (DESIGN.md "The demo town"): coordinator 13800000000, officers
 13800000101 (G1, G2) and 13800000102 (G3, G4), volunteers from 13800000201 (201 in G1, 211 in G3).
 """
 from __future__ import annotations
 
+import io
 import random
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from PIL import Image, ImageDraw
 from sqlmodel import Session
 
-from volunteers import accounts, db, grids
+from volunteers import accounts, db, grids, photos
 from volunteers.errors import Conflict, N_
-from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, Patrol, Route, RouteStop, Station, Team,
-                               TeamMember, User, utcnow)
+from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, Hazard, HazardEvent, Patrol, Photo, Route,
+                               RouteStop, Station, Team, TeamMember, User, utcnow)
 
 PASSWORD = "demo1234"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -56,7 +58,104 @@ def volunteer_plan() -> list[tuple[str, str, str, str]]:
     return plan
 
 
-def build(session: Session, *, now: datetime | None = None, seed: int = 7, history_days: int = 21) -> dict:
+# Reports in every state. grid, kind, category, description, (fraction north, east) or an address, reporter
+# number, and the steps taken: (state, who — "o" the grid's officer, "c" the coordinator —, days after reporting, note).
+HAZARDS = [
+    ("G1", "hazard", "fire", "三号楼楼道堆放纸箱和旧家具，堵住了消防通道。", (0.35, 0.35), 201,
+     [("accepted", "o", 0.1, ""), ("assigned", "o", 0.2, ""), ("rectifying", "o", 1, "已通知物业清理"),
+      ("rectified", "o", 2, "杂物已清走"), ("closed", "c", 3, "复查通过")], 18),
+    ("G1", "hazard", "gas_electric", "电动车在楼道里充电，电线从窗户拉出来。", (0.55, 0.6), 202,
+     [("accepted", "o", 0.2, ""), ("assigned", "o", 0.3, ""), ("rectifying", "o", 1, "已上门劝导")], 9),
+    ("G1", "clue", "suspicious", "最近夜里有陌生人在小学附近转悠，多次看校门。", (0.72, 0.5), 203,
+     [("accepted", "o", 0.1, "")], 2),
+    ("G2", "hazard", "traffic", "北河桥头路口红绿灯坏了，早上车很多。", (0.27, 0.38), 206,
+     [("accepted", "o", 0.1, ""), ("assigned", "o", 0.2, "")], 4),
+    ("G2", "hazard", "dispute", "两户邻居因为装修噪音吵架。", (0.6, 0.5), 207,
+     [("accepted", "o", 0.1, ""), ("assigned", "o", 0.1, ""), ("rectifying", "o", 0.5, "组织双方调解"),
+      ("rectified", "o", 2, "双方达成协议"), ("closed", "c", 3, "回访无新矛盾")], 12),
+    ("G2", "hazard", "public_order", "老街加油站旁有人聚众打牌赌钱。", (0.78, 0.75), 208, [], 1),
+    ("G3", "hazard", "fire", "田里有人焚烧秸秆，离山林很近。", (0.3, 0.7), 211,
+     [("accepted", "o", 0.05, ""), ("assigned", "o", 0.1, ""), ("rectifying", "o", 0.2, ""),
+      ("rectified", "o", 0.5, "火已扑灭，已教育当事人")], 3),
+    ("G3", "hazard", "other", "南山幼儿园门口的井盖不见了。", (0.62, 0.32), 212, [], 0.3),
+    ("G4", "hazard", "traffic", "西岭中学校门口放学时车辆乱停。", (0.74, 0.42), 216,
+     [("accepted", "o", 0.1, ""), ("assigned", "o", 0.2, "")], 6),
+    ("G4", "hazard", "traffic", "中学门口违停车辆很多。", (0.75, 0.41), 217, [("duplicate", "o", 0.1, "")], 5),
+    ("G4", "hazard", "dispute", "两家因为宅基地边界起了争执。", (0.5, 0.3), 218,
+     [("accepted", "o", 0.1, ""), ("assigned", "o", 0.2, ""), ("rectifying", "o", 1, ""),
+      ("rectified", "o", 3, "已移交司法所"), ("closed", "c", 4, "")], 15),
+    ("G4", "hazard", "gas_electric", "农贸市场有摊位私拉电线，插座泡水。", (0.56, 0.62), 219,
+     [("rejected", "o", 0.5, "经核实为临时照明，已拆除")], 7),
+    (None, "hazard", "other", "镇外省道边广告牌松动，风大时摇晃。", "省道 S21 青石出口往东 300 米", 204, [], 0.5),
+]
+OUTCOMES = {"两户邻居因为装修噪音吵架。": "mediated", "两家因为宅基地边界起了争执。": "referred"}
+
+
+def sample_photo(rng: random.Random, hue: int) -> bytes:
+    """A plain generated picture standing in for a volunteer's photo (no camera in a demo)."""
+    image = Image.new("RGB", (1200, 900), (hue, 120, 90))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randint(0, 1100), rng.randint(0, 800)
+        draw.rectangle([x, y, x + rng.randint(40, 300), y + rng.randint(40, 200)],
+                       fill=(rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def add_hazards(session: Session, *, station: Station, grid_by_code: dict, officers: dict, coordinator: User,
+                users_by_number: dict, now: datetime, rng: random.Random, store: photos.PhotoStore | None) -> int:
+    """The demo's reports, each with its history; a few carry generated photos when a photo store is given."""
+    for n, (code, kind, category, text, where, number, steps, days_ago) in enumerate(HAZARDS):
+        grid = grid_by_code.get(code)
+        reporter = users_by_number[number]
+        at = now - timedelta(days=days_ago)
+        hazard = Hazard(client_id=f"demo-hazard-{n}", fingerprint="demo", station_id=station.id,
+                        grid_id=grid.id if grid else None, reporter_id=reporter.id, kind=kind, category=category,
+                        description=text, reported_at=at, updated_at=at)
+        if isinstance(where, tuple):
+            row, col = next(rc for c, _n, rc, _p in GRIDS if c == code)
+            hazard.lat = round(ORIGIN[0] + (row + where[0]) * STEP_LAT, 6)
+            hazard.lon = round(ORIGIN[1] + (col + where[1]) * STEP_LON, 6)
+            hazard.accuracy_m = rng.randint(5, 25)
+        else:
+            hazard.address = where
+        session.add(hazard)
+        session.flush()
+        session.add(HazardEvent(hazard_id=hazard.id, actor_id=reporter.id, at=at, to_status="reported"))
+        if store is not None and n % 3 == 0:
+            processed = photos.process(sample_photo(rng, 60 + 15 * n))
+            session.add(Photo(hazard_id=hazard.id, stored_name=store.save(processed), width=processed.width,
+                              height=processed.height, size_bytes=len(processed.full), sha256=processed.sha256,
+                              created_at=at))
+        status = "reported"
+        for to, who, after, note in steps:
+            actor = coordinator if who == "c" else officers[code]
+            when = at + timedelta(days=after)
+            detail = {}
+            if to == "accepted":
+                hazard.priority = "high" if category in ("fire", "gas_electric") else "normal"
+                hazard.deadline = at + timedelta(days=3 if hazard.priority == "high" else 7)
+            elif to == "assigned":
+                hazard.assignee_id = actor.id
+            elif to == "rectified":
+                hazard.rectified_by_id = actor.id
+            elif to == "duplicate":
+                hazard.duplicate_of_id = hazard.id - 1
+                detail = {"duplicate_of": hazard.id - 1}
+            elif to == "closed" and category == "dispute":
+                hazard.mediation_outcome = OUTCOMES[text]
+                detail = {"mediation_outcome": hazard.mediation_outcome}
+            session.add(HazardEvent(hazard_id=hazard.id, actor_id=actor.id, at=when, from_status=status,
+                                    to_status=to, note=note, detail=detail))
+            status, hazard.updated_at = to, when
+        hazard.status = status
+    return len(HAZARDS)
+
+
+def build(session: Session, *, now: datetime | None = None, seed: int = 7, history_days: int = 21,
+          store: photos.PhotoStore | None = None) -> dict:
     """Fill an empty database with the demo town; refuses a database that already has data."""
     if db.has_data(session):
         raise Conflict("not_empty", N_("The database already has data; the demo town is only loaded into an empty one."))
@@ -95,7 +194,7 @@ def build(session: Session, *, now: datetime | None = None, seed: int = 7, histo
         session.flush()
         return user
 
-    person("13800000000", "周协调", "coordinator")
+    coordinator = person("13800000000", "周协调", "coordinator")
     officer1 = person("13800000101", "陈警官", "officer")
     officer2 = person("13800000102", "林警官", "officer")
     for officer, codes in ((officer1, ("G1", "G2")), (officer2, ("G3", "G4"))):
@@ -136,6 +235,10 @@ def build(session: Session, *, now: datetime | None = None, seed: int = 7, histo
                     lon=round(cp.lon + rng.uniform(-0.0002, 0.0002), 7), accuracy_m=rng.randint(5, 30),
                     distance_m=round(rng.uniform(3, cp.radius_m * 0.8), 1), recorded_at=at, received_at=at, flags=[]))
             patrol_count += 1
+    officers = {"G1": officer1, "G2": officer1, "G3": officer2, "G4": officer2}
+    users_by_number = {int(u.phone[-3:]): u for u, _code in volunteers}
+    hazard_count = add_hazards(session, station=station, grid_by_code=grid_by_code, officers=officers,
+                               coordinator=coordinator, users_by_number=users_by_number, now=now, rng=rng, store=store)
     session.commit()
     return {"station": station.name, "grids": len(grid_by_code), "volunteers": len(volunteers),
-            "patrols": patrol_count}
+            "patrols": patrol_count, "hazards": hazard_count}

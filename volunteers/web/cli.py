@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from volunteers import accounts, db, demo
 from volunteers.models import User
+from volunteers.photos import PhotoStore
 
 
 def engine():
@@ -31,7 +32,7 @@ def load_demo(if_empty: bool) -> None:
                 click.echo("The database already has data; demo town not loaded.")
                 return
             raise click.ClickException("The database already has data; the demo town is only loaded into an empty one.")
-        summary = demo.build(session)
+        summary = demo.build(session, store=PhotoStore(current_app.config["DATA_DIR"]))
     click.echo(f"Demo town loaded: {summary}")
     click.echo("Log in as volunteer 13800000201, officer 13800000101 or coordinator 13800000000, password demo1234.")
 
