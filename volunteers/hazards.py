@@ -443,6 +443,27 @@ def grid_code(session: Session, hazard: Hazard) -> str | None:
     return grid.code if grid else None
 
 
+def triage_grids(session: Session, user: User) -> list[Grid]:
+    """The grids whose reports the user triages: an officer's own, the whole station for the coordinator."""
+    if user.role not in ("officer", "coordinator", "admin"):
+        return []
+    return list(session.exec(select(Grid).where(Grid.id.in_(accounts.grid_ids(session, user))).order_by(Grid.code)))
+
+
+def station_grids(session: Session, station_id: int) -> list[Grid]:
+    """Every grid of the station (outlines on the reporting map; boundaries are not personal data)."""
+    return list(session.exec(select(Grid).where(Grid.station_id == station_id).order_by(Grid.code)))
+
+
+def assignment_choices(session: Session, hazard: Hazard) -> tuple[list[User], list[Team]]:
+    """Who a report may be given to: active volunteers of its grid (of the station while queued), and the station's teams."""
+    people = select(User).where(User.station_id == hazard.station_id, User.role == "volunteer", User.status == "active")
+    if hazard.grid_id is not None:
+        people = people.where(User.home_grid_id == hazard.grid_id)
+    teams = select(Team).where(Team.station_id == hazard.station_id).order_by(Team.name)
+    return list(session.exec(people.order_by(User.name))), list(session.exec(teams))
+
+
 def mediation_success_rate(session: Session, station_id: int) -> float | None:
     """Of the station's closed disputes with an outcome, the share that was mediated."""
     rows = {outcome: count for outcome, count in session.exec(
