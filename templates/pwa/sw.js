@@ -1,0 +1,143 @@
+/* 平安志愿者 service worker, version {{ version }} (a hash of the app-shell assets).
+   Pages: network first (with a time limit), then the cached copy, then the offline page.
+   CSS/JS: stale-while-revalidate. Images and photos: cache first, capped.
+   Never cached: anything but GET, htmx partials, the API (except the caller's own checkpoints), /healthz. */
+"use strict";
+var VERSION = "{{ version }}";
+var SHELL = "shell-" + VERSION;
+var PAGES = "pages-v1";
+var IMAGES = "images-v1";
+var DATA = "data-v1";
+var PRECACHE = {{ precache|safe }};
+var OFFLINE_URL = "{{ offline_url }}";
+var PAGE_TIMEOUT_MS = 6000;
+var MAX_IMAGES = 80;
+var MAX_PAGES = 40;
+
+importScripts("/static/js/outbox.js");
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL).then(function (cache) {
+    return cache.addAll(PRECACHE.map(function (url) { return new Request(url, { cache: "reload" }); }));
+  }).then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  var keep = [SHELL, PAGES, IMAGES, DATA];
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (k) { return keep.indexOf(k) < 0; }).map(function (k) { return caches.delete(k); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function trim(cacheName, max) {
+  return caches.open(cacheName).then(function (cache) {
+    return cache.keys().then(function (keys) {
+      return Promise.all(keys.slice(0, Math.max(0, keys.length - max)).map(function (k) { return cache.delete(k); }));
+    });
+  });
+}
+
+function cacheable(response) {
+  if (!response || response.status !== 200 || response.type !== "basic") return false;
+  var cc = response.headers.get("Cache-Control") || "";
+  return cc.indexOf("no-store") < 0;
+}
+
+function timeout(ms) {
+  return new Promise(function (_, reject) { setTimeout(function () { reject(new Error("timeout")); }, ms); });
+}
+
+// Pages: a weak signal must not leave an elderly volunteer staring at a white screen.
+function networkFirst(request) {
+  var network = fetch(request).then(function (response) {
+    if (cacheable(response)) {
+      var copy = response.clone();
+      caches.open(PAGES).then(function (c) { return c.put(request, copy); }).then(function () { trim(PAGES, MAX_PAGES); });
+    }
+    return response;
+  });
+  return Promise.race([network, timeout(PAGE_TIMEOUT_MS)]).catch(function () {
+    return caches.match(request, { ignoreSearch: false }).then(function (hit) {
+      if (hit) return hit;
+      return network.catch(function () {
+        return caches.match(OFFLINE_URL);
+      });
+    });
+  });
+}
+
+function staleWhileRevalidate(request) {
+  return caches.open(SHELL).then(function (cache) {
+    return cache.match(request, { ignoreSearch: true }).then(function (hit) {
+      var refresh = fetch(request).then(function (response) {
+        if (cacheable(response)) cache.put(request, response.clone());
+        return response;
+      });
+      if (hit) { refresh.catch(function () {}); return hit; }
+      return refresh;
+    });
+  });
+}
+
+function cacheFirst(request, cacheName, max) {
+  return caches.match(request).then(function (hit) {
+    return hit || fetch(request).then(function (response) {
+      if (cacheable(response)) {
+        var copy = response.clone();
+        caches.open(cacheName).then(function (c) { return c.put(request, copy); }).then(function () { trim(cacheName, max); });
+      }
+      return response;
+    });
+  });
+}
+
+// The caller's own must-visit points, so a patrol can start with no signal.
+function networkThenCache(request) {
+  return fetch(request).then(function (response) {
+    if (cacheable(response)) {
+      var copy = response.clone();
+      caches.open(DATA).then(function (c) { return c.put(request, copy); });
+    }
+    return response;
+  }).catch(function () {
+    return caches.match(request).then(function (hit) { return hit || Response.error(); });
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.headers.get("HX-Request")) return;  // partials are never cached
+  if (url.pathname === "/healthz" || url.pathname === "/sw.js") return;
+  if (url.pathname.indexOf("/api/") === 0) {
+    if (url.pathname === "/api/v1/checkpoints") event.respondWith(networkThenCache(request));
+    return;
+  }
+  if (url.pathname.indexOf("/static/") === 0) {
+    if (/\.(png|jpe?g|webp|svg|ico)$/.test(url.pathname)) {
+      event.respondWith(cacheFirst(request, IMAGES, MAX_IMAGES));
+    } else {
+      event.respondWith(staleWhileRevalidate(request));
+    }
+    return;
+  }
+  if (url.pathname.indexOf("/photos/") === 0) {
+    event.respondWith(cacheFirst(request, IMAGES, MAX_IMAGES));
+    return;
+  }
+  if (request.mode === "navigate" || (request.headers.get("Accept") || "").indexOf("text/html") >= 0) {
+    event.respondWith(networkFirst(request));
+  }
+});
+
+// Background Sync: the browser wakes us when the connection is back, even with the app closed.
+self.addEventListener("sync", function (event) {
+  if (event.tag === "outbox") event.waitUntil(self.Outbox.flush({ fromWorker: true }));
+});
+
+self.addEventListener("message", function (event) {
+  if (event.data === "clear-user-data") {
+    event.waitUntil(Promise.all([caches.delete(PAGES), caches.delete(IMAGES), caches.delete(DATA)]));
+  }
+});

@@ -1,0 +1,68 @@
+"""The installable app: web manifest, the service worker at /sw.js, the offline page and the outbox page."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+bp = Blueprint("pwa", __name__)
+
+# What the service worker keeps from the start so the app shell opens with no network.
+SHELL_ASSETS = ("css/app.css", "js/app.js", "js/outbox.js", "js/offline-patrol.js", "js/vendor/htmx-2.0.11.min.js",
+                "icons/icon-192.png", "icons/icon-512.png", "icons/maskable-512.png")
+
+
+def asset_version() -> str:
+    """A hash of the shell assets' bytes: a new deploy with changed assets installs a new service worker."""
+    cached = current_app.extensions.get("volunteers.asset_version")
+    if cached is None:
+        digest = hashlib.sha256()
+        for name in SHELL_ASSETS + ("../templates/pwa/sw.js",):
+            path = Path(current_app.static_folder) / name
+            digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))
+        cached = current_app.extensions["volunteers.asset_version"] = digest.hexdigest()[:12]
+    return cached
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, from the site root so it controls every page; never cached by the browser."""
+    precache = [url_for("static", filename=name) for name in SHELL_ASSETS] + [url_for("pwa.offline")]
+    body = render_template("pwa/sw.js", version=asset_version(), precache=json.dumps(precache),
+                           offline_url=url_for("pwa.offline"))
+    return Response(body, mimetype="text/javascript", headers={
+        "Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: installable, standalone, red like the armband."""
+    icon = lambda name, size, purpose="any": {"src": url_for("static", filename=f"icons/{name}"), "sizes": size,
+                                              "type": "image/png", "purpose": purpose}
+    data = {
+        "name": "平安志愿者", "short_name": "平安志愿者", "lang": "zh-CN", "dir": "ltr",
+        "description": _("Patrol, check in and report hazards for your police station's volunteer team."),
+        "start_url": "/?source=pwa", "scope": "/", "id": "/", "display": "standalone",
+        "orientation": "portrait", "background_color": "#f4f1ec", "theme_color": "#b71c1c",
+        "icons": [icon("icon-192.png", "192x192"), icon("icon-512.png", "512x512"),
+                  icon("maskable-512.png", "512x512", "maskable")],
+    }
+    return Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@bp.get("/offline")
+def offline():
+    """Shown by the service worker for a page that is not in its cache while there is no network."""
+    return render_template("pwa/offline.html")
+
+
+@bp.get("/outbox")
+@login_required
+def outbox():
+    """What this phone has saved but not yet sent (the list itself lives in the phone's IndexedDB)."""
+    return render_template("pwa/outbox.html")
