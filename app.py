@@ -7,6 +7,8 @@ from flask import Flask
 
 from volunteers import config
 from volunteers.web import api, auth, cli, errors, extensions, headers, home, open311, patrols, photos, templating
+from volunteers.web import hazards as hazard_pages
+from volunteers.web import notifications as notification_pages
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -22,5 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     for blueprint in (auth.bp, home.bp, patrols.bp, photos.bp, api.bp, open311.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(hazard_pages.bp)
+    app.register_blueprint(notification_pages.bp)
     cli.init_app(app)
     return app

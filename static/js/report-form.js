@@ -1,0 +1,70 @@
+// data-report-form: fill the hidden lat/lon from the phone's GPS ("use my location") or from a tap on the
+// map, and warn before sending more photos than allowed. The form works without any of it (type an address).
+(function () {
+  "use strict";
+
+  function reportForm(form) {
+    if (form.getAttribute("data-ready")) return;
+    form.setAttribute("data-ready", "1");
+    var status = form.querySelector("[data-location-status]");
+    var marker = null, map = null;
+    function say(key) { status.textContent = key ? status.getAttribute("data-msg-" + key) || "" : ""; }
+    function place(lat, lon, accuracy) {
+      form.elements.lat.value = lat.toFixed(6);
+      form.elements.lon.value = lon.toFixed(6);
+      form.elements.accuracy_m.value = accuracy == null ? "" : Math.round(accuracy * 10) / 10;
+      if (map) {
+        if (marker) marker.setLatLng([lat, lon]);
+        else marker = window.L.circleMarker([lat, lon], { radius: 12, weight: 3, color: "#b71c1c" }).addTo(map);
+        map.setView([lat, lon], Math.max(map.getZoom() || 0, 16));
+      }
+    }
+
+    var gps = form.querySelector("[data-use-location]");
+    if (gps && "geolocation" in navigator) {
+      gps.hidden = false;
+      gps.addEventListener("click", function () {
+        gps.disabled = true;
+        say("locating");
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          gps.disabled = false;
+          place(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
+          say("found");
+        }, function (err) {
+          gps.disabled = false;
+          say(err && err.code === 1 ? "denied" : "failed");
+        }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+      });
+    }
+
+    var pick = form.querySelector("[data-pick-map]");
+    if (pick && window.L && window.pavBaseMap) {
+      var m = window.pavBaseMap(pick, window.pavMapData(pick));
+      map = m.map;
+      if (m.bounds.isValid()) map.fitBounds(m.bounds, { padding: [8, 8] }); else map.setView([30.25, 120.1], 13);
+      var hint = form.querySelector("[data-pick-hint]");
+      if (hint) hint.hidden = false;
+      map.on("click", function (evt) { place(evt.latlng.lat, evt.latlng.lng, null); say("picked"); });
+      if (form.elements.lat.value && form.elements.lon.value) {
+        place(parseFloat(form.elements.lat.value), parseFloat(form.elements.lon.value),
+              form.elements.accuracy_m.value ? parseFloat(form.elements.accuracy_m.value) : null);
+      }
+    }
+
+    var picker = form.querySelector("[data-max-photos]");
+    var count = form.querySelector("[data-photo-count]");
+    function tooMany() {
+      var n = 0;
+      form.querySelectorAll("input[type=file][name=photo]").forEach(function (i) { n += i.files ? i.files.length : 0; });
+      var over = picker && n > parseInt(picker.getAttribute("data-max-photos"), 10);
+      if (count) count.textContent = over ? picker.getAttribute("data-msg-too-many") : "";
+      return over;
+    }
+    form.addEventListener("change", function (evt) { if (evt.target.type === "file") tooMany(); });
+    form.addEventListener("submit", function (evt) { if (tooMany()) evt.preventDefault(); });
+  }
+
+  function setup(root) { root.querySelectorAll("[data-report-form]").forEach(reportForm); }
+  document.addEventListener("htmx:load", function (evt) { setup(evt.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { if (!window.htmx) setup(document); });
+})();

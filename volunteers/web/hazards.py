@@ -1,0 +1,196 @@
+"""Hazard pages: report one (with or without GPS), my reports, the officers' triage list and map, one report
+with its history and the buttons that move it along."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import hazards
+from volunteers.errors import DomainError, Invalid, N_
+from volunteers.models import Team, User
+from volunteers.photos import MAX_PER_REPORT
+from volunteers.web.auth import client_ip
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session, htmx
+from volunteers.web.photos import store
+
+bp = Blueprint("hazards", __name__, url_prefix="/hazards")
+
+LABELS = {"kind_labels": hazards.KIND_LABELS, "category_labels": hazards.CATEGORY_LABELS,
+          "state_labels": hazards.STATE_LABELS, "priority_labels": hazards.PRIORITY_LABELS,
+          "outcome_labels": hazards.OUTCOME_LABELS}
+
+
+def fragment_wanted() -> bool:
+    """htmx asked for a piece of the page (not a boosted link or a history restore, which need the whole page)."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def page(full: str, fragment: str, status: int = 200, **context: Any):
+    """The full page, or only its partial when htmx asks."""
+    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+
+
+def is_staff() -> bool:
+    return current_user.role in ("officer", "coordinator", "admin")
+
+
+def uploads() -> list[bytes]:
+    """The chosen photos; the empty file inputs a browser sends when nothing was picked are skipped."""
+    return [f.read() for f in request.files.getlist("photo") if f and f.filename]
+
+
+def tile_url() -> str:
+    """Map tiles from config; empty means no tile layer at all (outlines and markers only)."""
+    return current_app.config.get("MAP_TILE_URL", "")
+
+
+def grid_shapes(grids) -> list[dict[str, Any]]:
+    return [{"code": g.code, "name": g.name, "boundary": g.boundary} for g in grids]
+
+
+# --- Reporting ----------------------------------------------------------------------------------------
+
+def render_form(*, form: dict[str, str] | None = None, error: str | None = None, status: int = 200):
+    """The report form, filled with what was typed (photos must be picked again after an error)."""
+    db = get_session()
+    form = form or {}
+    form.setdefault("client_id", request.form.get("client_id") or "")
+    map_data = {"grids": grid_shapes(hazards.station_grids(db, current_user.station_id)), "tiles": tile_url()}
+    return page("hazards/new.html", "hazards/_form.html", status, form=form, error=error, map_data=map_data,
+                categories=hazards.CATEGORIES, max_photos=MAX_PER_REPORT)
+
+
+@bp.get("/new")
+@login_required
+def new():
+    """The 上报隐患 form: kind, category, words, photos, and the place (GPS, a tap on the map, or an address)."""
+    return render_form()
+
+
+@bp.post("/")
+@login_required
+def create():
+    """File the report and show it; on a problem, the form again with the reason and what was typed."""
+    db = get_session()
+    try:
+        hazard, _created = hazards.report(db, user=current_user, data=request.form.to_dict(), uploads=uploads(),
+                                          store=store(), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_form(form=request.form.to_dict(), error=translate(err.message, err.params), status=err.status)
+    flash(_("Thank you! Your report #%(id)d has been sent to the police station.", id=hazard.id), "success")
+    return redirect(url_for("hazards.show", hazard_id=hazard.id))
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    """What I reported, newest first, with where each stands."""
+    return page("hazards/mine.html", "hazards/_mine.html", items=hazards.mine(get_session(), current_user),
+                is_overdue=hazards.is_overdue)
+
+
+# --- Triage and map -------------------------------------------------------------------------------------
+
+def filters() -> dict[str, Any]:
+    """The triage filters from the query string; anything malformed is ignored. Open reports by default."""
+    args = request.args
+    grid = args.get("grid", "")
+    status = args.get("status", "open")
+    return {"status": status if status in hazards.STATES or status in ("open", "all") else "open",
+            "category": args.get("category") if args.get("category") in hazards.CATEGORIES else "",
+            "grid": int(grid) if grid.isdigit() else None,
+            "overdue": args.get("overdue") == "1"}
+
+
+def triage_context(chosen: dict[str, Any]) -> dict[str, Any]:
+    db = get_session()
+    grids = hazards.triage_grids(db, current_user)
+    items = hazards.triage(db, current_user, status=None if chosen["status"] == "all" else chosen["status"],
+                           category=chosen["category"] or None, grid_id=chosen["grid"], overdue=chosen["overdue"])
+    return dict(items=items, grids=grids, grid_codes={g.id: g.code for g in grids}, chosen=chosen,
+                queue=current_user.role in ("coordinator", "admin"), is_overdue=hazards.is_overdue,
+                states=hazards.STATES, categories=hazards.CATEGORIES)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Officers: reports in their grids (the coordinator: the whole station and its queue), filtered."""
+    if not is_staff():
+        return redirect(url_for("hazards.mine"))
+    return page("hazards/index.html", "hazards/_rows.html", **triage_context(filters()))
+
+
+@bp.get("/map", endpoint="map")
+@login_required
+def show_map():
+    """Open reports of my grids on a map over the grid outlines, with the same list beside it."""
+    if not is_staff():
+        return redirect(url_for("hazards.mine"))
+    context = triage_context({"status": "open", "category": "", "grid": None, "overdue": False})
+    points = [{"id": h.id, "lat": h.lat, "lon": h.lon, "overdue": hazards.is_overdue(h),
+               "label": f"#{h.id} {_(hazards.CATEGORY_LABELS[h.category])}",
+               "url": url_for("hazards.show", hazard_id=h.id)}
+              for h in context["items"] if h.lat is not None]
+    map_data = {"grids": grid_shapes(context["grids"]), "points": points, "tiles": tile_url()}
+    return page("hazards/map.html", "hazards/_rows.html", map_data=map_data, **context)
+
+
+# --- One report --------------------------------------------------------------------------------------
+
+def detail_context(hazard, *, message: str | None = None, error: str | None = None) -> dict[str, Any]:
+    """Everything the report page shows to this viewer: the reporter only where the clue rules allow."""
+    db = get_session()
+    steps = hazards.history(db, current_user, hazard)
+    user_ids = {hazard.assignee_id} | {s.event.detail.get("assignee_id") for s in steps}
+    team_ids = {hazard.team_id} | {s.event.detail.get("team_id") for s in steps}
+    people = {i: db.get(User, i).name for i in user_ids if i and db.get(User, i)}
+    teams = {i: db.get(Team, i).name for i in team_ids if i and db.get(Team, i)}
+    moves = hazards.next_states(db, current_user, hazard)
+    volunteers, team_choices = hazards.assignment_choices(db, hazard) if "assigned" in moves else ([], [])
+    reporter = db.get(User, hazard.reporter_id) if hazard.reporter_id and hazards.reporter_shown_to(
+        db, current_user, hazard) else None
+    return dict(h=hazard, steps=steps, moves=moves, grid=hazards.grid_code(db, hazard), people=people, teams=teams,
+                photos=hazards.report_photos(db, hazard), overdue=hazards.is_overdue(hazard), reporter=reporter,
+                volunteers=volunteers, team_choices=team_choices, message=message, error=error,
+                priority_choices=hazards.PRIORITIES, outcome_choices=hazards.OUTCOMES,
+                map_data={"grids": [], "tiles": tile_url(), "points": [
+                    {"id": hazard.id, "lat": hazard.lat, "lon": hazard.lon, "overdue": hazards.is_overdue(hazard),
+                     "label": f"#{hazard.id}", "url": ""}] if hazard.lat is not None else []})
+
+
+@bp.get("/<int:hazard_id>")
+@login_required
+def show(hazard_id: int):
+    """One report: what, where, photos, map, history, and the next steps for those who may move it."""
+    hazard = hazards.visible(get_session(), current_user, hazard_id)
+    return page("hazards/show.html", "hazards/_detail.html", **detail_context(hazard))
+
+
+@bp.post("/<int:hazard_id>/transition")
+@login_required
+def transition(hazard_id: int):
+    """Take one step (accept, reject, assign, fixed, close …); htmx gets the new status and history in place."""
+    db = get_session()
+    hazard = hazards.visible(db, current_user, hazard_id)
+    try:
+        photos = uploads()
+        if len(photos) > 1:
+            raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=1)
+        hazard = hazards.transition(db, user=current_user, hazard_id=hazard_id, data=request.form.to_dict(),
+                                    photo=photos[0] if photos else None, store=store(), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        hazard = hazards.visible(db, current_user, hazard_id)
+        return page("hazards/show.html", "hazards/_detail.html", err.status,
+                    **detail_context(hazard, error=translate(err.message, err.params)))
+    done = _("Saved. The report is now: %(status)s.", status=_(hazards.STATE_LABELS[hazard.status]))
+    if not fragment_wanted():
+        flash(done, "success")
+        return redirect(url_for("hazards.show", hazard_id=hazard_id))
+    return page("hazards/show.html", "hazards/_detail.html", **detail_context(hazard, message=done))
