@@ -8,38 +8,42 @@
     try { return source ? JSON.parse(source.textContent) : {}; } catch (e) { return {}; }
   }
 
-  // Shared by report-form.js: a map with optional tiles and the grid outlines, fitted to them.
-  function baseMap(el, data) {
+  // Shared with report-form.js: a map with optional tiles, the grid outlines and these extra layers,
+  // its view set to fit them all before any vector is drawn (Leaflet cannot clip paths without a view).
+  function baseMap(el, data, extra, maxZoom) {
     el.hidden = false;
-    var map = window.L.map(el, { scrollWheelZoom: false, tap: true });
+    var L = window.L;
+    var map = L.map(el, { scrollWheelZoom: false });
     var tiles = el.getAttribute("data-tiles") || data.tiles;
-    if (tiles) window.L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
-    var bounds = window.L.latLngBounds([]);
-    (data.grids || []).forEach(function (g) {
-      var layer = window.L.geoJSON(g.boundary, { style: { color: "#37474f", weight: 2, fillOpacity: 0.05 } })
-        .bindTooltip(g.code + " " + g.name).addTo(map);
-      bounds.extend(layer.getBounds());
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+    var layers = (data.grids || []).map(function (g) {
+      return L.geoJSON(g.boundary, { style: { color: "#37474f", weight: 2, fillOpacity: 0.05 } })
+        .bindTooltip(g.code + " " + g.name);
+    }).concat(extra || []);
+    var bounds = L.latLngBounds([]);
+    layers.forEach(function (layer) {
+      bounds.extend(layer.getBounds ? layer.getBounds() : layer.getLatLng());
     });
-    return { map: map, bounds: bounds };
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12], maxZoom: maxZoom || 16 });
+    else map.setView([30.25, 120.1], 13);
+    layers.forEach(function (layer) { layer.addTo(map); });
+    return map;
   }
 
   function hazardMap(el) {
     if (!window.L || el.getAttribute("data-ready")) return;
     var data = readData(el);
-    var points = data.points || [];
     var tiles = el.getAttribute("data-tiles") || data.tiles;
     if (!tiles && !(data.grids || []).length) return;  // a dot on a blank map would tell nothing
     el.setAttribute("data-ready", "1");
-    var m = baseMap(el, data);
-    points.forEach(function (p) {
+    var markers = (data.points || []).map(function (p) {
       var marker = window.L.circleMarker([p.lat, p.lon], {
         radius: 11, weight: 3, color: p.overdue ? "#b71c1c" : "#0d47a1", fillOpacity: 0.6
-      }).bindTooltip(p.label).addTo(m.map);
+      }).bindTooltip(p.label);
       if (p.url) marker.on("click", function () { window.location.href = p.url; });
-      m.bounds.extend([p.lat, p.lon]);
+      return marker;
     });
-    if (m.bounds.isValid()) m.map.fitBounds(m.bounds, { padding: [16, 16], maxZoom: 16 });
-    else m.map.setView([30.25, 120.1], 13);
+    baseMap(el, data, markers);
   }
 
   window.pavBaseMap = baseMap;

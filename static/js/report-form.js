@@ -16,7 +16,7 @@
       if (map) {
         if (marker) marker.setLatLng([lat, lon]);
         else marker = window.L.circleMarker([lat, lon], { radius: 12, weight: 3, color: "#b71c1c" }).addTo(map);
-        map.setView([lat, lon], Math.max(map.getZoom() || 0, 16));
+        map.panTo([lat, lon]);
       }
     }
 
@@ -39,9 +39,7 @@
 
     var pick = form.querySelector("[data-pick-map]");
     if (pick && window.L && window.pavBaseMap) {
-      var m = window.pavBaseMap(pick, window.pavMapData(pick));
-      map = m.map;
-      if (m.bounds.isValid()) map.fitBounds(m.bounds, { padding: [8, 8] }); else map.setView([30.25, 120.1], 13);
+      map = window.pavBaseMap(pick, window.pavMapData(pick), [], 15);
       var hint = form.querySelector("[data-pick-hint]");
       if (hint) hint.hidden = false;
       map.on("click", function (evt) { place(evt.latlng.lat, evt.latlng.lng, null); say("picked"); });
