@@ -6,9 +6,8 @@ import os
 from flask import Flask
 
 from volunteers import config
-from volunteers.web import api, auth, cli, errors, extensions, headers, home, open311, patrols, photos, templating
-from volunteers.web import hazards as hazard_pages
-from volunteers.web import notifications as notification_pages
+from volunteers.web import (api, auth, cli, errors, extensions, hazards, headers, home, notifications, open311, patrols,
+                            photos, pwa, templating)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -22,9 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
-    for blueprint in (auth.bp, home.bp, patrols.bp, photos.bp, api.bp, open311.bp):
-        app.register_blueprint(blueprint)
-    app.register_blueprint(hazard_pages.bp)
-    app.register_blueprint(notification_pages.bp)
+    for module in (auth, home, patrols, hazards, notifications, photos, pwa, api, open311):
+        app.register_blueprint(module.bp)
     cli.init_app(app)
     return app

@@ -170,6 +170,22 @@ def patrol_checkpoints(session: Session, user: User, patrol: Patrol) -> list[Che
     return [cp for cp, _grid in grids.checkpoints_in(session, accounts.grid_ids(session, user))]
 
 
+def home_state(session: Session, user: User) -> dict[str, Any]:
+    """What the phone needs to patrol offline: the route's must-visit points and the running patrol, if any."""
+    current = open_patrol(session, user)
+    route = grids.first_route(session, user.home_grid_id)
+    points = grids.route_checkpoints(session, route.id) if route else [
+        cp for cp, _grid in grids.checkpoints_in(session, accounts.grid_ids(session, user))]
+    patrol = None
+    if current is not None:
+        patrol = {"id": current.id, "client_id": current.client_id, "started_at": current.started_at.isoformat(),
+                  "checkins": [{"checkpoint_id": c.checkpoint_id, "recorded_at": c.recorded_at.isoformat()}
+                               for c in checkins_of(session, current.id) if c.checkpoint_id]}
+    return {"user": user.id, "patrol": patrol,
+            "checkpoints": [{"id": cp.id, "name": cp.name, "lat": cp.lat, "lon": cp.lon, "radius_m": cp.radius_m}
+                            for cp in points]}
+
+
 # --- Writing -------------------------------------------------------------------------------------
 
 def _insert_or_replay(session: Session, obj: Any, model: type) -> tuple[Any, bool]:

@@ -10,6 +10,12 @@
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    var warmUrls = body.getAttribute("data-warm");
+    if (user && warmUrls) {
+      navigator.serviceWorker.ready.then(function (reg) {
+        if (reg.active) reg.active.postMessage({ type: "warm", urls: JSON.parse(warmUrls) });
+      });
+    }
   }
 
   // The service worker flushes too (Background Sync), so it needs to know whose outbox and which token.
@@ -21,10 +27,8 @@
   function refreshBadges() {
     if (!user) return;
     Outbox.list(Number(user)).then(function (rows) {
-      document.querySelectorAll("[data-outbox-badge]").forEach(function (badge) {
-        badge.textContent = String(rows.length);
-        badge.hidden = rows.length === 0;
-      });
+      document.querySelectorAll("[data-outbox-badge]").forEach(function (badge) { badge.textContent = String(rows.length); });
+      document.querySelectorAll("[data-outbox-link]").forEach(function (link) { link.hidden = rows.length === 0; });
       document.querySelectorAll("[data-outbox-list]").forEach(function (box) { renderList(box, rows); });
     });
   }
@@ -65,8 +69,11 @@
       del.addEventListener("click", function () {
         if (window.confirm(text(box, "confirm-delete"))) Outbox.remove(row.seq);
       });
-      li.appendChild(retry);
-      li.appendChild(del);
+      // A plain waiting item needs nothing from the person; a refused or failing one offers both choices.
+      if (row.state === "stuck" || row.attempts > 0) {
+        li.appendChild(retry);
+        li.appendChild(del);
+      }
       list.appendChild(li);
     });
   }
@@ -112,6 +119,7 @@
 
   function captureForm(form) {
     form.addEventListener("submit", function (evt) {
+      if (evt.defaultPrevented) return;  // another component (e.g. too many photos) said no
       evt.preventDefault();
       var status = form.querySelector("[data-outbox-status]");
       var button = form.querySelector("[type=submit]");
@@ -126,8 +134,12 @@
           });
         });
       }).then(function (item) {
-        if (status) { status.hidden = false; status.textContent = text(form, "saved"); }
+        if (status) { status.hidden = false; status.className = "notice notice-success"; status.textContent = text(form, "saved"); }
         watchItem(item, form);
+        // Ready for the next one: a fresh client_id, so a second report is never taken for a retry of the first.
+        form.reset();
+        if (form.elements.client_id) form.elements.client_id.value = Outbox.newId();
+        if (button) button.disabled = false;
         Outbox.flush({ now: true });
       }).catch(function () {
         if (button) button.disabled = false;
@@ -160,7 +172,7 @@
       if (form.getAttribute("data-confirmed")) return;
       evt.preventDefault();
       Outbox.list(Number(user)).then(function (rows) {
-        if (rows.length && !window.confirm(text(form, "waiting").replace("%(count)d", rows.length))) return;
+        if (rows.length && !window.confirm(text(form, "waiting"))) return;
         var clear = [Outbox.clearUser(Number(user)), Outbox.setMeta("user", null), Outbox.setMeta("csrf", null)];
         if (window.caches) clear.push(caches.keys().then(function (keys) {
           return Promise.all(keys.filter(function (k) { return k.indexOf("shell-") !== 0; }).map(function (k) { return caches.delete(k); }));

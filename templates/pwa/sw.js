@@ -136,8 +136,21 @@ self.addEventListener("sync", function (event) {
   if (event.tag === "outbox") event.waitUntil(self.Outbox.flush({ fromWorker: true }));
 });
 
+// After login the page asks us to keep the few pages a volunteer needs with no signal.
+function warm(urls) {
+  return caches.open(PAGES).then(function (cache) {
+    return Promise.all(urls.map(function (url) {
+      return fetch(url, { credentials: "same-origin" }).then(function (response) {
+        if (cacheable(response) && !response.redirected) return cache.put(url, response);
+      }).catch(function () {});
+    }));
+  });
+}
+
 self.addEventListener("message", function (event) {
-  if (event.data === "clear-user-data") {
+  var data = event.data || {};
+  if (data.type === "warm" && Array.isArray(data.urls)) event.waitUntil(warm(data.urls));
+  if (data.type === "clear-user-data") {
     event.waitUntil(Promise.all([caches.delete(PAGES), caches.delete(IMAGES), caches.delete(DATA)]));
   }
 });

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
 
 from volunteers import oversight, patrols
@@ -17,8 +17,12 @@ def index():
     """Volunteers see the big 开始巡逻 button; officers and coordinators see their grids today."""
     db = get_session()
     if current_user.role == "volunteer":
+        state = patrols.home_state(db, current_user) | {"urls": {
+            "start": url_for("api.start_patrol"), "mine": url_for("patrols.index"),
+            "checkins": url_for("api.create_checkin", patrol_id=0).replace("/0/", "/{id}/"),
+            "end": url_for("api.end_patrol", patrol_id=0).replace("/0/", "/{id}/")}}
         return render_template("home/volunteer.html", current=patrols.open_patrol(db, current_user),
-                               recent=patrols.history(db, current_user, limit=3))
+                               recent=patrols.history(db, current_user, limit=3), patrol_data=state)
     return render_template("home/officer.html", grids=oversight.grids_today(db, current_user))
 
 

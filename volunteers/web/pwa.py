@@ -5,14 +5,16 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from flask_wtf.csrf import generate_csrf
 
 bp = Blueprint("pwa", __name__)
 
 # What the service worker keeps from the start so the app shell opens with no network.
-SHELL_ASSETS = ("css/app.css", "js/app.js", "js/outbox.js", "js/offline-patrol.js", "js/vendor/htmx-2.0.11.min.js",
+SHELL_ASSETS = ("css/app.css", "js/app.js", "js/outbox.js", "js/pwa.js", "js/offline-patrol.js",
+                "js/vendor/htmx-2.0.11.min.js",
                 "icons/icon-192.png", "icons/icon-512.png", "icons/maskable-512.png")
 
 
@@ -59,6 +61,12 @@ def manifest():
 def offline():
     """Shown by the service worker for a page that is not in its cache while there is no network."""
     return render_template("pwa/offline.html")
+
+
+@bp.get("/csrf-token")
+def csrf_token():
+    """A fresh CSRF token for the outbox, when a page kept open for days holds an expired one."""
+    return jsonify(token=generate_csrf()), 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/outbox")

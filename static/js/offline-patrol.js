@@ -1,0 +1,227 @@
+// The patrol on the volunteer home, offline-first: start, check in by GPS and end go through the outbox,
+// so they work with one bar of signal or none. The page's plain forms stay for phones without JavaScript.
+(function () {
+  "use strict";
+  var Outbox = window.Outbox;
+  var app = window.VolunteersApp;
+  var root = document.querySelector("[data-patrol-app]");
+  var dataEl = document.getElementById("patrol-data");
+  if (!root || !dataEl || !Outbox || !app || app.user == null) return;
+
+  var data = JSON.parse(dataEl.textContent);
+  var key = "patrol:" + app.user;
+  var mine = {};  // client_ids of items made on this page view: their refusals are shown right here
+  function msg(name) { return root.getAttribute("data-msg-" + name) || ""; }
+  function say(text, error) {
+    var el = root.querySelector("[data-app-status]");
+    el.textContent = text;
+    el.className = text ? (error ? "notice notice-error" : "notice notice-success") : "";
+  }
+
+  // Patrols ended on this phone: a cached copy of the page may still show them running.
+  function endedList() {
+    try { return JSON.parse(localStorage.getItem("ended:" + app.user)) || []; } catch (e) { return []; }
+  }
+  function remember(clientId) {
+    localStorage.setItem("ended:" + app.user, JSON.stringify(endedList().concat([clientId]).slice(-20)));
+  }
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; }
+  }
+  function save(state) {
+    if (state) localStorage.setItem(key, JSON.stringify(state)); else localStorage.removeItem(key);
+  }
+
+  // The server's view wins when it knows this patrol; a patrol still in the outbox is only known here.
+  function reconcile() {
+    var local = load();
+    var server = data.patrol;
+    if (server && endedList().indexOf(server.client_id) >= 0 && !(local && local.client_id === server.client_id)) server = null;
+    if (server) {
+      if (!local || local.client_id !== server.client_id) {
+        local = { client_id: server.client_id, server_id: server.id, started_at: server.started_at, ended: false, checkins: {} };
+      }
+      local.server_id = server.id;
+      server.checkins.forEach(function (c) { local.checkins[c.checkpoint_id] = { state: "sent", recorded_at: c.recorded_at }; });
+      save(local);
+      return Promise.resolve(local);
+    }
+    if (!local) return Promise.resolve(null);
+    // The server says nothing runs: fine if our start (or end) is still waiting, stale otherwise.
+    return Outbox.list(app.user).then(function (rows) {
+      var waiting = rows.some(function (r) { return r.client_id === local.client_id || r.depends_on === local.client_id || r.url.indexOf("/" + local.server_id + "/") >= 0; });
+      if (waiting || !navigator.onLine) return local;
+      save(null);
+      return null;
+    });
+  }
+
+  function haversine(a, b) {
+    var rad = Math.PI / 180, dLat = (b[0] - a[0]) * rad, dLon = (b[1] - a[1]) * rad;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) + Math.cos(a[0] * rad) * Math.cos(b[0] * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
+  }
+
+  var here = null;
+  function render(state) {
+    var running = state && !state.ended;
+    root.querySelectorAll("[data-app-idle]").forEach(function (el) { el.hidden = !!running; });
+    root.querySelectorAll("[data-app-running]").forEach(function (el) { el.hidden = !running; });
+    if (running) root.querySelector("[data-app-since]").textContent = new Date(state.started_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var list = root.querySelector("[data-app-checkpoints]");
+    var template = root.querySelector("template[data-app-row]");
+    list.textContent = "";
+    data.checkpoints.forEach(function (cp) {
+      var row = template.content.firstElementChild.cloneNode(true);
+      row.id = "app-checkpoint-" + cp.id;
+      row.querySelector("[data-name]").textContent = cp.name;
+      var distance = row.querySelector("[data-distance]");
+      if (here) distance.textContent = msg("metres").replace("999999", Math.round(haversine(here, [cp.lat, cp.lon])));
+      var done = running && state.checkins[cp.id];
+      var stateEl = row.querySelector("[data-state]");
+      var button = row.querySelector("[data-app-checkin]");
+      button.hidden = !running || (done && done.state !== "refused");
+      if (done && done.state === "sent") { stateEl.textContent = "✓ " + msg("checked-in"); row.classList.add("done"); }
+      else if (done && done.state === "waiting") { stateEl.textContent = "⏳ " + msg("saved"); row.classList.add("waiting"); }
+      else if (done && done.state === "refused") { stateEl.textContent = done.message; stateEl.className = "notice notice-error"; }
+      button.addEventListener("click", function () { checkIn(cp, button); });
+      list.appendChild(row);
+    });
+  }
+
+  function refresh() { return reconcile().then(render); }
+
+  function start() {
+    var state = { client_id: Outbox.newId(), server_id: null, started_at: new Date().toISOString(), ended: false, checkins: {} };
+    mine[state.client_id] = true;
+    return Outbox.add({
+      user: app.user, client_id: state.client_id, kind: "patrol.start", label: msg("label-start"),
+      url: data.urls.start, json: { client_id: state.client_id, recorded_at: state.started_at }
+    }).then(function () {
+      save(state);
+      render(state);
+      say(msg("saved"));
+      Outbox.flush({ now: true });
+    });
+  }
+
+  function patrolUrl(template, state) {
+    return template.replace("{id}", state.server_id != null ? state.server_id : "{patrol:" + state.client_id + "}");
+  }
+
+  function checkIn(cp, button) {
+    var state = load();
+    if (!state || state.ended || !navigator.geolocation) return;
+    button.disabled = true;
+    say(msg("locating"));
+    locate(function (pos) {
+      here = [pos.coords.latitude, pos.coords.longitude];
+      var id = Outbox.newId();
+      mine[id] = true;
+      var body = { client_id: id, checkpoint_id: cp.id, lat: pos.coords.latitude, lon: pos.coords.longitude,
+                   accuracy_m: Math.round(pos.coords.accuracy * 10) / 10, recorded_at: new Date().toISOString() };
+      Outbox.add({
+        user: app.user, client_id: id, kind: "checkin", label: msg("label-checkin").replace("{name}", cp.name),
+        url: patrolUrl(data.urls.checkins, state), depends_on: state.server_id == null ? state.client_id : null, json: body
+      }).then(function () {
+        state.checkins[cp.id] = { state: "waiting", client_id: id };
+        save(state);
+        render(state);
+        say(msg("saved"));
+        Outbox.flush({ now: true });
+      });
+    }, function (err) {
+      button.disabled = false;
+      say(err && err.code === 1 ? msg("denied") : msg("no-fix"), true);
+    });
+  }
+
+  // A fix from the running watch that is under 15 s old is used at once; otherwise ask for a new one.
+  var lastFix = null;
+  function locate(done, failed) {
+    if (lastFix && Date.now() - lastFix.timestamp < 15000) return done(lastFix);
+    // One request at a time: some browsers never answer a one-off request while a watch runs.
+    stopWatch();
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      lastFix = { coords: pos.coords, timestamp: Date.now() };
+      startWatch();
+      done(pos);
+    }, function (err) { startWatch(); failed(err); }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 10000 });
+  }
+
+  function end() {
+    var state = load();
+    if (!state || state.ended) return;
+    var id = Outbox.newId();
+    mine[id] = true;
+    return Outbox.add({
+      user: app.user, client_id: id, kind: "patrol.end", label: msg("label-end"),
+      url: patrolUrl(data.urls.end, state), depends_on: state.server_id == null ? state.client_id : null,
+      json: { recorded_at: new Date().toISOString() }
+    }).then(function () {
+      state.ended = true;
+      state.end_client_id = id;
+      save(state);
+      render(state);
+      say(msg("ended"));
+      Outbox.flush({ now: true });
+    });
+  }
+
+  Outbox.on(function (event) {
+    var state = load();
+    if (!event.item || !state) return;
+    var item = event.item;
+    if (event.type === "sent") {
+      if (item.kind === "patrol.start" && item.client_id === state.client_id) state.server_id = event.response.id;
+      if (item.kind === "checkin") {
+        Object.keys(state.checkins).forEach(function (cpId) {
+          if (state.checkins[cpId].client_id === item.client_id) state.checkins[cpId].state = "sent";
+        });
+      }
+      if (item.kind === "patrol.end" && item.client_id === state.end_client_id) {
+        remember(state.client_id);
+        save(null);
+        say(msg("ended-sent").replace("999999", event.response.minutes));
+        render(null);
+        if (mine[item.client_id]) window.location.assign(data.urls.mine);  // show it in "my patrols"
+        return;
+      }
+      save(state);
+      render(state);
+      if (mine[item.client_id] && item.kind === "checkin") say(msg("checked-in"));
+    } else if (event.type === "stuck" && item.kind === "checkin" && mine[item.client_id]) {
+      // Refused while the volunteer watches (say, too far away): show why, and let them try again.
+      Object.keys(state.checkins).forEach(function (cpId) {
+        if (state.checkins[cpId].client_id === item.client_id) state.checkins[cpId] = { state: "refused", message: item.last_error };
+      });
+      save(state);
+      render(state);
+      say(item.last_error, true);
+      Outbox.remove(item.seq);
+    }
+  });
+
+  root.querySelector("[data-app-start]").addEventListener("click", start);
+  root.querySelector("[data-app-end]").addEventListener("click", end);
+  document.querySelectorAll("[data-app-nojs]").forEach(function (el) { el.hidden = true; });
+  root.hidden = false;
+
+  // Distances from where the volunteer stands, updated as they walk (display only; the server decides).
+  var watchId = null;
+  function startWatch() {
+    if (!navigator.geolocation || watchId !== null) return;
+    watchId = navigator.geolocation.watchPosition(function (pos) {
+      lastFix = { coords: pos.coords, timestamp: Date.now() };
+      here = [pos.coords.latitude, pos.coords.longitude];
+      render(load());
+    }, function () {}, { enableHighAccuracy: true, maximumAge: 15000, timeout: 30000 });
+  }
+  function stopWatch() {
+    if (watchId !== null) navigator.geolocation.clearWatch(watchId);
+    watchId = null;
+  }
+  startWatch();
+  app.ready.then(refresh);
+})();
