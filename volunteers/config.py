@@ -43,6 +43,8 @@ def load(instance_path: str, environ: Mapping[str, str], test_config: dict | Non
     settings = dict(DEFAULTS)
     settings["DATA_DIR"] = str(data_dir)
     settings["DATABASE_URL"] = environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'volunteers.sqlite3'}"
+    # Map tiles, e.g. Tianditu (CGCS2000 ≈ WGS-84). Empty: no tile layer, grid outlines and markers only.
+    settings["MAP_TILE_URL"] = environ.get("VOLUNTEERS_MAP_TILES", "")
     if environ.get("VOLUNTEERS_HTTPS") == "1":
         settings["SESSION_COOKIE_SECURE"] = True
         settings["REMEMBER_COOKIE_SECURE"] = True
