@@ -5,7 +5,8 @@
   "use strict";
   var DB_NAME = "volunteers";
   var RETRYABLE = { 408: true, 429: true };
-  var MAX_BACKOFF_MS = 5 * 60 * 1000;
+  // Back-off doubles from 2 s up to 5 min; a plain request gives up after 30 s, one with photos after 2 min.
+  var config = { baseMs: 2000, maxMs: 5 * 60 * 1000, timeoutMs: 30000, photoTimeoutMs: 120000 };
   var channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("outbox") : null;
   var listeners = [];
   var flushing = null;
@@ -123,13 +124,13 @@
 
   // Connectivity is what the server says, not what navigator.onLine guesses.
   function probe() {
-    return withTimeout(8000, function (signal) {
+    return withTimeout(Math.min(8000, config.timeoutMs), function (signal) {
       return fetch("/healthz", { cache: "no-store", credentials: "same-origin", signal: signal });
     }).then(function (r) { return r.ok; }, function () { return false; });
   }
 
   function backoff(attempts) {
-    var base = Math.min(MAX_BACKOFF_MS, 2000 * Math.pow(2, Math.max(0, attempts - 1)));
+    var base = Math.min(config.maxMs, config.baseMs * Math.pow(2, Math.max(0, attempts - 1)));
     return base / 2 + Math.random() * base / 2;
   }
 
@@ -178,7 +179,7 @@
       if (payload.type) headers["Content-Type"] = payload.type;
       item.state = "sending";
       emit({ type: "changed", item: item });
-      return withTimeout(item.parts ? 120000 : 30000, function (signal) {
+      return withTimeout(item.parts ? config.photoTimeoutMs : config.timeoutMs, function (signal) {
         return fetch(url, { method: item.method, headers: headers, body: payload.body, credentials: "same-origin", signal: signal });
       }).then(function (response) {
         if (response.ok) {
@@ -265,6 +266,7 @@
   }
 
   root.Outbox = {
+    config: config,
     add: add, list: list, remove: remove, retry: retry, flush: flush, clearUser: clearUser,
     getMeta: getMeta, setMeta: setMeta, serverId: serverId,
     on: function (fn) { listeners.push(fn); },

@@ -1,0 +1,117 @@
+"""Real-browser fixtures: Debian's chromium driven by Playwright (never a downloaded browser), the app served
+on a free loopback port with CSRF on, the demo town loaded, and phone or desktop contexts."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from werkzeug.serving import make_server
+
+from volunteers import demo, photos
+from volunteers.models import Checkpoint, Grid
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"]
+PHONE = dict(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True,
+             locale="zh-CN", timezone_id="Asia/Shanghai")
+DESKTOP = dict(viewport={"width": 1280, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (bin/test does)")
+    playwright = sync_api.sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@dataclass
+class Live:
+    """The running app: its URL, the app object and a way into its database."""
+    url: str
+    app: object
+
+    def session(self) -> Session:
+        return Session(self.app.extensions["volunteers.engine"], expire_on_commit=False)
+
+    def checkpoint(self, name: str) -> Checkpoint:
+        with self.session() as s:
+            return s.exec(select(Checkpoint).where(Checkpoint.name == name)).one()
+
+    def grid(self, code: str) -> Grid:
+        with self.session() as s:
+            return s.exec(select(Grid).where(Grid.code == code)).one()
+
+
+@pytest.fixture
+def live(make_app, tmp_path):
+    """The app with the demo town, served by werkzeug on 127.0.0.1 in a thread for one test."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with Session(app.extensions["volunteers.engine"]) as session:
+        demo.build(session, store=photos.PhotoStore(tmp_path))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Live(f"http://127.0.0.1:{server.server_port}", app)
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def contexts(browser):
+    """Make browser contexts (phone or desktop); all are closed after the test."""
+    made = []
+
+    def _make(kind: str = "phone", **options):
+        ctx = browser.new_context(**(PHONE if kind == "phone" else DESKTOP), **options)
+        ctx.set_default_timeout(15_000)
+        made.append(ctx)
+        return ctx
+
+    yield _make
+    for ctx in made:
+        ctx.close()
+
+
+class PageProblems:
+    """Console errors, uncaught exceptions and CSP violations seen on a page."""
+
+    def __init__(self, page):
+        self.items: list[str] = []
+        page.on("pageerror", lambda err: self.items.append(f"pageerror: {err}"))
+        page.on("console", self._console)
+
+    def _console(self, message):
+        text = message.text
+        # Offline tests make the browser log refused requests; those are the point, not a fault.
+        if message.type == "error" and "ERR_INTERNET_DISCONNECTED" not in text and "Failed to load resource" not in text:
+            self.items.append(f"console: {text}")
+
+
+def open_page(ctx):
+    page = ctx.new_page()
+    page.problems = PageProblems(page)
+    return page
+
+
+def log_in(page, live: Live, phone: str, password: str = demo.PASSWORD):
+    """Log in through the form, as a person would."""
+    page.goto(live.url + "/login")
+    page.fill("#phone", phone)
+    page.fill("#password", password)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()

@@ -1,0 +1,106 @@
+"""A volunteer patrols on a phone: log in, start, check in by GPS at a must-visit point, end, see it listed."""
+from __future__ import annotations
+
+import re
+
+from geopy.distance import geodesic
+from sqlmodel import select
+
+from tests.browser.conftest import log_in, open_page
+from volunteers import grids
+from volunteers.models import CheckIn, Patrol
+
+VOLUNTEER = "13800000201"
+
+
+def new_patrols(live):
+    with live.session() as s:
+        return s.exec(select(Patrol).where(Patrol.client_id.not_like("demo-%"))).all()
+
+
+def new_checkins(live):
+    with live.session() as s:
+        return s.exec(select(CheckIn).where(CheckIn.client_id.not_like("demo-%"))).all()
+
+
+def test_a_volunteer_starts_checks_in_by_gps_ends_and_sees_the_patrol(live, contexts):
+    office = live.checkpoint("东街村委会")
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": office.lat, "longitude": office.lon, "accuracy": 8})
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+
+    start = page.locator("#app-start")
+    start.wait_for(state="visible")
+    assert start.inner_text().strip() == "开始巡逻"
+    assert start.bounding_box()["height"] >= 90  # the big button
+    start.click()
+
+    row = page.locator(f"#app-checkpoint-{office.id}")
+    row.locator("[data-distance]").filter(has_text=re.compile(r"\d")).wait_for()  # distance from where I stand
+    row.locator("[data-app-checkin]").click()
+    page.locator(f"#app-checkpoint-{office.id}.done").wait_for()
+    assert "✓" in row.inner_text()
+
+    page.click("#app-end")
+    page.wait_for_url(live.url + "/patrols/")
+    latest = page.locator("#patrol-list li").first
+    assert "东街村委会" in latest.inner_text() and "分钟" in latest.inner_text()
+
+    [patrol] = new_patrols(live)
+    [checkin] = new_checkins(live)
+    assert patrol.ended_at is not None and checkin.patrol_id == patrol.id
+    assert checkin.method == "gps" and checkin.checkpoint_id == office.id and checkin.distance_m < 5
+    assert not page.problems.items
+
+
+def test_a_check_in_two_kilometres_away_says_too_far_and_saves_nothing(live, contexts):
+    office = live.checkpoint("东街村委会")
+    far = geodesic(meters=2000).destination((office.lat, office.lon), bearing=0)
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": far.latitude, "longitude": far.longitude, "accuracy": 10})
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    page.click("#app-start")
+    page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").click()
+
+    status = page.locator("[data-app-status].notice-error")
+    status.wait_for()
+    assert re.search(r"(1999|2000|2001)", status.inner_text()), status.inner_text()
+    assert new_checkins(live) == []
+    # the refused try is not left waiting in the outbox, and the button is back for another go
+    page.wait_for_function("Outbox.list(null).then(rows => rows.length === 0)")
+    assert page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").is_visible()
+
+
+def test_without_javascript_the_poster_code_checks_in(live, contexts):
+    school = live.checkpoint("青石小学校门")
+    code = grids.qr_code(school, live.app.config["SECRET_KEY"])
+    ctx = contexts("phone", java_script_enabled=False)
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+
+    assert page.locator("#app-start").is_hidden()
+    page.click("#start-patrol")
+    page.wait_for_url(re.compile(r"/patrols/\d+$"))
+    assert page.locator("[data-gps-checkin]").first.is_hidden()  # no GPS button without JavaScript
+    row = page.locator(f"#checkpoint-{school.id}")
+    row.locator("summary").click()
+    row.locator("input[name=qr]").fill(code.lower())
+    row.locator("details button[type=submit]").click()
+    page.locator(f"#checkpoint-{school.id}.done").wait_for()
+
+    page.click("#end-patrol")
+    page.wait_for_url(live.url + "/patrols/")
+    assert "青石小学校门" in page.locator("#patrol-list li").first.inner_text()
+    [checkin] = new_checkins(live)
+    assert checkin.method == "qr" and checkin.checkpoint_id == school.id
+
+
+def test_pending_and_suspended_volunteers_are_told_why(live, contexts):
+    page = open_page(contexts("phone"))
+    for phone, words in (("13800000223", "审核"), ("13800000224", "停用")):
+        log_in(page, live, phone)
+        error = page.locator("#login-error")
+        assert words in error.inner_text(), error.inner_text()
+        assert page.url.startswith(live.url + "/login")
