@@ -1,0 +1,187 @@
+"""Nothing a volunteer submits on a weak signal is lost or duplicated: the offline outbox in a real browser."""
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from geopy.distance import geodesic
+from PIL import Image
+from sqlmodel import select
+
+from tests.browser.conftest import log_in, open_page
+from volunteers.models import CheckIn, Hazard, Patrol, Photo
+
+VOLUNTEER = "13800000201"
+
+
+def mine(live, model):
+    with live.session() as s:
+        return s.exec(select(model).where(model.client_id.not_like("demo-%"))).all()
+
+
+def ready_for_offline(page):
+    """Wait until the service worker controls the page and has kept the pages a volunteer needs."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("""caches.open('pages-v1').then(c => Promise.all(['/', '/hazards/new', '/outbox'].map(u => c.match(u))))
+                              .then(hits => hits.every(Boolean))""")
+
+
+def outbox_size(page) -> int:
+    return page.evaluate("Outbox.list(null).then(rows => rows.length)")
+
+
+def test_offline_patrol_and_report_are_kept_and_arrive_exactly_once(live, contexts, tmp_path):
+    office, school = live.checkpoint("东街村委会"), live.checkpoint("青石小学校门")
+    photo = tmp_path / "scene.jpg"
+    Image.new("RGB", (3200, 2400), (200, 120, 40)).save(photo, "JPEG", quality=90)
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": office.lat, "longitude": office.lon, "accuracy": 8})
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)
+
+    ctx.set_offline(True)
+    page.reload()  # the app still opens
+    page.click("#app-start")
+    page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").click()
+    page.locator(f"#app-checkpoint-{office.id}.waiting").wait_for()
+    ctx.set_geolocation({"latitude": school.lat, "longitude": school.lon, "accuracy": 6})
+    page.wait_for_function(f"document.querySelector('#app-checkpoint-{school.id} [data-distance]').textContent.match(/^\\D*[0-9]\\D/)")
+    page.locator(f"#app-checkpoint-{school.id} [data-app-checkin]").click()
+    page.locator(f"#app-checkpoint-{school.id}.waiting").wait_for()
+    assert "已保存，等待发送" in page.locator(f"#app-checkpoint-{school.id}").inner_text()
+
+    page.goto(live.url + "/hazards/new")  # from the service worker's cache
+    page.check("input[name=category][value=fire]")
+    page.fill("#address", "东街 3 号楼道口")
+    page.set_input_files("#photo-pick", str(photo))
+    page.click("#report-form button[type=submit]")
+    page.locator("[data-outbox-status]").wait_for()
+    page.goto(live.url + "/outbox")
+    assert page.locator("#outbox-items li").count() == 4
+    assert page.locator("[data-outbox-badge]").inner_text() == "4"
+    assert mine(live, Patrol) == [] and mine(live, Hazard) == []
+
+    ctx.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("Outbox.list(null).then(rows => rows.length === 0)", timeout=30_000)
+
+    [patrol] = mine(live, Patrol)
+    checkins = mine(live, CheckIn)
+    [hazard] = mine(live, Hazard)
+    assert sorted(c.checkpoint_id for c in checkins) == sorted([office.id, school.id])
+    assert all(c.patrol_id == patrol.id and c.recorded_at < c.received_at for c in checkins)
+    with live.session() as s:
+        [stored] = s.exec(select(Photo).where(Photo.hazard_id == hazard.id)).all()
+    assert max(stored.width, stored.height) == 1600  # shrunk on the phone before it was queued
+    assert hazard.address == "东街 3 号楼道口" and hazard.grid_id is None
+    assert page.locator("#outbox-items li").count() == 0
+
+
+def test_a_flaky_network_delivers_every_write_exactly_once(live, contexts):
+    """Fifty-two queued writes through a network that drops, delays, duplicates and fails at random (seed 7)."""
+    office = live.checkpoint("东街村委会")
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    page.evaluate("Object.assign(Outbox.config, {baseMs: 30, maxMs: 400, timeoutMs: 1500})")
+    user = page.evaluate("VolunteersApp.user")
+
+    start = datetime.now(timezone.utc) - timedelta(hours=2)
+    patrol_id = "11111111-1111-4111-8111-111111111111"
+    writes = [{"kind": "patrol.start", "client_id": patrol_id, "url": "/api/v1/patrols",
+               "json": {"client_id": patrol_id, "recorded_at": start.isoformat()}}]
+    for n in range(40):
+        cid = f"22222222-2222-4222-8222-{n:012d}"
+        p = geodesic(meters=n % 20).destination((office.lat, office.lon), bearing=n * 37)
+        writes.append({"kind": "checkin", "client_id": cid, "depends_on": patrol_id,
+                       "url": "/api/v1/patrols/{patrol:%s}/checkins" % patrol_id,
+                       "json": {"client_id": cid, "checkpoint_id": office.id, "lat": p.latitude, "lon": p.longitude,
+                                "accuracy_m": 8, "recorded_at": (start + timedelta(minutes=2 * n + 1)).isoformat()}})
+    writes.append({"kind": "patrol.end", "client_id": "33333333-3333-4333-8333-333333333333", "depends_on": patrol_id,
+                   "url": "/api/v1/patrols/{patrol:%s}/end" % patrol_id,
+                   "json": {"recorded_at": (start + timedelta(minutes=100)).isoformat()}})
+    for n in range(10):
+        cid = f"44444444-4444-4444-8444-{n:012d}"
+        writes.append({"kind": "hazard", "client_id": cid, "url": "/api/v1/hazards",
+                       "parts": [["client_id", cid], ["category", "traffic"], ["address", f"东街 {n} 号"]]})
+    ctx.set_offline(True)  # queued with no signal, as in a village lane
+    page.evaluate("""async ([writes, user]) => {
+        for (const w of writes) await Outbox.add(Object.assign({user: user, label: w.kind}, w));
+    }""", [writes, user])
+    assert outbox_size(page) == 52
+
+    rng = random.Random(7)
+    seen = {"requests": 0, "faults": 0}
+
+    def chaos(route):
+        seen["requests"] += 1
+        roll = rng.random()
+        if roll < 0.35:
+            return route.continue_()
+        seen["faults"] += 1
+        if roll < 0.48:
+            return route.abort("connectionreset")                          # dropped before the server
+        if roll < 0.56:
+            return route.fulfill(status=rng.choice([500, 503]), body="{}")  # failed before the server
+        if roll < 0.66:
+            route.fetch()                                                   # the server did it …
+            return route.fulfill(status=503, body="{}")                     # … but the answer was lost
+        if roll < 0.76:
+            route.fetch()                                                   # delivered twice
+            return route.fulfill(response=route.fetch())
+        if roll < 0.88:
+            time.sleep(0.3)                                                 # slow
+            return route.continue_()
+        response = route.fetch()                                            # too slow: the phone gave up
+        time.sleep(1.7)
+        return route.fulfill(response=response)
+
+    ctx.route("**/api/v1/**", chaos)  # the context's route also sees the service worker's Background Sync
+    ctx.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    deadline = time.time() + 150
+    while outbox_size(page) and time.time() < deadline:
+        page.evaluate("Outbox.flush({now: true})")
+        page.wait_for_timeout(300)
+    assert outbox_size(page) == 0, page.evaluate("Outbox.list(null)")
+    assert seen["faults"] >= 30  # the network really was that bad
+
+    [patrol] = mine(live, Patrol)
+    checkins = mine(live, CheckIn)
+    hazards = mine(live, Hazard)
+    assert patrol.client_id == patrol_id and patrol.ended_at is not None
+    assert sorted(c.client_id for c in checkins) == sorted(w["client_id"] for w in writes if w["kind"] == "checkin")
+    assert sorted(h.client_id for h in hazards) == sorted(w["client_id"] for w in writes if w["kind"] == "hazard")
+
+
+def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, contexts):
+    office = live.checkpoint("东街村委会")
+    far = geodesic(meters=2000).destination((office.lat, office.lon), bearing=90)
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": far.latitude, "longitude": far.longitude, "accuracy": 10})
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)
+
+    ctx.set_offline(True)
+    page.click("#app-start")
+    page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").click()
+    page.locator(f"#app-checkpoint-{office.id}.waiting").wait_for()
+    page.goto(live.url + "/outbox")
+    ctx.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+
+    stuck = page.locator(".outbox-item.outbox-stuck")
+    stuck.wait_for(timeout=20_000)
+    message = stuck.locator("[data-outbox-error]").inner_text()
+    assert "2000" in message or "1999" in message or "2001" in message, message
+    assert page.locator("#outbox-items li").count() == 1  # the patrol itself went through
+    page.once("dialog", lambda dialog: dialog.accept())
+    stuck.get_by_role("button").last.click()
+    page.wait_for_function("Outbox.list(null).then(rows => rows.length === 0)")
+    assert page.locator("#outbox-items li").count() == 0
+    assert len(mine(live, Patrol)) == 1 and mine(live, CheckIn) == []
