@@ -16,7 +16,8 @@ from PIL import Image, ImageOps
 
 from volunteers.errors import Invalid, N_
 
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# MPO: a JPEG with extra frames (Ultra HDR gain maps, depth maps) as many phones now write; frame 0 is the photo.
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
 MAX_BYTES = 15 * 1024 * 1024       # one upload
 MAX_PIXELS = 50_000_000            # 50 MP: beyond any phone camera; bigger is a bomb or a scan
 MAX_SIDE = 12_000
@@ -72,6 +73,8 @@ def process(data: bytes) -> Processed:
             raise Invalid("image_too_big", N_("This photo has too many pixels.")) from None
         except Exception:
             raise Invalid("not_an_image", N_("This photo is damaged and cannot be read.")) from None
+    # Pillow carries a JPEG comment (COM) from the upload into the re-encoded file; it may name a person.
+    image.info.clear()
     if image.mode not in ("RGB", "L"):
         background = Image.new("RGB", image.size, "white")
         rgba = image.convert("RGBA")
