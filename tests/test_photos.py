@@ -1,0 +1,192 @@
+"""Photos: checked by their bytes, turned upright, stripped of every tag, shrunk, stored privately under random names."""
+from __future__ import annotations
+
+import io
+import re
+import struct
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from volunteers import photos
+from volunteers.errors import Invalid
+
+FILES = Path(__file__).parent / "files"
+
+
+def sample(name: str) -> bytes:
+    return (FILES / name).read_bytes()
+
+
+def opened(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def encoded(image: Image.Image, fmt: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def is_red(pixel) -> bool:
+    r, g, b = pixel
+    return r > 200 and g < 60 and b < 60
+
+
+# --- what comes out ------------------------------------------------------------------------------
+
+def test_the_sample_with_gps_really_carries_gps_make_and_a_comment():
+    """Guards the fixture itself: a test of stripping is worthless if there was nothing to strip."""
+    original = Image.open(FILES / "gps.jpg")
+    exif = original.getexif()
+    assert exif.get(271) == "SampleCam" and exif.get_ifd(0x8825).get(2)
+    assert b"Zhang San" in original.info["comment"]
+
+
+@pytest.mark.parametrize("name", ["gps.jpg", "rotated.jpg", "plain.png", "multi.jpg"])
+def test_a_stored_photo_has_no_exif_and_no_other_metadata(name):
+    processed = photos.process(sample(name))
+    for data in (processed.full, processed.thumb):
+        image = opened(data)
+        assert image.format == "JPEG"
+        assert dict(image.getexif()) == {} and image.getexif().get_ifd(0x8825) == {}
+        assert not {"exif", "comment", "xmp", "icc_profile"} & set(image.info)
+        assert b"Exif" not in data and b"SampleCam" not in data and b"Zhang San" not in data
+
+
+def test_the_gps_photo_keeps_its_pixels_and_size():
+    processed = photos.process(sample("gps.jpg"))
+    assert (processed.width, processed.height) == (640, 480) == opened(processed.full).size
+
+
+def test_exif_orientation_is_applied_before_the_tags_are_dropped():
+    """rotated.jpg is stored 400×200 with a red block top-left and Orientation=6 (turn 90° clockwise to view)."""
+    stored = opened(sample("rotated.jpg"))
+    assert stored.size == (400, 200) and is_red(stored.getpixel((5, 5)))
+    image = opened(photos.process(sample("rotated.jpg")).full).convert("RGB")
+    assert image.size == (200, 400)
+    # Turned clockwise, the stored top-left corner becomes the top-right corner.
+    assert is_red(image.getpixel((image.width - 10, 10)))
+    for corner in [(10, 10), (10, image.height - 10), (image.width - 10, image.height - 10)]:
+        assert not is_red(image.getpixel(corner)), corner
+
+
+@pytest.mark.parametrize("size, expected", [
+    ((4000, 3000), (1600, 1200)),
+    ((1200, 5000), (384, 1600)),
+    ((1600, 900), (1600, 900)),
+    ((800, 600), (800, 600)),     # small photos are never enlarged
+])
+def test_the_long_edge_is_at_most_1600_and_the_thumbnail_at_most_320(size, expected):
+    processed = photos.process(encoded(Image.new("RGB", size, (30, 90, 150)), "JPEG"))
+    full, thumb = opened(processed.full), opened(processed.thumb)
+    assert full.size == expected == (processed.width, processed.height)
+    assert max(thumb.size) <= 320 and max(thumb.size) == min(320, max(expected))
+    assert abs(thumb.width / thumb.height - full.width / full.height) < 0.02
+
+
+def test_a_png_with_alpha_becomes_a_jpeg_on_white():
+    image = opened(photos.process(sample("plain.png")).full).convert("RGB")
+    assert image.size == (300, 200)
+    assert all(channel > 245 for channel in image.getpixel((10, 10)))  # was transparent
+    r, g, b = image.getpixel((150, 100))
+    assert b > 200 and r < 40 and g < 40
+
+
+def test_a_phone_jpeg_with_extra_frames_is_accepted_as_its_first_frame():
+    """Ultra HDR and depth photos are JPEGs with an MPF index; Pillow calls them MPO."""
+    assert Image.open(FILES / "multi.jpg").format == "MPO"
+    processed = photos.process(sample("multi.jpg"))
+    assert opened(processed.full).size == (320, 240)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+def test_accepted_formats_are_recognised_by_content_not_by_name(fmt):
+    processed = photos.process(encoded(Image.new("RGB", (120, 80), "green"), fmt))
+    assert opened(processed.full).format == "JPEG"
+
+
+def test_the_fingerprint_is_of_the_upload_so_a_retry_is_recognised():
+    data = sample("gps.jpg")
+    assert photos.process(data).sha256 == photos.sha256(data) != photos.sha256(sample("rotated.jpg"))
+
+
+# --- what is refused ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data", [
+    sample("not-an-image.jpg"),
+    b"",
+    encoded(Image.new("RGB", (60, 40)), "GIF"),
+    encoded(Image.new("RGB", (60, 40)), "BMP"),
+    encoded(Image.new("RGB", (60, 40)), "TIFF"),
+    b"%PDF-1.7\n" + b"0" * 200,
+    sample("gps.jpg")[:600],                     # a JPEG cut off in its header
+], ids=["text", "empty", "gif", "bmp", "tiff", "pdf", "truncated"])
+def test_anything_but_a_readable_jpeg_png_or_webp_is_not_an_image(data):
+    with pytest.raises(Invalid) as err:
+        photos.process(data)
+    assert err.value.code == "not_an_image" and err.value.status == 422
+
+
+def test_a_photo_over_15_mb_is_refused_with_413_before_it_is_decoded():
+    too_big = sample("gps.jpg") + b"\0" * (photos.MAX_BYTES + 1 - len(sample("gps.jpg")))
+    with pytest.raises(Invalid) as err:
+        photos.process(too_big)
+    assert err.value.code == "too_large" and err.value.status == 413
+    assert "15" in str(err.value)
+
+
+def test_a_photo_of_exactly_15_mb_is_not_refused_for_its_size():
+    padded = sample("gps.jpg") + b"\0" * (photos.MAX_BYTES - len(sample("gps.jpg")))
+    assert len(padded) == photos.MAX_BYTES
+    assert photos.process(padded).width == 640
+
+
+def test_a_decompression_bomb_is_refused_without_being_decoded():
+    data = sample("huge.png")
+    assert len(data) < 200_000 and struct.unpack(">II", data[16:24]) == (20_000, 20_000)  # IHDR width, height
+    with pytest.raises(Invalid) as err:
+        photos.process(sample("huge.png"))
+    assert err.value.code == "image_too_big" and err.value.status == 422
+
+
+@pytest.mark.parametrize("size", [(photos.MAX_SIDE + 1, 8), (8, photos.MAX_SIDE + 1), (7100, 7100)],
+                         ids=["too-wide", "too-tall", "too-many-pixels"])
+def test_absurd_dimensions_are_refused(size):
+    data = encoded(Image.new("1", size), "PNG")
+    with pytest.raises(Invalid) as err:
+        photos.process(data)
+    assert err.value.code == "image_too_big"
+
+
+# --- where it is kept -----------------------------------------------------------------------------
+
+def test_photos_are_stored_under_the_data_directory_with_random_names(tmp_path):
+    store = photos.PhotoStore(tmp_path)
+    processed = photos.process(sample("gps.jpg"))
+    first, second = store.save(processed), store.save(processed)
+    assert first != second
+    for name in (first, second):
+        assert re.fullmatch(r"[0-9a-f]{32}", name)
+        for thumb in (False, True):
+            path = store.path(name, thumb)
+            assert path.is_file() and path.resolve().is_relative_to((tmp_path / "photos").resolve())
+    assert store.path(first).read_bytes() == processed.full and store.path(first, True).read_bytes() == processed.thumb
+    store.delete(first)
+    assert not store.path(first).exists() and not store.path(first, True).exists() and store.path(second).exists()
+
+
+def test_the_app_keeps_photos_in_its_data_directory_never_under_static(app):
+    store = photos.PhotoStore(app.config["DATA_DIR"])
+    path = store.path(store.save(photos.process(sample("gps.jpg")))).resolve()
+    assert path.is_relative_to(Path(app.config["DATA_DIR"]).resolve() / "photos")
+    assert not path.is_relative_to(Path(app.static_folder).resolve())
+
+
+@pytest.mark.parametrize("name", ["../secret", "a/b", "", "abc.jpg"])
+def test_a_stored_name_cannot_walk_out_of_the_store(tmp_path, name):
+    with pytest.raises(ValueError):
+        photos.PhotoStore(tmp_path).path(name)
