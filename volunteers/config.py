@@ -16,6 +16,9 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # a volunteer may keep a page open all day on patrol
     "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
+    # Static files may be reused for an hour without asking: the service worker's background refresh then
+    # costs no bytes; a deploy still reaches phones at once because a new /sw.js re-fetches its shell.
+    "SEND_FILE_MAX_AGE_DEFAULT": 3600,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_MINUTES": 15,
 }

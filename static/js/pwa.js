@@ -11,7 +11,9 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     var warmUrls = body.getAttribute("data-warm");
-    if (user && warmUrls) {
+    var warmKey = "warmed:" + user;
+    if (user && warmUrls && !sessionStorage.getItem(warmKey)) {  // once per visit, not on every page
+      sessionStorage.setItem(warmKey, "1");
       navigator.serviceWorker.ready.then(function (reg) {
         if (reg.active) reg.active.postMessage({ type: "warm", urls: JSON.parse(warmUrls) });
       });

@@ -14,8 +14,7 @@ bp = Blueprint("pwa", __name__)
 
 # What the service worker keeps from the start so the app shell opens with no network.
 SHELL_ASSETS = ("css/app.css", "js/app.js", "js/outbox.js", "js/pwa.js", "js/offline-patrol.js",
-                "js/vendor/htmx-2.0.11.min.js",
-                "icons/icon-192.png", "icons/icon-512.png", "icons/maskable-512.png")
+                "js/vendor/htmx-2.0.11.min.js", "icons/icon-192.png")
 
 
 def asset_version() -> str:
