@@ -185,3 +185,29 @@ def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, conte
     page.wait_for_function("Outbox.list(null).then(rows => rows.length === 0)")
     assert page.locator("#outbox-items li").count() == 0
     assert len(mine(live, Patrol)) == 1 and mine(live, CheckIn) == []
+
+
+def test_logging_out_warns_about_waiting_items_then_clears_this_persons_data(live, contexts):
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)
+    ctx.set_offline(True)
+    page.click("#app-start")
+    page.locator("#app-end").wait_for()
+    assert outbox_size(page) == 1
+    ctx.set_offline(False)
+    page.route("**/api/v1/**", lambda route: route.abort())  # the start cannot get through yet
+
+    page.once("dialog", lambda dialog: dialog.dismiss())      # "not now": nothing is lost
+    page.click("footer form[data-logout] button")
+    page.wait_for_timeout(300)
+    assert page.url.rstrip("/") == live.url and outbox_size(page) == 1
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("footer form[data-logout] button")
+    page.wait_for_url("**/login")
+    assert outbox_size(page) == 0
+    kept = page.evaluate("caches.open('pages-v1').then(c => c.keys()).then(ks => ks.map(r => new URL(r.url).pathname))")
+    assert set(kept) <= {"/login"}  # no page of theirs stays on the phone
+    assert page.evaluate("Object.keys(localStorage)") == []
