@@ -261,39 +261,42 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
         raise Conflict("illegal_transition", N_("A report that is “%(current)s” cannot become “%(to)s”."),
                        current=STATE_LABELS[hazard.status], to=STATE_LABELS[to])
     note = _text(data, "note", MAX_NOTE)
+    # Every check runs before the hazard is touched: a refused step must leave nothing in the caller's session.
+    changes: dict[str, Any] = {}
     detail: dict[str, Any] = {}
     now = utcnow()
     if to == "accepted":
-        hazard.priority = _choice(data, "priority", PRIORITIES, default="normal")
+        priority = _choice(data, "priority", PRIORITIES, default="normal")
         deadline = parse_deadline(data.get("deadline"))
         if deadline is not None and deadline < now:
             raise Invalid("deadline_past", N_("The deadline must be in the future."))
-        hazard.deadline = deadline or now + timedelta(days=DEADLINE_DAYS[hazard.priority])
-        detail = {"priority": hazard.priority, "deadline": hazard.deadline.isoformat()}
+        changes = {"priority": priority, "deadline": deadline or now + timedelta(days=DEADLINE_DAYS[priority])}
+        detail = {"priority": priority, "deadline": changes["deadline"].isoformat()}
     elif to == "rejected" or (hazard.status == "rectified" and to == "rectifying"):
         if not note:
             raise Invalid("reason_required", N_("Please write the reason."))
     elif to == "duplicate":
         original = _original(session, user, hazard, _int_or_none(data, "duplicate_of"))
-        hazard.duplicate_of_id = original.id
+        changes = {"duplicate_of_id": original.id}
         detail = {"duplicate_of": original.id}
     elif to == "assigned":
         assignee, team = _assignee(session, user, hazard, data)
-        hazard.assignee_id = assignee.id if assignee else None
-        hazard.team_id = team.id if team else None
-        detail = {"assignee_id": hazard.assignee_id, "team_id": hazard.team_id}
+        changes = {"assignee_id": assignee.id if assignee else None, "team_id": team.id if team else None}
+        detail = dict(changes)
     elif to == "rectified":
         if not note and not photo:
             raise Invalid("evidence_required", N_("Add an “after” photo or a note of what was done."))
-        hazard.rectified_by_id = user.id
+        changes = {"rectified_by_id": user.id}
     elif to == "closed":
         if hazard.rectified_by_id == user.id:
             raise DomainError("same_inspector", N_("Someone other than the person who marked it fixed must re-inspect and close it."),
                               status=403)
         if hazard.category == "dispute":
-            hazard.mediation_outcome = _choice(data, "mediation_outcome", OUTCOMES)
-            detail = {"mediation_outcome": hazard.mediation_outcome}
+            changes = {"mediation_outcome": _choice(data, "mediation_outcome", OUTCOMES)}
+            detail = dict(changes)
     processed = photos.process(photo) if photo else None
+    for field, value in changes.items():
+        setattr(hazard, field, value)
     stored = None
     try:
         event = HazardEvent(hazard_id=hazard.id, actor_id=user.id, at=now, from_status=hazard.status, to_status=to,
