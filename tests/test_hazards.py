@@ -731,3 +731,13 @@ def test_my_reports_lists_only_mine_newest_first(session, people, file_report):
     mine = hazards.mine(session, people.volunteer)
     assert [h.id for h in mine][:2] == [second.id, first.id]
     assert {h.reporter_id for h in mine} == {people.volunteer.id}
+
+
+@pytest.mark.parametrize("huge", [2 ** 31, 10 ** 25])
+def test_ids_too_big_for_any_id_column_name_nothing(session, people, huge):
+    """PostgreSQL ids are 32-bit: a bigger number must be a miss, not a database error."""
+    with pytest.raises(NotFound):
+        hazards.visible(session, people.officer, huge)
+    with pytest.raises(NotFound):
+        hazards.visible_photo(session, people.officer, huge)
+    assert hazards.triage(session, people.coordinator, grid_id=huge) == []
