@@ -104,8 +104,12 @@ class PhotoStore:
         name = secrets.token_hex(16)
         path = self._path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(photo.full)
-        self._path(name, thumb=True).write_bytes(photo.thumb)
+        try:
+            path.write_bytes(photo.full)
+            self._path(name, thumb=True).write_bytes(photo.thumb)
+        except BaseException:
+            self.delete(name)  # the caller never learns the name, so it could not clean up a half-written pair
+            raise
         return name
 
     def delete(self, name: str) -> None:
