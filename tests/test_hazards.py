@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
 from volunteers import demo, hazards, photos
@@ -741,3 +741,20 @@ def test_ids_too_big_for_any_id_column_name_nothing(session, people, huge):
     with pytest.raises(NotFound):
         hazards.visible_photo(session, people.officer, huge)
     assert hazards.triage(session, people.coordinator, grid_id=huge) == []
+
+
+def test_when_two_people_move_one_report_at_once_the_second_gets_a_409_and_leaves_nothing(session, app, people,
+                                                                                        bring_to, store):
+    hazard = bring_to("reported")
+    hazards.visible(session, people.coordinator, hazard.id)  # this session now holds it as "reported"
+    with Session(app.extensions["volunteers.engine"], expire_on_commit=False) as elsewhere:
+        officer = elsewhere.get(User, people.officer.id)
+        hazards.transition(elsewhere, user=officer, hazard_id=hazard.id, data={"to": "accepted"}, photo=None, store=store)
+    files, events = file_count(store), count(session, HazardEvent, HazardEvent.hazard_id == hazard.id)
+    with pytest.raises(Conflict) as err:
+        hazards.transition(session, user=people.coordinator, hazard_id=hazard.id,
+                           data={"to": "rejected", "note": "重复"}, photo=JPEG, store=store)
+    assert err.value.code == "changed_meanwhile"
+    session.expire_all()
+    assert session.get(Hazard, hazard.id).status == "accepted"
+    assert count(session, HazardEvent, HazardEvent.hazard_id == hazard.id) == events and file_count(store) == files

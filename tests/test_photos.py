@@ -190,3 +190,18 @@ def test_the_app_keeps_photos_in_its_data_directory_never_under_static(app):
 def test_a_stored_name_cannot_walk_out_of_the_store(tmp_path, name):
     with pytest.raises(ValueError):
         photos.PhotoStore(tmp_path).path(name)
+
+
+def test_a_failed_thumbnail_write_leaves_no_orphan_photo(tmp_path, monkeypatch):
+    store = photos.PhotoStore(tmp_path)
+    real_write = Path.write_bytes
+
+    def disk_full_for_thumbnails(self, data):
+        if self.name.endswith("_t.jpg"):
+            raise OSError(28, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full_for_thumbnails)
+    with pytest.raises(OSError):
+        store.save(photos.process(sample("gps.jpg")))
+    assert [p for p in (tmp_path / "photos").rglob("*") if p.is_file()] == []
