@@ -286,3 +286,11 @@ def test_history_lists_minutes_and_checkpoint_names(session, volunteer, patrol, 
     latest = patrols.history(session, volunteer)[0]
     assert latest.patrol.id == patrol.id and latest.checkpoint_names == [school_gate.name]
     assert session.get(Patrol, patrol.id).ended_at is not None
+
+
+def test_ids_no_column_can_hold_are_simply_not_found(session, volunteer, patrol, school_gate):
+    with pytest.raises(NotFound):
+        patrols.visible_patrol(session, volunteer, 2 ** 40)
+    with pytest.raises(Invalid) as err:
+        grids.checkpoint_for_qr(session, "PAV1-99999999999999999999-ABCDEFGHJK", KEY)
+    assert err.value.code == "bad_qr"

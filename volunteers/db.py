@@ -13,6 +13,16 @@ from volunteers import models
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# Ids are 32-bit integers on PostgreSQL; a bigger number names nothing and must not reach the database,
+# where it is an error (a 500), not a miss.
+MAX_ID = 2 ** 31 - 1
+
+
+def get(session: Session, model: type, row_id: int | None):
+    """A row by an id from the outside world, or None — also for ids no id column can hold."""
+    return session.get(model, row_id) if row_id is not None and 0 < row_id <= MAX_ID else None
+
+
 def normalise_url(url: str) -> str:
     """Use the psycopg 3 driver for plain postgres URLs."""
     for prefix in ("postgres://", "postgresql://"):

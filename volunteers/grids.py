@@ -11,6 +11,7 @@ import shapely
 import shapely.geometry
 from sqlmodel import Session, select
 
+from volunteers import db
 from volunteers.errors import Invalid, N_
 from volunteers.models import Checkpoint, Grid, Route, RouteStop
 
@@ -33,7 +34,7 @@ def checkpoint_for_qr(session: Session, code: str, key: str) -> Checkpoint:
     """The checkpoint a scanned or typed QR code belongs to; refuses codes that are forged or rotated out."""
     cleaned = re.sub(r"\s+", "", (code or "").upper())
     match = _QR_RE.search(cleaned)  # a poster may carry a URL around the code
-    checkpoint = session.get(Checkpoint, int(match.group(1))) if match else None
+    checkpoint = db.get(session, Checkpoint, int(match.group(1))) if match else None
     if checkpoint is None or not hmac.compare_digest(qr_code(checkpoint, key), match.group(0)):
         raise Invalid("bad_qr", N_("This QR code is not valid. Check the code on the poster and try again."))
     return checkpoint

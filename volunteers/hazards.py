@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, geo, grids, notifications, photos
+from volunteers import accounts, audit, clientids, db, geo, grids, notifications, photos
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Grid, GridOfficer, Hazard, HazardEvent, Photo, Team, TeamMember, User, utcnow
 from volunteers.patrols import parse_time
@@ -53,19 +53,11 @@ STATE_LABELS = {"reported": N_("Reported"), "accepted": N_("Accepted"), "assigne
 PRIORITY_LABELS = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High"), "urgent": N_("Urgent")}
 OUTCOME_LABELS = {"mediated": N_("Mediated"), "referred": N_("Referred"), "failed": N_("Failed")}
 MAX_NOTE = 1000
-# Ids are 32-bit integers on PostgreSQL; a bigger number names nothing and must not reach the database,
-# where it is an error (a 500), not a miss.
-MAX_ID = 2 ** 31 - 1
 MAX_DESCRIPTION = 2000
 MAX_ADDRESS = 200
 
 
 # --- Who may see and do what ------------------------------------------------------------------------
-
-def _get(session: Session, model: type, row_id: int | None):
-    """A row by an id from the outside world, or None — also for ids no id column can hold."""
-    return session.get(model, row_id) if row_id is not None and 0 < row_id <= MAX_ID else None
-
 
 def officer_of(session: Session, user: User, grid_id: int | None) -> bool:
     """Whether the user is an officer holding this grid."""
@@ -105,7 +97,7 @@ def reporter_shown_to(session: Session, user: User, hazard: Hazard) -> bool:
 
 def visible(session: Session, user: User, hazard_id: int) -> Hazard:
     """A hazard the user may see; anyone else gets 404, as if it did not exist."""
-    hazard = _get(session, Hazard, hazard_id)
+    hazard = db.get(session, Hazard, hazard_id)
     if hazard is None or not can_see(session, user, hazard):
         raise NotFound(N_("This report does not exist."))
     return hazard
@@ -343,7 +335,7 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
 def _original(session: Session, user: User, hazard: Hazard, original_id: int | None) -> Hazard:
     if original_id is None:
         raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field="duplicate_of")
-    original = _get(session, Hazard, original_id)
+    original = db.get(session, Hazard, original_id)
     if original is None or original.id == hazard.id or original.station_id != hazard.station_id:
         raise Invalid("unknown_original", N_("Report #%(id)d cannot be the original of this one."), id=original_id)
     seen = {hazard.id}
@@ -358,13 +350,13 @@ def _original(session: Session, user: User, hazard: Hazard, original_id: int | N
 def _assignee(session: Session, user: User, hazard: Hazard, data: dict[str, Any]) -> tuple[User | None, Team | None]:
     assignee_id, team_id = _int_or_none(data, "assignee_id"), _int_or_none(data, "team_id")
     if team_id is not None:
-        team = _get(session, Team, team_id)
+        team = db.get(session, Team, team_id)
         if team is None or team.station_id != hazard.station_id:
             raise Invalid("unknown_team", N_("There is no such team at this station."))
         return None, team
     if assignee_id is None:
         return user, None
-    assignee = _get(session, User, assignee_id)
+    assignee = db.get(session, User, assignee_id)
     ok = (assignee is not None and assignee.station_id == hazard.station_id and assignee.status == "active"
           and (assignee.role != "volunteer" or hazard.grid_id is None or assignee.home_grid_id == hazard.grid_id))
     if not ok:
@@ -393,7 +385,7 @@ def triage(session: Session, user: User, *, status: str | None = None, category:
         query = query.where(Hazard.category == category)
     if grid_id == 0:
         query = query.where(Hazard.grid_id.is_(None))
-    elif grid_id is not None and not 0 < grid_id <= MAX_ID:
+    elif grid_id is not None and not 0 < grid_id <= db.MAX_ID:
         return []
     elif grid_id is not None:
         query = query.where(Hazard.grid_id == grid_id)
@@ -443,7 +435,7 @@ def all_photos(session: Session, hazard: Hazard) -> list[Photo]:
 
 def visible_photo(session: Session, user: User, photo_id: int) -> Photo:
     """A photo, only for those who may see its report (404 otherwise)."""
-    photo = _get(session, Photo, photo_id)
+    photo = db.get(session, Photo, photo_id)
     if photo is None:
         raise NotFound(N_("This photo does not exist."))
     visible(session, user, photo.hazard_id)

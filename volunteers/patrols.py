@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, geo, grids
+from volunteers import accounts, audit, clientids, db, geo, grids
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Checkpoint, CheckIn, Patrol, User, utcnow
 
@@ -112,7 +112,7 @@ def open_patrol(session: Session, user: User) -> Patrol | None:
 
 def visible_patrol(session: Session, user: User, patrol_id: int) -> Patrol:
     """A patrol the user may see: their own, or one in an officer's/coordinator's grids; others are 404."""
-    patrol = session.get(Patrol, patrol_id)
+    patrol = db.get(session, Patrol, patrol_id)
     if patrol is None:
         raise NotFound(N_("This patrol does not exist."))
     if patrol.user_id == user.id:
