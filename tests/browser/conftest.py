@@ -3,6 +3,7 @@ on a free loopback port with CSRF on, the demo town loaded, and phone or desktop
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,19 @@ class PageProblems:
         # Offline tests make the browser log refused requests; those are the point, not a fault.
         if message.type == "error" and "ERR_INTERNET_DISCONNECTED" not in text and "Failed to load resource" not in text:
             self.items.append(f"console: {text}")
+
+
+def until(page, script: str, timeout_s: float = 30.0, every_ms: int = 200):
+    """Poll a script that may return a promise until it gives something truthy (page.wait_for_function
+    does not wait for promises: a pending promise counts as truthy at once)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s: {script}")
+        page.wait_for_timeout(every_ms)
 
 
 def open_page(ctx):

@@ -11,7 +11,7 @@ from geopy.distance import geodesic
 from PIL import Image
 from sqlmodel import select
 
-from tests.browser.conftest import log_in, open_page
+from tests.browser.conftest import log_in, open_page, until
 from volunteers.models import CheckIn, Hazard, Patrol, Photo
 
 VOLUNTEER = "13800000201"
@@ -25,8 +25,8 @@ def mine(live, model):
 def ready_for_offline(page):
     """Wait until the service worker controls the page and has kept the pages a volunteer needs."""
     page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.wait_for_function("""caches.open('pages-v1').then(c => Promise.all(['/', '/hazards/new', '/outbox'].map(u => c.match(u))))
-                              .then(hits => hits.every(Boolean))""")
+    until(page, """caches.open('pages-v1').then(c => Promise.all(['/', '/hazards/new', '/outbox'].map(u => c.match(u))))
+                   .then(hits => hits.every(Boolean))""")
 
 
 def outbox_size(page) -> int:
@@ -67,7 +67,7 @@ def test_offline_patrol_and_report_are_kept_and_arrive_exactly_once(live, contex
 
     ctx.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("Outbox.list(null).then(rows => rows.length === 0)", timeout=30_000)
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)", timeout_s=30)
 
     [patrol] = mine(live, Patrol)
     checkins = mine(live, CheckIn)
@@ -182,7 +182,7 @@ def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, conte
     assert page.locator("#outbox-items li").count() == 1  # the patrol itself went through
     page.once("dialog", lambda dialog: dialog.accept())
     stuck.get_by_role("button").last.click()
-    page.wait_for_function("Outbox.list(null).then(rows => rows.length === 0)")
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)")
     assert page.locator("#outbox-items li").count() == 0
     assert len(mine(live, Patrol)) == 1 and mine(live, CheckIn) == []
 

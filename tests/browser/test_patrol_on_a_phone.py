@@ -6,7 +6,7 @@ import re
 from geopy.distance import geodesic
 from sqlmodel import select
 
-from tests.browser.conftest import log_in, open_page
+from tests.browser.conftest import log_in, open_page, until
 from volunteers import grids
 from volunteers.models import CheckIn, Patrol
 
@@ -69,7 +69,7 @@ def test_a_check_in_two_kilometres_away_says_too_far_and_saves_nothing(live, con
     assert re.search(r"(1999|2000|2001)", status.inner_text()), status.inner_text()
     assert new_checkins(live) == []
     # the refused try is not left waiting in the outbox, and the button is back for another go
-    page.wait_for_function("Outbox.list(null).then(rows => rows.length === 0)")
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)")
     assert page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").is_visible()
 
 
