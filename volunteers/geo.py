@@ -25,7 +25,7 @@ def number(data: dict[str, Any], field: str, *, low: float, high: float, require
         raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer too large for a float
         raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
     if not math.isfinite(value) or not low <= value <= high:
         raise Invalid("out_of_range", N_("The field “%(field)s” must be between %(low)s and %(high)s."),
