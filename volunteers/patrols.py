@@ -42,22 +42,24 @@ def parse_time(value: Any, field: str) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            raise ValueError(text)
+        # Year 1 at +01:00 or year 9999 at -01:00 falls outside what datetime can hold in UTC.
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise Invalid("bad_time", N_("The field “%(field)s” must be an ISO 8601 time with a time zone."), status=400, field=field) from None
-    if parsed.tzinfo is None:
-        raise Invalid("bad_time", N_("The field “%(field)s” must be an ISO 8601 time with a time zone."), status=400, field=field)
-    return parsed.astimezone(timezone.utc)
 
 
 def _int(data: dict[str, Any], field: str) -> int | None:
     raw = data.get(field)
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool):
+    # An id is a whole number: 1.5 is not quietly checkpoint 1, and true/1e400 are not ids at all.
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
 
 
@@ -76,7 +78,10 @@ class CheckInInput:
         """Validate a form or JSON body; a QR check-in may come without GPS."""
         client_id = clientids.parse(data.get("client_id"))
         raw_qr = data.get("qr")
-        qr = (raw_qr.strip() or None) if isinstance(raw_qr, str) else None
+        if raw_qr is not None and not isinstance(raw_qr, str):
+            # Not silently dropped: a number or list here would otherwise become a GPS check-in.
+            raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field="qr")
+        qr = (raw_qr.strip() or None) if raw_qr else None
         point = geo.point(data, required=qr is None)
         accuracy = geo.number(data, "accuracy_m", low=0, high=100_000, required=point is not None and qr is None)
         return cls(
