@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for)
+from flask import (Blueprint, current_app, flash, jsonify, redirect, request, session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -11,6 +11,7 @@ from volunteers import accounts, audit
 from volunteers.models import User
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx, login_manager
+from volunteers.web.templating import render_page
 
 bp = Blueprint("auth", __name__)
 
@@ -76,7 +77,7 @@ def login():
             login_user(user, remember=True)
             session.permanent = True
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
-    return render_template("auth/login.html", error=error, phone=phone), status
+    return render_page("auth/login.html", error=error, phone=phone), status
 
 
 @bp.post("/logout")

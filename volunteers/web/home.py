@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, url_for
 from flask_login import current_user, login_required
 
 from volunteers import oversight, patrols
 from volunteers.web.extensions import get_session
+from volunteers.web.templating import render_page
 
 bp = Blueprint("home", __name__)
 
@@ -21,9 +22,9 @@ def index():
             "start": url_for("api.start_patrol"), "mine": url_for("patrols.index"),
             "checkins": url_for("api.create_checkin", patrol_id=0).replace("/0/", "/{id}/"),
             "end": url_for("api.end_patrol", patrol_id=0).replace("/0/", "/{id}/")}}
-        return render_template("home/volunteer.html", current=patrols.open_patrol(db, current_user),
-                               recent=patrols.history(db, current_user, limit=3), patrol_data=state)
-    return render_template("home/officer.html", grids=oversight.grids_today(db, current_user))
+        return render_page("home/volunteer.html", current=patrols.open_patrol(db, current_user),
+                           recent=patrols.history(db, current_user, limit=3), patrol_data=state)
+    return render_page("home/officer.html", grids=oversight.grids_today(db, current_user))
 
 
 @bp.get("/healthz")

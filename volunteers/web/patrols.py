@@ -12,6 +12,7 @@ from volunteers.web.auth import client_ip
 from volunteers.web.device import device_time
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
+from volunteers.web.templating import fragment_wanted
 
 bp = Blueprint("patrols", __name__, url_prefix="/patrols")
 
@@ -40,7 +41,7 @@ def render_patrol(patrol, *, message=None, error=None, status=200):
     origin = here()
     context = dict(patrol=patrol, rows=checkpoint_rows(patrol, origin), origin=origin, message=message,
                    error=error, minutes=patrols.minutes(patrol))
-    template = "patrols/_checkpoints.html" if htmx and not htmx.boosted else "patrols/show.html"
+    template = "patrols/_checkpoints.html" if fragment_wanted() else "patrols/show.html"
     return render_template(template, **context), status
 
 
@@ -49,7 +50,7 @@ def render_patrol(patrol, *, message=None, error=None, status=200):
 def index():
     """My patrols: when, how long, which checkpoints."""
     items = patrols.history(get_session(), current_user)
-    template = "patrols/_list.html" if htmx and not htmx.boosted else "patrols/index.html"
+    template = "patrols/_list.html" if fragment_wanted() else "patrols/index.html"
     return render_template(template, items=items)
 
 

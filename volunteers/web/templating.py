@@ -3,10 +3,26 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Flask
+from flask import Flask, current_app, render_template
 from flask_babel import format_datetime, format_time, get_locale
 
 from volunteers.accounts import mask_phone
+from volunteers.web.extensions import htmx
+
+
+def fragment_wanted() -> bool:
+    """htmx asked for a piece of the page (not a boosted link or a history restore, which need the whole page)."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render_page(template_name: str, **context) -> str:
+    """A page that extends base.html: whole, or only its `content` block (no <html> around it) when htmx asks."""
+    if not fragment_wanted():
+        return render_template(template_name, **context)
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    template = app.jinja_env.get_or_select_template(template_name)
+    return "".join(template.blocks["content"](template.new_context(context)))
 
 
 def init_app(app: Flask) -> None:
