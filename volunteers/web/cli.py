@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
 from volunteers import accounts, db, demo
@@ -15,6 +16,7 @@ def engine():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
     db.migrate(engine())
@@ -22,6 +24,7 @@ def init_db() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has data.")
 def load_demo(if_empty: bool) -> None:
     """Fill an empty database with the demo town 青石镇 (password demo1234 for every account)."""
@@ -38,6 +41,7 @@ def load_demo(if_empty: bool) -> None:
 
 
 @click.command("token")
+@with_appcontext
 @click.option("--phone", required=True, help="The account's phone number.")
 def token(phone: str) -> None:
     """Print a new API token for the account with this phone number."""
