@@ -9,6 +9,7 @@ from pathlib import Path
 
 from geopy.distance import geodesic
 from PIL import Image
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests.browser.conftest import log_in, open_page, until
@@ -61,8 +62,8 @@ def test_offline_patrol_and_report_are_kept_and_arrive_exactly_once(live, contex
     page.click("#report-form button[type=submit]")
     page.locator("[data-outbox-status]").wait_for()
     page.goto(live.url + "/outbox")
-    assert page.locator("#outbox-items li").count() == 4
-    assert page.locator("[data-outbox-badge]").inner_text() == "4"
+    expect(page.locator("#outbox-items li")).to_have_count(4)  # the list is drawn from IndexedDB
+    expect(page.locator("[data-outbox-badge]")).to_have_text("4")
     assert mine(live, Patrol) == [] and mine(live, Hazard) == []
 
     ctx.set_offline(False)
@@ -78,7 +79,7 @@ def test_offline_patrol_and_report_are_kept_and_arrive_exactly_once(live, contex
         [stored] = s.exec(select(Photo).where(Photo.hazard_id == hazard.id)).all()
     assert max(stored.width, stored.height) == 1600  # shrunk on the phone before it was queued
     assert hazard.address == "东街 3 号楼道口" and hazard.grid_id is None
-    assert page.locator("#outbox-items li").count() == 0
+    expect(page.locator("#outbox-items li")).to_have_count(0)
 
 
 def test_a_flaky_network_delivers_every_write_exactly_once(live, contexts):
@@ -179,11 +180,11 @@ def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, conte
     stuck.wait_for(timeout=20_000)
     message = stuck.locator("[data-outbox-error]").inner_text()
     assert "2000" in message or "1999" in message or "2001" in message, message
-    assert page.locator("#outbox-items li").count() == 1  # the patrol itself went through
+    expect(page.locator("#outbox-items li")).to_have_count(1)  # the patrol itself went through
     page.once("dialog", lambda dialog: dialog.accept())
     stuck.get_by_role("button").last.click()
     until(page, "Outbox.list(null).then(rows => rows.length === 0)")
-    assert page.locator("#outbox-items li").count() == 0
+    expect(page.locator("#outbox-items li")).to_have_count(0)
     assert len(mine(live, Patrol)) == 1 and mine(live, CheckIn) == []
 
 
