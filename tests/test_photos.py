@@ -96,6 +96,19 @@ def test_a_png_with_alpha_becomes_a_jpeg_on_white():
     assert b > 200 and r < 40 and g < 40
 
 
+@pytest.mark.parametrize("image, options", [
+    (Image.new("P", (60, 40), 0), {"transparency": 0}),
+    (Image.new("RGB", (60, 40), (1, 2, 3)), {"transparency": (1, 2, 3)}),
+    (Image.new("L", (60, 40), 7), {"transparency": 7}),
+], ids=["palette", "rgb-key", "grey-key"])
+def test_a_png_transparent_through_its_trns_chunk_also_becomes_white(image, options):
+    """No alpha channel here: the transparency is a tRNS entry, which Pillow keeps in image.info."""
+    data = encoded(image, "PNG", **options)
+    assert "transparency" in Image.open(io.BytesIO(data)).info
+    pixel = opened(photos.process(data).full).convert("RGB").getpixel((30, 20))
+    assert all(channel > 245 for channel in pixel), pixel
+
+
 def test_a_phone_jpeg_with_extra_frames_is_accepted_as_its_first_frame():
     """Ultra HDR and depth photos are JPEGs with an MPF index; Pillow calls them MPO."""
     assert Image.open(FILES / "multi.jpg").format == "MPO"

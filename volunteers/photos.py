@@ -73,14 +73,16 @@ def process(data: bytes) -> Processed:
             raise Invalid("image_too_big", N_("This photo has too many pixels.")) from None
         except Exception:
             raise Invalid("not_an_image", N_("This photo is damaged and cannot be read.")) from None
-    # Pillow carries a JPEG comment (COM) from the upload into the re-encoded file; it may name a person.
-    image.info.clear()
-    if image.mode not in ("RGB", "L"):
+    # Transparency is an alpha channel or, in palette/RGB/grey PNGs, a tRNS entry in image.info: flatten onto white.
+    if image.mode not in ("RGB", "L") or "transparency" in image.info:
         background = Image.new("RGB", image.size, "white")
         rgba = image.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         image = background
     image = image.convert("RGB")
+    # Only now drop what the upload carried: Pillow would copy a JPEG comment (COM) into the re-encoded file,
+    # and it may name a person. (Cleared earlier, the tRNS transparency above would be lost and turn black.)
+    image.info.clear()
     image.thumbnail((LONG_EDGE, LONG_EDGE), Image.Resampling.LANCZOS)
     full = _encode(image)
     thumb_image = image.copy()
