@@ -145,6 +145,18 @@ def login_as(app, town):
 
 
 @pytest.fixture
+def english(login_as):
+    """A client logged in as this phone, reading English (the msgids), so assertions do not hang on wording."""
+
+    def _login(phone: str):
+        client = login_as(phone)
+        client.post("/lang", data={"lang": "en"})
+        return client
+
+    return _login
+
+
+@pytest.fixture
 def client(app):
     """An anonymous test client."""
     return app.test_client()

@@ -43,18 +43,6 @@ def hazard_count(session) -> int:
 
 
 @pytest.fixture
-def english(login_as):
-    """A client logged in as this phone, reading English (the msgids), so assertions do not depend on translations."""
-
-    def _login(phone: str):
-        client = login_as(phone)
-        client.post("/lang", data={"lang": "en"})
-        return client
-
-    return _login
-
-
-@pytest.fixture
 def make_hazard(app, session, town):
     """A report filed through the domain, by this volunteer, at this point (or address), with photos."""
 

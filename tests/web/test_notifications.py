@@ -23,15 +23,6 @@ def badge(html: str) -> int:
 
 
 @pytest.fixture
-def english(login_as):
-    def _login(phone: str):
-        client = login_as(phone)
-        client.post("/lang", data={"lang": "en"})
-        return client
-    return _login
-
-
-@pytest.fixture
 def reported(app, session, town):
     """A hazard reported by the G1 volunteer (which notifies the G1 officer)."""
     data = {"client_id": "0b9e7b1c-5d1e-4f6a-9a55-3c2d1e0f9a8b", "kind": "hazard", "category": "fire",

@@ -23,18 +23,6 @@ def count(session, model) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
 
 
-@pytest.fixture
-def english(login_as):
-    """A client logged in as this phone, reading English (the msgids)."""
-
-    def _login(phone: str):
-        client = login_as(phone)
-        client.post("/lang", data={"lang": "en"})
-        return client
-
-    return _login
-
-
 def start_form_client_id(html: str) -> str:
     form = re.search(r'<form method="post" action="/patrols/">(.*?)</form>', html, re.S)
     assert form, "the plain start form is missing"
