@@ -242,9 +242,12 @@ def _int_or_none(data: dict[str, Any], field: str) -> int | None:
     raw = data.get(field)
     if raw in (None, ""):
         return None
+    # As patrols._int: JSON true is not person #1, 2.7 is not report #2, and 1e400 (inf) is no id — not a 500.
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
 
 

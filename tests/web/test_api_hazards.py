@@ -371,3 +371,16 @@ def test_a_huge_id_in_a_transition_body_is_refused_clearly(officer, reported, st
         assert officer.post(url, json={"to": "accepted"}).status_code == 200
     response = officer.post(url, json={k: v.format(huge) for k, v in body.items()})
     assert_error(response, 422, code)
+
+
+@pytest.mark.parametrize("state, field", [("reported", "duplicate_of"), ("accepted", "assignee_id"), ("accepted", "team_id")])
+@pytest.mark.parametrize("raw", ["true", "2.7", "1e400", '"abc"', "[1]"])
+def test_an_id_in_a_transition_body_that_is_no_whole_number_is_a_400(officer, reported, state, field, raw):
+    """JSON true is not person #1, 2.7 is not #2, and 1e400 (parsed as infinity) must not be a 500."""
+    url = f"/api/v1/hazards/{reported['id']}/transition"
+    if state == "accepted":
+        assert officer.post(url, json={"to": "accepted"}).status_code == 200
+    to = "duplicate" if field == "duplicate_of" else "assigned"
+    response = officer.post(url, data=f'{{"to": "{to}", "{field}": {raw}}}', content_type="application/json")
+    assert_error(response, 400, "bad_number")
+    assert officer.get(f"/api/v1/hazards/{reported['id']}").json["status"] == state
