@@ -1,7 +1,7 @@
 """Every table, grouped by entity. Times are UTC-aware; foreign keys say what happens on delete."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -280,3 +280,67 @@ class Notification(SQLModel, table=True):
     params: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     link: str = Field(default="", max_length=200)
     read_at: Optional[datetime] = when(nullable=True)
+
+
+# --- Tasks and duties ---------------------------------------------------------------------------
+
+class Duty(SQLModel, table=True):
+    """A recurring post (护学岗, a weekly night patrol) defined once as a weekly pattern; it generates tasks."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    grid_id: int = fk("grid.id", "CASCADE")
+    team_id: Optional[int] = fk("team.id", "SET NULL", nullable=True)
+    created_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    kind: str = Field(max_length=24)
+    title: str = Field(max_length=100)
+    place: str = Field(default="", max_length=200)
+    checkpoint_id: Optional[int] = fk("checkpoint.id", "SET NULL", nullable=True, index=False)
+    weekdays: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))  # 0 = Monday
+    windows: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))  # [["07:20", "08:00"], …]
+    skip_dates: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))  # ISO dates
+    first_day: date
+    last_day: date
+    capacity: int = Field(default=1)
+    created_at: datetime = when(default=utcnow)
+
+
+class Task(SQLModel, table=True):
+    """One piece of work at one time: a shift, a post, a publicity round, a follow-up of a hazard."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64, unique=True)
+    fingerprint: str = Field(max_length=64)
+    station_id: int = fk("station.id", "CASCADE")
+    grid_id: int = fk("grid.id", "CASCADE")
+    team_id: Optional[int] = fk("team.id", "SET NULL", nullable=True)
+    created_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    duty_id: Optional[int] = fk("duty.id", "CASCADE", nullable=True)
+    hazard_id: Optional[int] = fk("hazard.id", "SET NULL", nullable=True)
+    kind: str = Field(max_length=24)
+    title: str = Field(max_length=100)
+    notes: str = Field(default="", max_length=1000)
+    place: str = Field(default="", max_length=200)
+    checkpoint_id: Optional[int] = fk("checkpoint.id", "SET NULL", nullable=True, index=False)
+    starts_at: datetime = when(index=True)
+    ends_at: datetime = when()
+    capacity: int = Field(default=1)
+    created_at: datetime = when(default=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    """One volunteer on one task: offered → accepted | declined → done → verified | no_show."""
+    __table_args__ = (sa.UniqueConstraint("task_id", "volunteer_id", name="uq_assignment_task_volunteer"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = fk("task.id", "CASCADE")
+    volunteer_id: int = fk("user.id", "CASCADE")
+    state: str = Field(default="offered", max_length=12, index=True)
+    reason: str = Field(default="", max_length=300)
+    reach: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))  # publicity counts
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    accuracy_m: Optional[float] = None
+    distance_m: Optional[float] = None
+    offered_at: datetime = when(default=utcnow)
+    answered_at: Optional[datetime] = when(nullable=True)
+    done_at: Optional[datetime] = when(nullable=True)
+    verified_at: Optional[datetime] = when(nullable=True)
+    verified_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)

@@ -1,0 +1,241 @@
+"""Tasks and duties: weekly patterns, offers, the assignment steps, overlaps and capacity."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import select
+
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from volunteers import tasks
+from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from volunteers.models import Assignment, AuditEvent, Duty, Notification, Station, Team, utcnow
+
+MONDAY = date(2026, 11, 30)
+
+
+def school_gate(**overrides) -> Duty:
+    values = dict(station_id=1, grid_id=1, kind="school_gate", title="青石小学护学岗", weekdays=[0, 1, 2, 3, 4],
+                  windows=[["07:20", "08:00"], ["16:30", "17:20"]], skip_dates=[], first_day=MONDAY,
+                  last_day=MONDAY + timedelta(days=13), capacity=2)
+    values.update(overrides)
+    return Duty(**values)
+
+
+def test_a_school_gate_pattern_makes_two_posts_each_school_day_in_shanghai_time():
+    shifts = tasks.expand(school_gate(), MONDAY, MONDAY + timedelta(days=6))
+    assert len(shifts) == 10
+    first_start, first_end = shifts[0]
+    assert first_start == datetime(2026, 11, 29, 23, 20, tzinfo=timezone.utc)  # 07:20 in Shanghai is UTC+8, no DST
+    assert first_end - first_start == timedelta(minutes=40)
+    assert all(start.astimezone(tasks.SHANGHAI).weekday() < 5 for start, _ in shifts)
+
+
+def test_skipped_dates_and_the_pattern_bounds_are_respected():
+    duty = school_gate(skip_dates=["2026-12-01"], last_day=MONDAY + timedelta(days=2))
+    days = {start.astimezone(tasks.SHANGHAI).date() for start, _ in tasks.expand(duty)}
+    assert days == {MONDAY, MONDAY + timedelta(days=2)}
+
+
+def test_a_night_patrol_ends_the_next_morning():
+    duty = school_gate(kind="patrol", weekdays=[4], windows=[["22:00", "02:00"]])
+    start, end = tasks.expand(duty, MONDAY, MONDAY + timedelta(days=6))[0]
+    assert end - start == timedelta(hours=4)
+    assert end.astimezone(tasks.SHANGHAI).weekday() == 5
+
+
+def test_a_malformed_window_is_refused():
+    with pytest.raises(Invalid):
+        tasks.expand(school_gate(windows=[["7h20", "08:00"]]))
+
+
+# --- creating --------------------------------------------------------------------------------------------
+
+def later(hours: float) -> str:
+    return (utcnow() + timedelta(hours=hours)).isoformat()
+
+
+def new_task(session, town, *, by=OFFICER_G12, grid="G1", **data):
+    body = {"client_id": str(uuid.uuid4()), "kind": "patrol", "title": "夜间巡逻", "grid": town.grid(grid).id,
+            "starts_at": later(2), "ends_at": later(4), "volunteer_ids": [town.user(VOLUNTEER).id]}
+    body.update(data)
+    return tasks.create(session, user=town.user(by), data=body)
+
+
+def test_an_officer_offers_a_task_to_volunteers_of_the_grid_and_they_are_told(session, town):
+    task, created = new_task(session, town)
+    assert created and task.capacity == 1
+    [offer] = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
+    assert offer.state == "offered" and offer.volunteer_id == town.user(VOLUNTEER).id
+    assert session.exec(select(Notification).where(Notification.user_id == offer.volunteer_id)).first()
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "task.create")).first()
+
+
+def test_a_task_for_a_team_is_offered_to_its_active_members(session, town):
+    team = session.exec(select(Team).where(Team.kind == "school_gate")).one()
+    task, _ = new_task(session, town, team_id=team.id, volunteer_ids=[], capacity=3)
+    offered = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
+    assert offered and all(town.session.get(type(town.user(VOLUNTEER)), a.volunteer_id).status == "active" for a in offered)
+
+
+def test_a_retry_returns_the_same_task_and_other_content_is_a_conflict(session, town):
+    cid = str(uuid.uuid4())
+    starts, ends = later(2), later(3)
+    first, _ = new_task(session, town, client_id=cid, starts_at=starts, ends_at=ends)
+    again, created = new_task(session, town, client_id=cid, starts_at=starts, ends_at=ends)
+    assert again.id == first.id and not created
+    with pytest.raises(Conflict):
+        new_task(session, town, client_id=cid, starts_at=starts, ends_at=ends, title="别的")
+
+
+@pytest.mark.parametrize("change, code", [
+    (lambda t: {"ends_at": later(1), "starts_at": later(2)}, "ends_before_start"),
+    (lambda t: {"starts_at": later(-3), "ends_at": later(-2)}, "in_the_past"),
+    (lambda t: {"capacity": 0, "volunteer_ids": []}, "bad_capacity"),
+    (lambda t: {"capacity": -2}, "bad_capacity"),
+    (lambda t: {"volunteer_ids": [999999]}, "unknown_volunteer"),
+    (lambda t: {"kind": "party"}, "bad_choice"),
+    (lambda t: {"starts_at": "tomorrow"}, "bad_time"),
+    (lambda t: {"volunteer_ids": [t.user("13800000223").id]}, "not_active"),
+])
+def test_bad_tasks_are_refused_with_a_reason_and_nothing_saved(session, town, change, code):
+    with pytest.raises(DomainError) as err:
+        new_task(session, town, **change(town))
+    assert err.value.code == code and err.value.status in (400, 422)
+    assert session.exec(select(Assignment).where(Assignment.state == "offered")).all() == []
+
+
+def test_a_team_of_another_station_is_refused(session, town):
+    other = Station(code="X", name="别的派出所")
+    session.add(other)
+    session.flush()
+    team = Team(station_id=other.id, name="外站队", kind="auxiliary")
+    session.add(team)
+    session.commit()
+    with pytest.raises(Invalid) as err:
+        new_task(session, town, team_id=team.id, volunteer_ids=[])
+    assert err.value.code == "unknown_team"
+
+
+def test_officers_task_only_their_own_grids_and_volunteers(session, town):
+    with pytest.raises(Forbidden):
+        new_task(session, town, by=OFFICER_G34)  # G1 is not theirs
+    with pytest.raises(Forbidden):
+        new_task(session, town, volunteer_ids=[town.user(VOLUNTEER_G3).id])  # a G3 volunteer on a G1 task
+    with pytest.raises(Forbidden):
+        new_task(session, town, by=VOLUNTEER)
+    task, _ = new_task(session, town, by=COORDINATOR)
+    assert task.id
+
+
+# --- the steps --------------------------------------------------------------------------------------------
+
+STEPS = [  # (state before, action, allowed)
+    ("offered", "accept", True), ("offered", "decline", True), ("offered", "done", False),
+    ("offered", "verify", False), ("offered", "no_show", False),
+    ("accepted", "done", True), ("accepted", "decline", True), ("accepted", "verify", False),
+    ("accepted", "no_show", True), ("done", "verify", True), ("done", "no_show", True), ("done", "accept", False),
+    ("declined", "accept", False), ("declined", "done", False), ("verified", "no_show", False),
+    ("no_show", "verify", False),
+]
+
+
+@pytest.mark.parametrize("state, action, allowed", STEPS)
+def test_every_step_from_every_state(session, town, state, action, allowed):
+    task, _ = new_task(session, town)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    offer.state = state
+    session.add(offer)
+    session.commit()
+    actor = town.user(VOLUNTEER if tasks.ACTIONS[action][2] == "volunteer" else OFFICER_G12)
+    data = {"reason": "家里有事"}
+    if allowed:
+        moved = tasks.act(session, user=actor, assignment_id=offer.id, action=action, data=data)
+        assert moved.state == tasks.ACTIONS[action][1]
+    else:
+        with pytest.raises(Conflict) as err:
+            tasks.act(session, user=actor, assignment_id=offer.id, action=action, data=data)
+        assert err.value.code == "illegal_action"
+
+
+def test_steps_belong_to_the_right_person(session, town):
+    task, _ = new_task(session, town)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    with pytest.raises(Forbidden):
+        tasks.act(session, user=town.user(OFFICER_G12), assignment_id=offer.id, action="accept")
+    with pytest.raises(NotFound):
+        tasks.act(session, user=town.user(VOLUNTEER_G3), assignment_id=offer.id, action="accept")
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="accept")
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="done")
+    with pytest.raises(Forbidden):
+        tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="verify")
+    with pytest.raises(NotFound):
+        tasks.act(session, user=town.user(OFFICER_G34), assignment_id=offer.id, action="verify")
+    assert tasks.act(session, user=town.user(OFFICER_G12), assignment_id=offer.id, action="verify").state == "verified"
+
+
+def test_repeating_the_step_just_taken_is_a_harmless_retry(session, town):
+    task, _ = new_task(session, town)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    first = tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="accept")
+    again = tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="accept")
+    assert first.answered_at == again.answered_at and again.state == "accepted"
+
+
+def test_declining_needs_a_reason(session, town):
+    task, _ = new_task(session, town)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    with pytest.raises(Invalid) as err:
+        tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="decline", data={})
+    assert err.value.code == "reason_required"
+
+
+def test_a_volunteer_cannot_take_two_overlapping_shifts(session, town):
+    one, _ = new_task(session, town, starts_at=later(2), ends_at=later(4))
+    two, _ = new_task(session, town, starts_at=later(3), ends_at=later(5))
+    volunteer = town.user(VOLUNTEER)
+    offer = lambda t: session.exec(select(Assignment).where(Assignment.task_id == t.id)).one()
+    tasks.act(session, user=volunteer, assignment_id=offer(one).id, action="accept")
+    with pytest.raises(Conflict) as err:
+        tasks.act(session, user=volunteer, assignment_id=offer(two).id, action="accept")
+    assert err.value.code == "overlap"
+    back_to_back, _ = new_task(session, town, starts_at=one.ends_at.isoformat(), ends_at=later(6))
+    assert tasks.act(session, user=volunteer, assignment_id=offer(back_to_back).id, action="accept").state == "accepted"
+
+
+def test_open_places_are_claimed_until_full(session, town):
+    task, _ = new_task(session, town, volunteer_ids=[], capacity=1)
+    first = tasks.claim(session, user=town.user(VOLUNTEER), task_id=task.id)
+    assert first.state == "accepted"
+    assert tasks.claim(session, user=town.user(VOLUNTEER), task_id=task.id).id == first.id  # a retry
+    with pytest.raises(Conflict) as err:
+        tasks.claim(session, user=town.user("13800000202"), task_id=task.id)
+    assert err.value.code == "full"
+    with pytest.raises(NotFound):
+        tasks.claim(session, user=town.user(VOLUNTEER_G3), task_id=task.id)  # another grid cannot even see it
+
+
+def test_done_keeps_the_gps_evidence_and_the_publicity_reach(session, town):
+    school = town.checkpoints("G1")[1]
+    task, _ = new_task(session, town, kind="publicity", checkpoint_id=school.id)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    volunteer = town.user(VOLUNTEER)
+    tasks.act(session, user=volunteer, assignment_id=offer.id, action="accept")
+    done = tasks.act(session, user=volunteer, assignment_id=offer.id, action="done",
+                     data={"lat": school.lat, "lon": school.lon, "accuracy_m": 6, "people": "35", "leaflets": 80})
+    assert done.distance_m < 1 and done.reach == {"people": 35, "leaflets": 80, "app_installs": 0}
+
+
+def test_generating_a_duty_twice_makes_each_shift_once(session, town):
+    officer = town.user(OFFICER_G12)
+    start = (utcnow() + timedelta(days=1)).astimezone(tasks.SHANGHAI).date()
+    duty = school_gate(station_id=officer.station_id, grid_id=town.grid("G1").id, first_day=start,
+                       last_day=start + timedelta(days=13))
+    session.add(duty)
+    session.commit()
+    made = tasks.generate(session, user=officer, duty=duty, first=start, last=start + timedelta(days=6))
+    again = tasks.generate(session, user=officer, duty=duty, first=start, last=start + timedelta(days=6))
+    assert len(made) == 10 and again == []
+    with pytest.raises(Forbidden):
+        tasks.generate(session, user=town.user(OFFICER_G34), duty=duty, first=start, last=start)

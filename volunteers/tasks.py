@@ -1,0 +1,367 @@
+"""Tasks and duties: what a grid officer asks of volunteers, and who said yes, did it, and was seen doing it.
+
+Assignment states (DESIGN.md): offered → accepted | declined → done → verified | no_show.
+Times are entered and shown in Asia/Shanghai (no daylight saving) and stored in UTC.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from volunteers import accounts, audit, clientids, db, geo, notifications
+from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
+from volunteers.models import Assignment, Checkpoint, Duty, Grid, Task, Team, TeamMember, User, utcnow
+from volunteers.patrols import parse_time
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+KINDS = ("patrol", "school_gate", "publicity", "event_security", "home_visit", "hazard_followup")
+KIND_LABELS = {"patrol": N_("Patrol shift"), "school_gate": N_("School gate post"), "publicity": N_("Anti-fraud publicity"),
+               "event_security": N_("Event security"), "home_visit": N_("Home visit"),
+               "hazard_followup": N_("Hazard follow-up")}
+STATE_LABELS = {"offered": N_("Offered"), "accepted": N_("Accepted"), "declined": N_("Declined"), "done": N_("Done"),
+                "verified": N_("Verified"), "no_show": N_("Did not come")}
+# action → (states it may start from, state it leads to, who may take it)
+ACTIONS = {
+    "accept": (("offered",), "accepted", "volunteer"),
+    "decline": (("offered", "accepted"), "declined", "volunteer"),
+    "done": (("accepted",), "done", "volunteer"),
+    "verify": (("done",), "verified", "officer"),
+    "no_show": (("accepted", "done"), "no_show", "officer"),
+}
+TAKING_PLACES = ("accepted", "done", "verified")  # these fill a shift and block the person's time
+REACH_FIELDS = ("people", "leaflets", "app_installs")
+MAX_CAPACITY = 200
+
+
+# --- Weekly patterns -------------------------------------------------------------------------------
+
+def _clock(value: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise Invalid("bad_time", N_("“%(value)s” is not a time of day like 07:20."), value=str(value)[:20]) from None
+
+
+def expand(duty: Duty, first: date | None = None, last: date | None = None) -> list[tuple[datetime, datetime]]:
+    """Every shift the weekly pattern makes between two days (inclusive), skipping listed dates, in UTC."""
+    first = max(first or duty.first_day, duty.first_day)
+    last = min(last or duty.last_day, duty.last_day)
+    skipped = {date.fromisoformat(d) for d in duty.skip_dates}
+    windows = [(_clock(a), _clock(b)) for a, b in duty.windows]
+    shifts = []
+    day = first
+    while day <= last:
+        if day.weekday() in duty.weekdays and day not in skipped:
+            for start, end in windows:
+                begin = datetime.combine(day, start, SHANGHAI)
+                finish = datetime.combine(day, end, SHANGHAI)
+                if finish <= begin:  # a night shift ends the next morning
+                    finish += timedelta(days=1)
+                shifts.append((begin.astimezone(timezone.utc), finish.astimezone(timezone.utc)))
+        day += timedelta(days=1)
+    return shifts
+
+
+# --- Who may do what ----------------------------------------------------------------------------------
+
+def may_manage(session: Session, user: User, grid_id: int) -> bool:
+    """Officers of the grid and the station's coordinator give and verify its tasks."""
+    if user.role in ("coordinator", "admin"):
+        grid = db.get(session, Grid, grid_id)
+        return grid is not None and grid.station_id == user.station_id
+    return user.role == "officer" and grid_id in accounts.grid_ids(session, user)
+
+
+def visible_task(session: Session, user: User, task_id: int) -> Task:
+    """A task its grid's managers may see, and any volunteer offered it or able to claim it; else 404."""
+    task = db.get(session, Task, task_id)
+    if task is None:
+        raise NotFound(N_("This task does not exist."))
+    if may_manage(session, user, task.grid_id) or _eligible(session, user, task):
+        return task
+    if session.exec(select(Assignment.id).where(Assignment.task_id == task.id, Assignment.volunteer_id == user.id)).first():
+        return task
+    raise NotFound(N_("This task does not exist."))
+
+
+def _eligible(session: Session, user: User, task: Task) -> bool:
+    """A volunteer of the task's team, or of its grid when it names no team, may claim an open place."""
+    if user.role != "volunteer" or user.status != "active":
+        return False
+    if task.team_id is not None:
+        return session.get(TeamMember, (task.team_id, user.id)) is not None
+    return user.home_grid_id == task.grid_id
+
+
+# --- Creating -------------------------------------------------------------------------------------------
+
+def _int(data: dict[str, Any], field: str, required: bool = False) -> int | None:
+    raw = data.get(field)
+    if raw in (None, ""):
+        if required:
+            raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
+        return None
+    if isinstance(raw, bool):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
+
+
+def _text(data: dict[str, Any], field: str, limit: int, required: bool = False) -> str:
+    value = data.get(field) or ""
+    if not isinstance(value, str):
+        raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field=field)
+    value = value.strip()
+    if required and not value:
+        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
+    if len(value) > limit:
+        raise Invalid("too_long", N_("“%(field)s” may be at most %(limit)d characters."), field=field, limit=limit)
+    return value
+
+
+def _volunteer_ids(data: dict[str, Any]) -> list[int]:
+    raw = data.get("volunteer_ids") or []
+    if isinstance(raw, str):
+        raw = [part for part in raw.replace(",", " ").split() if part]
+    if not isinstance(raw, list):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field="volunteer_ids")
+    return sorted({_int({"v": v}, "v") for v in raw})
+
+
+def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None = None) -> tuple[Task, bool]:
+    """Create a task in one of the officer's grids and offer it to volunteers or a whole team; a retry returns it."""
+    cid = clientids.parse(data.get("client_id"))
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise Invalid("bad_choice", N_("“%(value)s” is not a valid %(field)s."), field="kind", value=str(kind)[:40])
+    title = _text(data, "title", 100, required=True)
+    grid_id = _int(data, "grid", required=True)
+    starts = parse_time(data.get("starts_at"), "starts_at")
+    ends = parse_time(data.get("ends_at"), "ends_at")
+    if starts is None or ends is None:
+        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400,
+                      field="starts_at" if starts is None else "ends_at")
+    team_id = _int(data, "team_id")
+    volunteer_ids = _volunteer_ids(data)
+    capacity = _int(data, "capacity")
+    if capacity is None:
+        capacity = max(1, len(volunteer_ids))
+    content = {"kind": kind, "title": title, "grid": grid_id, "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
+               "team_id": team_id, "volunteer_ids": volunteer_ids, "capacity": capacity,
+               "notes": _text(data, "notes", 1000), "place": _text(data, "place", 200),
+               "checkpoint_id": _int(data, "checkpoint_id"), "hazard_id": _int(data, "hazard_id")}
+    fp = clientids.fingerprint(content)
+    existing = session.exec(select(Task).where(Task.client_id == cid)).first()
+    if existing is not None:
+        if existing.created_by_id != user.id:
+            raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
+        return clientids.replay(existing, fp), False
+    if not may_manage(session, user, grid_id):
+        raise Forbidden(N_("You can only give tasks in your own grids."))
+    if ends <= starts:
+        raise Invalid("ends_before_start", N_("The end must be after the start."))
+    if ends <= utcnow():
+        raise Invalid("in_the_past", N_("This time window is already over."))
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise Invalid("bad_capacity", N_("The number of people needed must be between 1 and %(max)d."), max=MAX_CAPACITY)
+    people = _offer_list(session, user, grid_id, team_id, volunteer_ids)
+    task = Task(client_id=cid, fingerprint=fp, station_id=user.station_id, grid_id=grid_id, team_id=team_id,
+                created_by_id=user.id, kind=kind, title=title, notes=content["notes"], place=content["place"],
+                checkpoint_id=content["checkpoint_id"], hazard_id=content["hazard_id"], starts_at=starts, ends_at=ends,
+                capacity=capacity)
+    session.add(task)
+    session.flush()
+    for person in people:
+        session.add(Assignment(task_id=task.id, volunteer_id=person.id))
+        notifications.notify(session, user_id=person.id, link="/tasks/", message=N_("New task for you: %(title)s"),
+                             title=title)
+    audit.record(session, actor_id=user.id, action="task.create", obj=task, ip=ip, offered=len(people))
+    session.commit()
+    return task, True
+
+
+def _offer_list(session: Session, user: User, grid_id: int, team_id: int | None, volunteer_ids: list[int]) -> list[User]:
+    """The active volunteers a new task is offered to: named ones of this grid, or a team's members."""
+    if team_id is not None:
+        team = db.get(session, Team, team_id)
+        if team is None or team.station_id != user.station_id:
+            raise Invalid("unknown_team", N_("There is no such team at this station."))
+        return list(session.exec(select(User).join(TeamMember, TeamMember.user_id == User.id)
+                                 .where(TeamMember.team_id == team_id, User.status == "active", User.role == "volunteer")))
+    people = []
+    for volunteer_id in volunteer_ids:
+        person = db.get(session, User, volunteer_id)
+        if person is None or person.role != "volunteer" or person.station_id != user.station_id:
+            raise Invalid("unknown_volunteer", N_("Volunteer #%(id)d is not known here."), id=volunteer_id)
+        if person.home_grid_id != grid_id:
+            raise Forbidden(N_("%(name)s is not a volunteer of this grid."), name=person.name)
+        if person.status != "active":
+            raise Invalid("not_active", N_("%(name)s cannot be given tasks now (account not active)."), name=person.name)
+        people.append(person)
+    return people
+
+
+# --- Saying yes, doing it, being seen doing it -------------------------------------------------------------
+
+def places_taken(session: Session, task_id: int) -> int:
+    """How many people fill the task now."""
+    return session.exec(select(sa.func.count()).select_from(Assignment)
+                        .where(Assignment.task_id == task_id, Assignment.state.in_(TAKING_PLACES))).one()
+
+
+def _check_free(session: Session, volunteer_id: int, task: Task, except_id: int | None = None) -> None:
+    """A volunteer cannot be on two shifts that overlap."""
+    clash = session.exec(
+        select(Task.title).join(Assignment, Assignment.task_id == Task.id)
+        .where(Assignment.volunteer_id == volunteer_id, Assignment.state.in_(TAKING_PLACES),
+               Assignment.id != (except_id or -1), Task.starts_at < task.ends_at, Task.ends_at > task.starts_at)
+    ).first()
+    if clash is not None:
+        raise Conflict("overlap", N_("This overlaps “%(title)s”, which you already have."), title=clash)
+
+
+def _check_room(session: Session, task: Task) -> None:
+    if places_taken(session, task.id) >= task.capacity:
+        raise Conflict("full", N_("This task already has all the people it needs."))
+
+
+def act(session: Session, *, user: User, assignment_id: int, action: str, data: dict[str, Any] | None = None,
+        ip: str | None = None) -> Assignment:
+    """Take one step on an assignment; repeating the step just taken is a harmless retry."""
+    data = data or {}
+    assignment = db.get(session, Assignment, assignment_id)
+    if assignment is None or action not in ACTIONS:
+        raise NotFound(N_("This task does not exist."))
+    task = session.get(Task, assignment.task_id)
+    sources, target, who = ACTIONS[action]
+    allowed = assignment.volunteer_id == user.id if who == "volunteer" else may_manage(session, user, task.grid_id)
+    if not allowed:
+        if assignment.volunteer_id != user.id and not may_manage(session, user, task.grid_id):
+            raise NotFound(N_("This task does not exist."))
+        raise Forbidden(N_("This is not yours to do."))
+    if assignment.state == target:
+        return assignment
+    if assignment.state not in sources:
+        raise Conflict("illegal_action", N_("A task that is “%(current)s” cannot become “%(to)s”."),
+                       current=STATE_LABELS[assignment.state], to=STATE_LABELS[target])
+    now = utcnow()
+    if action == "accept":
+        if user.status != "active":
+            raise Forbidden(N_("Your account is not active."))
+        _check_room(session, task)
+        _check_free(session, user.id, task, except_id=assignment.id)
+        assignment.answered_at = now
+    elif action == "decline":
+        assignment.reason = _text(data, "reason", 300)
+        if not assignment.reason:
+            raise Invalid("reason_required", N_("Please write the reason."))
+        assignment.answered_at = now
+    elif action == "done":
+        point = geo.point(data, required=False)
+        if point:
+            assignment.lat, assignment.lon = point
+            assignment.accuracy_m = geo.number(data, "accuracy_m", low=0, high=100_000, required=False)
+            if task.checkpoint_id:
+                cp = session.get(Checkpoint, task.checkpoint_id)
+                assignment.distance_m = round(geo.distance_m(point, (cp.lat, cp.lon)), 1)
+        if task.kind == "publicity":
+            assignment.reach = {f: geo.number(data, f, low=0, high=1_000_000, required=False) or 0 for f in REACH_FIELDS}
+        assignment.done_at = now
+    else:
+        assignment.verified_at, assignment.verified_by_id = now, user.id
+        if action == "verify":
+            notifications.notify(session, user_id=assignment.volunteer_id, link="/tasks/",
+                                 message=N_("Your task “%(title)s” was confirmed. Thank you!"), title=task.title)
+    moved = session.execute(sa.update(Assignment).where(Assignment.id == assignment.id,
+                                                        Assignment.state == assignment.state).values(state=target)).rowcount
+    if moved != 1:
+        raise Conflict("changed_meanwhile", N_("Someone else changed this just now. Please reload."))
+    session.add(assignment)
+    audit.record(session, actor_id=user.id, action=f"assignment.{action}", obj=assignment, ip=ip)
+    session.commit()
+    session.refresh(assignment)
+    return assignment
+
+
+def claim(session: Session, *, user: User, task_id: int, ip: str | None = None) -> Assignment:
+    """Take an open place on a task of one's grid or team, while there is room and no clash."""
+    task = visible_task(session, user, task_id)
+    if not _eligible(session, user, task):
+        raise Forbidden(N_("This task is for another grid or team."))
+    existing = session.exec(select(Assignment).where(Assignment.task_id == task.id,
+                                                     Assignment.volunteer_id == user.id)).first()
+    if existing is not None and existing.state in TAKING_PLACES:
+        return existing
+    _check_room(session, task)
+    _check_free(session, user.id, task)
+    if existing is None:
+        existing = Assignment(task_id=task.id, volunteer_id=user.id)
+        session.add(existing)
+    existing.state, existing.answered_at = "accepted", utcnow()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise Conflict("changed_meanwhile", N_("Someone else changed this just now. Please reload.")) from None
+    audit.record(session, actor_id=user.id, action="assignment.claim", obj=existing, ip=ip)
+    session.commit()
+    return existing
+
+
+# --- Lists ------------------------------------------------------------------------------------------------
+
+def for_volunteer(session: Session, user: User, now: datetime | None = None) -> list[tuple[Task, Assignment]]:
+    """The volunteer's tasks still to come or from today, soonest first (so today is on top)."""
+    now = now or utcnow()
+    local = now.astimezone(SHANGHAI)
+    since = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+    rows = session.exec(select(Task, Assignment).join(Assignment, Assignment.task_id == Task.id)
+                        .where(Assignment.volunteer_id == user.id, Task.ends_at >= since)
+                        .order_by(Task.starts_at, Task.id))
+    return list(rows)
+
+
+def for_manager(session: Session, user: User, since: datetime | None = None) -> list[Task]:
+    """Tasks in the grids the officer (or coordinator) manages, from `since` (default: today) on."""
+    since = since or utcnow() - timedelta(days=1)
+    grids = accounts.grid_ids(session, user) if user.role in ("officer", "coordinator", "admin") else []
+    if not grids:
+        return []
+    return list(session.exec(select(Task).where(Task.grid_id.in_(grids), Task.ends_at >= since)
+                             .order_by(Task.starts_at, Task.id)))
+
+
+def assignments_of(session: Session, task_ids: list[int]) -> dict[int, list[tuple[Assignment, User]]]:
+    """Each task's assignments with the volunteer."""
+    result: dict[int, list[tuple[Assignment, User]]] = {i: [] for i in task_ids}
+    if task_ids:
+        for a, u in session.exec(select(Assignment, User).join(User, User.id == Assignment.volunteer_id)
+                                 .where(Assignment.task_id.in_(task_ids)).order_by(Assignment.id)):
+            result[a.task_id].append((a, u))
+    return result
+
+
+def generate(session: Session, *, user: User, duty: Duty, first: date, last: date) -> list[Task]:
+    """Create the tasks (open shifts) a duty's pattern makes between two days; existing ones are kept."""
+    if not may_manage(session, user, duty.grid_id):
+        raise Forbidden(N_("You can only give tasks in your own grids."))
+    made = []
+    for begin, end in expand(duty, first, last):
+        cid = f"duty-{duty.id}-{begin.isoformat()}"
+        if session.exec(select(Task.id).where(Task.client_id == cid)).first():
+            continue
+        task = Task(client_id=cid, fingerprint="duty", station_id=duty.station_id, grid_id=duty.grid_id,
+                    team_id=duty.team_id, created_by_id=user.id, duty_id=duty.id, kind=duty.kind, title=duty.title,
+                    place=duty.place, checkpoint_id=duty.checkpoint_id, starts_at=begin, ends_at=end,
+                    capacity=duty.capacity)
+        session.add(task)
+        made.append(task)
+    audit.record(session, actor_id=user.id, action="duty.generate", obj=duty, count=len(made))
+    session.commit()
+    return made
