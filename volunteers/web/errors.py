@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from volunteers.errors import DomainError
+
+# The only forms a stranger may post; every other POST needs a login.
+OPEN_TO_STRANGERS = {"auth.login", "auth.set_language"}
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "unprocessable", 429: "throttled"}
@@ -54,6 +58,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):
+        # Without a login the real answer is "log in" (401 JSON, HX-Redirect, or the login page), not "reload":
+        # the CSRF check runs before login_required, and a caller with no session has no token to send.
+        if not current_user.is_authenticated and request.endpoint not in OPEN_TO_STRANGERS:
+            return app.login_manager.unauthorized()
         return error_response("csrf", _("The form has expired. Please reload the page and try again."), 400)
 
     @app.errorhandler(HTTPException)
