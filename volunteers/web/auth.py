@@ -47,10 +47,21 @@ def load_user_from_token(req) -> User | None:
     return None
 
 
+def return_path() -> str | None:
+    """Where to come back after logging in: this page for a GET; for a form or htmx POST, the page it was sent from
+    (the POST's own URL would answer a GET with 405)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    source = urlsplit(request.headers.get("HX-Current-URL") or request.referrer or "")
+    if source.netloc != request.host:
+        return None
+    return safe_next(source.path + (f"?{source.query}" if source.query else ""))
+
+
 @login_manager.unauthorized_handler
 def unauthorized():
     """API → 401 JSON; htmx → HX-Redirect to the login page; pages → redirect to log in."""
-    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    login_url = url_for("auth.login", next=return_path())
     if request.path.startswith("/api/"):
         return jsonify(error={"code": "unauthorized", "message": _("Please log in.")}), 401
     if htmx:
