@@ -2,12 +2,14 @@
 a volunteer cannot see or touch another volunteer's patrol; officers see their grids' patrols but cannot change them."""
 from __future__ import annotations
 
+import re
 import tempfile
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
+from volunteers import demo
 from volunteers.models import CheckIn, Patrol
 
 from tests.conftest import OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
@@ -126,3 +128,66 @@ def test_the_officer_of_the_grid_cannot_change_the_patrol(login_as, session, pat
     assert response.status_code == 403
     session.rollback()
     assert session.get(Patrol, patrol_id).ended_at is None
+
+
+# --- Strangers when CSRF checks are on (as in production) ------------------------------------------------
+
+@pytest.fixture
+def csrf_client(make_app):
+    """An anonymous client of an app that checks CSRF tokens: it has no session, so it has no token either."""
+    return make_app(WTF_CSRF_ENABLED=True).test_client()
+
+
+@pytest.mark.parametrize("method, url", [r for r in API_ROUTES if r[0] != "GET"])
+def test_with_csrf_checks_on_anonymous_api_writes_are_still_401_not_a_csrf_error(csrf_client, method, url):
+    response = csrf_client.open(url, method=method, json={"client_id": CID})
+    assert response.status_code == 401, response.text
+    assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_with_csrf_checks_on_an_anonymous_htmx_post_gets_hx_redirect(csrf_client):
+    response = csrf_client.post("/patrols/1/end", headers={**HX, "HX-Current-URL": "http://localhost/patrols/1"})
+    assert response.status_code == 401 and "HX-Redirect" in response.headers
+
+
+def test_with_csrf_checks_on_a_stale_form_posted_without_a_session_goes_to_the_login_page(csrf_client):
+    response = csrf_client.post("/patrols/", data={"client_id": CID})
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_with_csrf_checks_on_a_logged_in_post_without_the_token_is_still_refused(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with Session(app.extensions["volunteers.engine"]) as db:
+        demo.build(db)
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"phone": VOLUNTEER, "password": demo.PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    response = client.post("/api/v1/patrols", json={"client_id": CID})
+    assert response.status_code == 400 and response.json["error"]["code"] == "csrf"
+    assert client.post("/patrols/", data={"client_id": CID}).status_code == 400
+
+
+# --- Coming back after logging in --------------------------------------------------------------------
+
+def next_of(location: str) -> list[str] | None:
+    return parse_qs(urlsplit(location).query).get("next")
+
+
+def test_a_form_posted_after_the_login_expired_comes_back_to_the_page_it_was_sent_from(client, town):
+    response = client.post("/patrols/7/end", headers={"Referer": "http://localhost/patrols/7"})
+    assert response.status_code == 302
+    # Not /patrols/7/end: after logging in that URL would be a GET, and it only takes POST.
+    assert next_of(response.headers["Location"]) == ["/patrols/7"]
+
+
+def test_an_htmx_post_after_the_login_expired_comes_back_to_the_current_page(client, town):
+    response = client.post("/patrols/7/checkins", headers={**HX, "HX-Current-URL": "http://localhost/patrols/7?lat=30.25&lon=120.09"})
+    assert response.status_code == 401
+    assert next_of(response.headers["HX-Redirect"]) == ["/patrols/7?lat=30.25&lon=120.09"]
+
+
+@pytest.mark.parametrize("referer", ["https://evil.example/patrols/7", "http://localhost.evil.example/x", ""])
+def test_a_post_from_another_site_or_nowhere_gets_no_next(client, town, referer):
+    response = client.post("/patrols/7/end", headers={"Referer": referer} if referer else {})
+    assert response.status_code == 302 and next_of(response.headers["Location"]) is None
