@@ -12,7 +12,7 @@ from PIL import Image
 from sqlmodel import Session, select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
-from volunteers import accounts, demo
+from volunteers import accounts, demo, photos
 from volunteers.models import Hazard, Photo, User
 
 FILES = Path(__file__).parent.parent / "files"
@@ -384,3 +384,18 @@ def test_an_id_in_a_transition_body_that_is_no_whole_number_is_a_400(officer, re
     response = officer.post(url, data=f'{{"to": "{to}", "{field}": {raw}}}', content_type="application/json")
     assert_error(response, 400, "bad_number")
     assert officer.get(f"/api/v1/hazards/{reported['id']}").json["status"] == state
+
+
+def test_a_photo_lost_from_disk_is_a_404_not_a_crash(app, town, login_as):
+    volunteer = login_as(VOLUNTEER)
+    buf = io.BytesIO()
+    Image.new("RGB", (50, 40), "red").save(buf, "JPEG")
+    cp = town.checkpoints("G1")[0]
+    created = volunteer.post("/api/v1/hazards", content_type="multipart/form-data", data={
+        "client_id": str(uuid.uuid4()), "category": "fire", "lat": cp.lat, "lon": cp.lon,
+        "photo": [(io.BytesIO(buf.getvalue()), "a.jpg")]})
+    url = created.json["photos"][0]
+    with Session(app.extensions["volunteers.engine"]) as s:
+        photo = s.exec(select(Photo).where(Photo.id == int(url.rsplit("/", 1)[1]))).one()
+        photos.PhotoStore(app.config["DATA_DIR"]).delete(photo.stored_name)
+    assert volunteer.get(url).status_code == 404

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, send_file
 from flask_login import current_user, login_required
 
 from volunteers import hazards
+from volunteers.errors import N_, NotFound
 from volunteers.photos import PhotoStore
 from volunteers.web.extensions import get_session
 
@@ -33,7 +34,10 @@ def thumb(photo_id: int):
 
 
 def _send(name: str, thumb: bool):
-    response = send_file(store().path(name, thumb), mimetype="image/jpeg", max_age=0)
+    path = store().path(name, thumb)
+    if not path.exists():  # lost from disk (restored backup, moved data dir): a miss, not a crash
+        raise NotFound(N_("This photo does not exist."))
+    response = send_file(path, mimetype="image/jpeg", max_age=0)
     # Personal evidence: the browser may keep it, shared caches and proxies may not.
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
