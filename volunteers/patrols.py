@@ -50,6 +50,21 @@ def parse_time(value: Any, field: str) -> datetime | None:
         raise Invalid("bad_time", N_("The field “%(field)s” must be an ISO 8601 time with a time zone."), status=400, field=field) from None
 
 
+# A phone's time outside these years is a reset or broken clock, not a patrol: refused rather than stored (year 1
+# broke the date arithmetic with a 500; year 9999 made a check-in later than any end).
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def recorded_time(value: Any, field: str) -> datetime | None:
+    """A device time (parse_time) that must fall within 2000–2099."""
+    when = parse_time(value, field)
+    if when is not None and not EARLIEST_TIME <= when < LATEST_TIME:
+        raise Invalid("out_of_range", N_("The field “%(field)s” must be between %(low)s and %(high)s."),
+                      field=field, low=EARLIEST_TIME.date().isoformat(), high=LATEST_TIME.date().isoformat())
+    return when
+
+
 def _int(data: dict[str, Any], field: str) -> int | None:
     raw = data.get(field)
     if raw is None or raw == "":
@@ -88,7 +103,7 @@ class CheckInInput:
             client_id=client_id,
             point=point,
             accuracy_m=accuracy,
-            recorded_at=parse_time(data.get("recorded_at"), "recorded_at"),
+            recorded_at=recorded_time(data.get("recorded_at"), "recorded_at"),
             checkpoint_id=_int(data, "checkpoint_id"),
             qr=qr,
         )
@@ -210,7 +225,7 @@ def _insert_or_replay(session: Session, obj: Any, model: type) -> tuple[Any, boo
 def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = None, ip: str | None = None) -> tuple[Patrol, bool]:
     """Start a patrol on the user's home route; a retry returns the same patrol, a second open patrol is refused."""
     cid = clientids.parse(client_id)
-    when = parse_time(recorded_at, "recorded_at")
+    when = recorded_time(recorded_at, "recorded_at")
     fp = clientids.fingerprint({"user": user.id, "recorded_at": when and when.isoformat()})
     existing = session.exec(select(Patrol).where(Patrol.client_id == cid)).first()
     if existing is not None:
@@ -235,7 +250,7 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
 def end(session: Session, *, user: User, patrol_id: int, recorded_at: Any = None, ip: str | None = None) -> Patrol:
     """End the user's patrol; ending it again is a harmless retry that returns the first end."""
     patrol = own_patrol(session, user, patrol_id)
-    when = parse_time(recorded_at, "recorded_at")
+    when = recorded_time(recorded_at, "recorded_at")
     if patrol.ended_at is not None:
         return patrol
     now = utcnow()

@@ -507,3 +507,37 @@ def test_odd_json_values_are_clear_errors_not_500(running, town, session, field,
     assert response.status_code in (400, 404, 422), response.text
     assert_error(response, response.status_code)
     assert count(session, CheckIn) == before
+
+
+BROKEN_CLOCKS = ["0001-01-01T00:00:00-14:00", "0001-01-20T00:00:00Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59Z",
+                 "2100-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("when", BROKEN_CLOCKS)
+def test_a_check_in_time_from_a_broken_clock_is_422_and_writes_nothing(running, town, session, when):
+    client, patrol_id = running
+    before = count(session, CheckIn)
+    message = assert_error(client.post(f"/api/v1/patrols/{patrol_id}/checkins",
+                                       json=at(town.checkpoints("G1")[0], recorded_at=when)), 422, "out_of_range")
+    assert "recorded_at" in message and "2000-01-01" in message
+    assert count(session, CheckIn) == before
+
+
+@pytest.mark.parametrize("when", BROKEN_CLOCKS)
+def test_a_patrol_start_or_end_time_from_a_broken_clock_is_422_and_changes_nothing(running, api, session, when):
+    client, patrol_id = running
+    assert_error(client.post(f"/api/v1/patrols/{patrol_id}/end", json={"recorded_at": when}), 422, "out_of_range")
+    session.rollback()
+    assert session.get(Patrol, patrol_id).ended_at is None
+    other = api("13800000202")
+    before = count(session, Patrol)
+    assert_error(start(other, 2, recorded_at=when), 422, "out_of_range")
+    assert count(session, Patrol) == before
+
+
+def test_the_earliest_and_latest_accepted_device_times(running, town):
+    client, patrol_id = running
+    cp = town.checkpoints("G1")[0]
+    for n, when in enumerate(["2000-01-01T00:00:00Z", "2099-12-31T23:59:59Z"]):
+        checked = client.post(f"/api/v1/patrols/{patrol_id}/checkins", json=at(cp, n=200 + n, recorded_at=when))
+        assert checked.status_code == 201, checked.text
