@@ -184,10 +184,12 @@ def history(session: Session, user: User, limit: int = 50) -> list[PatrolSummary
 
 
 def patrol_checkpoints(session: Session, user: User, patrol: Patrol) -> list[Checkpoint]:
-    """The must-visit points shown on a patrol: its route's, else every checkpoint of the user's grids."""
+    """The must-visit points shown on a patrol: its route's, else every checkpoint of its volunteer's grids."""
     if patrol.route_id:
         return grids.route_checkpoints(session, patrol.route_id)
-    return [cp for cp, _grid in grids.checkpoints_in(session, accounts.grid_ids(session, user))]
+    # The volunteer's grids, not the viewer's: an officer holding G1 and G2 looks at a G1 patrol.
+    owner = user if patrol.user_id == user.id else session.get(User, patrol.user_id)
+    return [cp for cp, _grid in grids.checkpoints_in(session, accounts.grid_ids(session, owner))]
 
 
 def home_state(session: Session, user: User) -> dict[str, Any]:

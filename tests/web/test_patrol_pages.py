@@ -338,3 +338,18 @@ def test_ending_by_form_goes_to_my_patrols_with_its_minutes(on_patrol, town, app
     assert client.post(f"/patrols/{patrol_id}/end").status_code == 302
     session.expire_all()
     assert session.get(Patrol, patrol_id).ended_at == first_end
+
+
+def test_a_patrol_without_a_route_shows_its_volunteers_grid_points_to_the_officer(on_patrol, english, town, session):
+    """Officer 13800000101 holds G1 and G2; a G1 volunteer's patrol shows G1's points, not the officer's G2 too."""
+    _client, patrol_id = on_patrol
+    patrol = session.get(Patrol, patrol_id)
+    patrol.route_id = None
+    session.add(patrol)
+    session.commit()
+    page = english(OFFICER_G12).get(f"/patrols/{patrol_id}")
+    assert page.status_code == 200
+    for cp in town.checkpoints("G1"):
+        assert f'id="checkpoint-{cp.id}"' in page.text
+    for cp in town.checkpoints("G2"):
+        assert f'id="checkpoint-{cp.id}"' not in page.text
