@@ -191,7 +191,7 @@ def test_a_wrong_or_malformed_authorization_header_is_401(app, town, header):
     assert_error(app.test_client().get("/api/v1/me", headers={"Authorization": header}), 401, "unauthorized")
 
 
-def test_a_session_post_needs_the_csrf_token_in_the_header(csrf_app, session):
+def test_a_session_post_needs_the_csrf_token_in_the_header(csrf_app):
     client = csrf_app.test_client()
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
