@@ -337,6 +337,41 @@ def for_manager(session: Session, user: User, since: datetime | None = None) -> 
                              .order_by(Task.starts_at, Task.id)))
 
 
+def open_for(session: Session, user: User, now: datetime | None = None) -> list[tuple[Task, int]]:
+    """Tasks still to come that this volunteer may claim (their grid, or a team they belong to) with room left,
+    which they hold no live assignment on; with the places already taken."""
+    if user.role != "volunteer" or user.status != "active":
+        return []
+    now = now or utcnow()
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
+    mine = select(Assignment.task_id).where(Assignment.volunteer_id == user.id, Assignment.state != "declined")
+    taken = (select(sa.func.count()).select_from(Assignment)
+             .where(Assignment.task_id == Task.id, Assignment.state.in_(TAKING_PLACES)).scalar_subquery())
+    where_ok = sa.or_(Task.team_id.in_(teams), sa.and_(Task.team_id.is_(None), Task.grid_id == user.home_grid_id))
+    rows = session.exec(select(Task, taken).where(where_ok, Task.ends_at > now, Task.id.not_in(mine), taken < Task.capacity)
+                        .order_by(Task.starts_at, Task.id))
+    return [(task, count) for task, count in rows]
+
+
+def manageable_grids(session: Session, user: User) -> list[Grid]:
+    """The grids this officer (or the station's coordinator) may give tasks in."""
+    if user.role not in ("officer", "coordinator", "admin"):
+        return []
+    ids = accounts.grid_ids(session, user)
+    return list(session.exec(select(Grid).where(Grid.id.in_(ids)).order_by(Grid.code))) if ids else []
+
+
+def offer_choices(session: Session, user: User) -> tuple[list[User], list[Team]]:
+    """Who a new task can be offered to: the active volunteers of the officer's grids, and the station's teams."""
+    ids = [g.id for g in manageable_grids(session, user)]
+    if not ids:
+        return [], []
+    people = session.exec(select(User).where(User.home_grid_id.in_(ids), User.role == "volunteer", User.status == "active")
+                          .order_by(User.home_grid_id, User.name))
+    teams = session.exec(select(Team).where(Team.station_id == user.station_id).order_by(Team.name))
+    return list(people), list(teams)
+
+
 def assignments_of(session: Session, task_ids: list[int]) -> dict[int, list[tuple[Assignment, User]]]:
     """Each task's assignments with the volunteer."""
     result: dict[int, list[tuple[Assignment, User]]] = {i: [] for i in task_ids}
