@@ -1,0 +1,36 @@
+// data-task-gps: on a task's "done" form, one tap fills the hidden lat/lon/accuracy_m with the phone's position,
+// so the check-in at the post is evidence. Without GPS or JS the button stays hidden and "Done" still works.
+(function () {
+  "use strict";
+  if (!("geolocation" in navigator)) return;
+
+  function say(form, key) {
+    var el = form.querySelector("[data-task-gps-status]");
+    if (el) el.textContent = key ? el.getAttribute("data-msg-" + key) || "" : "";
+  }
+
+  function setup(button) {
+    if (button.dataset.ready) return;
+    button.dataset.ready = "1";
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var form = button.form;
+      button.disabled = true;
+      say(form, "locating");
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.elements.lat.value = pos.coords.latitude;
+        form.elements.lon.value = pos.coords.longitude;
+        form.elements.accuracy_m.value = Math.round(pos.coords.accuracy * 10) / 10;
+        say(form, "found");
+        button.disabled = false;
+      }, function (err) {
+        say(form, err && err.code === 1 ? "denied" : "failed");
+        button.disabled = false;
+      }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+    });
+  }
+
+  function scan(root) { root.querySelectorAll("[data-task-gps]").forEach(setup); }
+  document.addEventListener("htmx:load", function (evt) { scan(evt.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { scan(document); });
+})();

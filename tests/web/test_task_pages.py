@@ -1,0 +1,361 @@
+"""Task pages: my tasks (today first) with accept / decline / done, open places to claim, the officer's list with
+verify and no-show, the new-task form (also as a hazard's follow-up), as full pages and htmx partials, and who may
+reach what."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlmodel import func, select
+
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from volunteers import hazards, tasks
+from volunteers.models import Assignment, Station, Task, Team, utcnow
+from volunteers.tasks import SHANGHAI
+
+HX = {"HX-Request": "true"}
+OTHER_VOLUNTEER_G1 = "13800000202"
+
+
+def later(hours: float) -> str:
+    return (utcnow() + timedelta(hours=hours)).isoformat()
+
+
+@pytest.fixture
+def give(session, town):
+    """A task given through the domain by the G1/G2 officer, offered to the G1 volunteer unless told otherwise."""
+
+    def _give(**data) -> tuple[Task, Assignment | None]:
+        body = {"client_id": str(uuid.uuid4()), "kind": "patrol", "title": "夜间巡逻", "grid": town.grid("G1").id,
+                "starts_at": later(2), "ends_at": later(4), "place": "东街菜场门口",
+                "volunteer_ids": [town.user(VOLUNTEER).id]}
+        body.update(data)
+        task, _ = tasks.create(session, user=town.user(OFFICER_G12), data=body)
+        offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).first()
+        return task, offer
+
+    return _give
+
+
+def state(session, assignment_id: int) -> str:
+    session.expire_all()
+    return session.get(Assignment, assignment_id).state
+
+
+def task_count(session) -> int:
+    session.expire_all()
+    return session.exec(select(func.count()).select_from(Task)).one()
+
+
+def form(town, **overrides) -> dict:
+    """A valid new-task form: tomorrow 07:20–08:00 Beijing time at the G1 school gate, for the G1 volunteer."""
+    tomorrow = (utcnow().astimezone(SHANGHAI) + timedelta(days=1)).date().isoformat()
+    data = {"client_id": str(uuid.uuid4()), "kind": "school_gate", "title": "青石小学护学岗", "grid": str(town.grid("G1").id),
+            "start_date": tomorrow, "start_time": "07:20", "end_time": "08:00", "capacity": "2", "place": "校门口",
+            "notes": "", "team_id": "", "volunteer_ids": [str(town.user(VOLUNTEER).id)]}
+    data.update(overrides)
+    return data
+
+
+# --- My tasks ------------------------------------------------------------------------------------------------
+
+def test_a_volunteer_sees_the_offer_as_a_card_with_accept_and_decline(english, give):
+    task, offer = give()
+    page = english(VOLUNTEER).get("/tasks/")
+    assert page.status_code == 200 and "<html" in page.text
+    assert f'id="assignment-{offer.id}"' in page.text and "夜间巡逻" in page.text and "东街菜场门口" in page.text
+    assert "Patrol shift" in page.text and "Offered" in page.text
+    assert f"/tasks/assignments/{offer.id}/accept" in page.text and f"/tasks/assignments/{offer.id}/decline" in page.text
+    assert f"/tasks/assignments/{offer.id}/verify" not in page.text
+
+
+def test_the_task_list_is_also_a_partial_for_htmx(english, give):
+    give()
+    partial = english(VOLUNTEER).get("/tasks/", headers=HX)
+    assert partial.status_code == 200 and "<html" not in partial.text and 'id="tasks"' in partial.text
+    assert "夜间巡逻" in partial.text
+    assert partial.headers.get("Vary", "").find("HX-Request") >= 0
+
+
+def test_times_are_shown_in_beijing_time(english, give):
+    start = (utcnow() + timedelta(days=1)).astimezone(SHANGHAI).replace(hour=7, minute=20, second=0, microsecond=0)
+    give(starts_at=start.isoformat(), ends_at=(start + timedelta(minutes=40)).isoformat())
+    page = english(VOLUNTEER).get("/tasks/").text
+    assert "7:20" in page and "8:00" in page
+
+
+def test_todays_task_comes_before_a_later_one(english, give):
+    give(title="后天巡逻", starts_at=later(50), ends_at=later(52))
+    give(title="今天巡逻", starts_at=later(0.5), ends_at=later(1))
+    page = english(VOLUNTEER).get("/tasks/").text
+    assert page.index("今天巡逻") < page.index("后天巡逻")
+
+
+def test_open_places_of_my_grid_can_be_claimed_through_the_page(english, give, session, town):
+    task, _ = give(volunteer_ids=[], capacity=2, title="开放岗位")
+    client = english(VOLUNTEER)
+    page = client.get("/tasks/").text
+    assert f'id="open-{task.id}"' in page and f"/tasks/{task.id}/claim" in page
+    assert english(VOLUNTEER_G3).get("/tasks/").text.count("开放岗位") == 0  # another grid's volunteer
+    partial = client.post(f"/tasks/{task.id}/claim", headers=HX)
+    assert partial.status_code == 200 and "<html" not in partial.text and "You have taken this place" in partial.text
+    mine = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    assert mine.volunteer_id == town.user(VOLUNTEER).id and mine.state == "accepted"
+    assert f'id="assignment-{mine.id}"' in partial.text and f'id="open-{task.id}"' not in partial.text
+
+
+def test_a_full_task_is_no_longer_open_and_a_claim_is_refused_with_409(english, give, session, town):
+    task, _ = give(volunteer_ids=[], capacity=1, title="一个位置")
+    english(OTHER_VOLUNTEER_G1).post(f"/tasks/{task.id}/claim")
+    client = english(VOLUNTEER)
+    assert f'id="open-{task.id}"' not in client.get("/tasks/").text
+    refused = client.post(f"/tasks/{task.id}/claim", headers=HX)
+    assert refused.status_code == 409 and "already has all the people" in refused.text
+    assert session.exec(select(func.count()).select_from(Assignment).where(Assignment.task_id == task.id)).one() == 1
+
+
+# --- The whole way: accept → done → verify ---------------------------------------------------------------
+
+def test_accept_done_verify_through_the_pages(english, give, session, town):
+    cp = town.checkpoints("G1")[0]
+    task, offer = give(kind="publicity", title="反诈宣传", checkpoint_id=cp.id, capacity=1)
+    volunteer = english(VOLUNTEER)
+    accepted = volunteer.post(f"/tasks/assignments/{offer.id}/accept", headers=HX)
+    assert accepted.status_code == 200 and "<html" not in accepted.text
+    assert f'id="assignment-{offer.id}"' in accepted.text and "Accepted" in accepted.text
+    assert 'name="people"' in accepted.text and "data-task-gps" in accepted.text  # publicity asks for the reach
+    done = volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX,
+                          data={"lat": str(cp.lat), "lon": str(cp.lon), "accuracy_m": "9", "people": "35",
+                                "leaflets": "60", "app_installs": "12"})
+    assert done.status_code == 200 and "Done" in done.text
+    session.expire_all()
+    saved = session.get(Assignment, offer.id)
+    assert saved.state == "done" and saved.reach == {"people": 35, "leaflets": 60, "app_installs": 12}
+    assert saved.distance_m is not None and saved.distance_m < 1
+
+    officer = english(OFFICER_G12)
+    listing = officer.get("/tasks/").text
+    assert f"/tasks/assignments/{offer.id}/verify" in listing and "138****0201" in listing
+    verified = officer.post(f"/tasks/assignments/{offer.id}/verify", headers=HX)
+    assert verified.status_code == 200 and f'id="task-{task.id}"' in verified.text and "Verified" in verified.text
+    assert state(session, offer.id) == "verified"
+
+
+def test_plain_posts_redirect_with_a_flash(english, give, session):
+    _, offer = give()
+    client = english(VOLUNTEER)
+    response = client.post(f"/tasks/assignments/{offer.id}/accept")
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/tasks/"
+    assert "Saved. The task is now: Accepted." in client.get("/tasks/").text
+    assert state(session, offer.id) == "accepted"
+
+
+def test_declining_needs_a_reason(english, give, session):
+    _, offer = give()
+    client = english(VOLUNTEER)
+    refused = client.post(f"/tasks/assignments/{offer.id}/decline", headers=HX, data={"reason": " "})
+    assert refused.status_code == 422 and "Please write the reason." in refused.text
+    assert f'id="assignment-{offer.id}"' in refused.text
+    assert state(session, offer.id) == "offered"
+    declined = client.post(f"/tasks/assignments/{offer.id}/decline", headers=HX, data={"reason": "孩子生病"})
+    assert declined.status_code == 200 and "孩子生病" in declined.text
+    assert state(session, offer.id) == "declined"
+
+
+def test_an_illegal_step_is_409_with_the_card(english, give, session):
+    _, offer = give()
+    response = english(VOLUNTEER).post(f"/tasks/assignments/{offer.id}/done", headers=HX)
+    assert response.status_code == 409 and f'id="assignment-{offer.id}"' in response.text
+    assert state(session, offer.id) == "offered"
+
+
+def test_the_officer_marks_a_no_show(english, give, session):
+    task, offer = give()
+    english(VOLUNTEER).post(f"/tasks/assignments/{offer.id}/accept")
+    response = english(OFFICER_G12).post(f"/tasks/assignments/{offer.id}/no_show", headers=HX)
+    assert response.status_code == 200 and "Did not come" in response.text
+    assert state(session, offer.id) == "no_show"
+
+
+# --- Who may reach what ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("phone, status", [(VOLUNTEER, 200), (OFFICER_G12, 200), (OFFICER_G34, 200),
+                                           (COORDINATOR, 200)])
+def test_everyone_logged_in_has_a_task_list_but_sees_only_their_own(english, give, phone, status):
+    give(title="只给G1")
+    page = english(phone).get("/tasks/")
+    assert page.status_code == status
+    assert ("只给G1" in page.text) is (phone != OFFICER_G34)
+    assert ('id="new-task"' in page.text) is (phone != VOLUNTEER)
+
+
+@pytest.mark.parametrize("phone, status", [(VOLUNTEER, 403), (VOLUNTEER_G3, 403), (OFFICER_G12, 200),
+                                           (OFFICER_G34, 200), (COORDINATOR, 200)])
+def test_only_officers_and_the_coordinator_reach_the_new_task_form(english, phone, status):
+    assert english(phone).get("/tasks/new").status_code == status
+
+
+def test_a_volunteer_cannot_post_a_task(english, town, session):
+    before = task_count(session)
+    assert english(VOLUNTEER).post("/tasks/new", data=form(town)).status_code == 403
+    assert task_count(session) == before
+
+
+@pytest.mark.parametrize("method, url", [("GET", "/tasks/"), ("GET", "/tasks/new"), ("POST", "/tasks/new"),
+                                         ("POST", "/tasks/assignments/1/accept"), ("POST", "/tasks/1/claim")])
+def test_strangers_are_sent_to_log_in(client, town, method, url):
+    response = client.open(url, method=method)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+    assert client.open(url, method=method, headers=HX).status_code == 401
+
+
+@pytest.mark.parametrize("phone, action, status", [
+    (VOLUNTEER, "verify", 403),              # the volunteer cannot verify their own work
+    (OTHER_VOLUNTEER_G1, "accept", 404),     # another volunteer's assignment does not exist for them
+    (OFFICER_G34, "verify", 404),            # an officer of another grid
+    (OFFICER_G12, "accept", 403),            # the officer cannot answer for the volunteer
+    (OFFICER_G12, "verify", 200),
+    (COORDINATOR, "verify", 200),
+    (VOLUNTEER, "explode", 404),
+])
+def test_the_action_matrix(english, give, session, phone, action, status):
+    _, offer = give()
+    volunteer = english(VOLUNTEER)
+    volunteer.post(f"/tasks/assignments/{offer.id}/accept")
+    volunteer.post(f"/tasks/assignments/{offer.id}/done")
+    response = english(phone).post(f"/tasks/assignments/{offer.id}/{action}", headers=HX)
+    assert response.status_code == status
+    assert state(session, offer.id) == ("verified" if status == 200 else "done")
+
+
+@pytest.mark.parametrize("phone, status", [(VOLUNTEER, 302), (VOLUNTEER_G3, 404), (OFFICER_G12, 403),
+                                           (OFFICER_G34, 404), (COORDINATOR, 403)])
+def test_the_claim_matrix(english, give, session, phone, status):
+    task, _ = give(volunteer_ids=[], capacity=2)
+    assert english(phone).post(f"/tasks/{task.id}/claim").status_code == status
+    taken = session.exec(select(func.count()).select_from(Assignment).where(Assignment.task_id == task.id)).one()
+    assert taken == (1 if status == 302 else 0)
+
+
+# --- Giving a task ---------------------------------------------------------------------------------------------
+
+def test_the_form_is_a_full_page_and_a_partial(english, town):
+    client = english(OFFICER_G12)
+    page = client.get("/tasks/new")
+    assert page.status_code == 200 and "<html" in page.text and 'id="task-form"' in page.text
+    assert 'name="client_id"' in page.text and 'name="start_date"' in page.text
+    assert town.user(VOLUNTEER).name in page.text and "138****0201" in page.text
+    assert "G1" in page.text and "G3" not in page.text  # only the officer's grids
+    partial = client.get("/tasks/new", headers=HX)
+    assert partial.status_code == 200 and "<html" not in partial.text and 'id="task-form"' in partial.text
+
+
+def test_an_officer_gives_a_task_in_beijing_time(english, town, session):
+    client = english(OFFICER_G12)
+    data = form(town)
+    response = client.post("/tasks/new", data=data)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/tasks/"
+    task = session.exec(select(Task).where(Task.title == "青石小学护学岗")).one()
+    start = task.starts_at.astimezone(SHANGHAI)
+    assert start.date().isoformat() == data["start_date"] and (start.hour, start.minute) == (7, 20)
+    assert task.ends_at - task.starts_at == timedelta(minutes=40) and task.capacity == 2
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    assert offer.volunteer_id == town.user(VOLUNTEER).id
+    assert "青石小学护学岗" in client.get("/tasks/").text
+
+
+def test_a_team_gets_the_offer(english, town, session):
+    team = session.exec(select(Team).where(Team.kind == "school_gate")).one()
+    response = english(OFFICER_G12).post("/tasks/new", data=form(town, team_id=str(team.id), volunteer_ids=[],
+                                                                 capacity="5"))
+    assert response.status_code == 302
+    task = session.exec(select(Task).where(Task.team_id == team.id)).one()
+    assert session.exec(select(func.count()).select_from(Assignment).where(Assignment.task_id == task.id)).one() >= 1
+
+
+def other_station_team(session) -> str:
+    other = Station(code="X", name="别的派出所")
+    session.add(other)
+    session.flush()
+    team = Team(station_id=other.id, name="外站队", kind="auxiliary")
+    session.add(team)
+    session.commit()
+    return str(team.id)
+
+
+@pytest.mark.parametrize("case, status, message", [
+    ("end_before_start", 422, "The end must be after the start."),
+    ("past", 422, "This time window is already over."),
+    ("capacity_zero", 422, "The number of people needed must be between 1 and 200."),
+    ("capacity_negative", 422, "The number of people needed must be between 1 and 200."),
+    ("unknown_volunteer", 422, "Volunteer #999999 is not known here."),
+    ("volunteer_of_another_grid", 403, "is not a volunteer of this grid."),
+    ("team_of_another_station", 422, "There is no such team at this station."),
+    ("grid_of_another_officer", 403, "You can only give tasks in your own grids."),
+    ("no_title", 400, "is required."),
+])
+def test_bad_input_comes_back_with_the_message_and_the_input(english, town, session, case, status, message):
+    yesterday = (utcnow().astimezone(SHANGHAI) - timedelta(days=1)).date().isoformat()
+    overrides = {
+        "end_before_start": {"start_time": "09:00", "end_time": "08:00", "end_date": form(town)["start_date"]},
+        "past": {"start_date": yesterday},
+        "capacity_zero": {"capacity": "0"},
+        "capacity_negative": {"capacity": "-3"},
+        "unknown_volunteer": {"volunteer_ids": ["999999"]},
+        "volunteer_of_another_grid": {"volunteer_ids": [str(town.user(VOLUNTEER_G3).id)]},
+        "team_of_another_station": {"team_id": other_station_team(session) if case == "team_of_another_station" else ""},
+        "grid_of_another_officer": {"grid": str(town.grid("G3").id)},
+        "no_title": {"title": " "},
+    }[case]
+    before = task_count(session)
+    client = english(OFFICER_G12)
+    data = form(town, notes="带上反光背心", **overrides)
+    response = client.post("/tasks/new", data=data)
+    assert response.status_code == status, response.text
+    assert message in response.text and 'id="form-error"' in response.text
+    assert "带上反光背心" in response.text and data["client_id"] in response.text  # the input is kept
+    assert task_count(session) == before
+    partial = client.post("/tasks/new", data=data, headers=HX)
+    assert partial.status_code == status and "<html" not in partial.text and message in partial.text
+
+
+# --- A hazard's follow-up ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def hazard(session, town):
+    data = {"client_id": str(uuid.uuid4()), "kind": "hazard", "category": "fire", "description": "楼道堆放杂物",
+            "address": "东街5号", "lat": "30.2535", "lon": "120.0952", "accuracy_m": "8"}
+    report, _ = hazards.report(session, user=town.user(VOLUNTEER), data=data, uploads=[], store=None)
+    return report
+
+
+def test_the_hazard_page_links_officers_to_a_follow_up_task(english, hazard):
+    link = f'href="/tasks/new?hazard={hazard.id}"'
+    assert link in english(OFFICER_G12).get(f"/hazards/{hazard.id}").text
+    assert link not in english(VOLUNTEER).get(f"/hazards/{hazard.id}").text
+
+
+def test_a_follow_up_task_is_prefilled_from_the_hazard(english, town, hazard, session):
+    client = english(OFFICER_G12)
+    page = client.get(f"/tasks/new?hazard={hazard.id}")
+    assert page.status_code == 200
+    assert '<option value="hazard_followup" selected' in page.text
+    assert f'name="hazard_id" value="{hazard.id}"' in page.text
+    assert f"Follow-up of report #{hazard.id}" in page.text and "东街5号" in page.text
+    assert f'<option value="{hazard.grid_id}" selected' in page.text
+    response = client.post("/tasks/new", data=form(town, kind="hazard_followup", title="复查", hazard_id=str(hazard.id)))
+    assert response.status_code == 302
+    assert session.exec(select(Task).where(Task.hazard_id == hazard.id)).one().kind == "hazard_followup"
+
+
+@pytest.mark.parametrize("phone, status", [(OFFICER_G34, 404), (VOLUNTEER, 403)])
+def test_no_follow_up_of_a_hazard_one_cannot_see(english, hazard, phone, status):
+    assert english(phone).get(f"/tasks/new?hazard={hazard.id}").status_code == status
+    assert english(OFFICER_G12).get("/tasks/new?hazard=abc").status_code == 404
+
+
+def test_home_pages_link_to_the_tasks(english):
+    assert 'href="/tasks/"' in english(VOLUNTEER).get("/").text
+    assert 'href="/tasks/"' in english(OFFICER_G12).get("/").text

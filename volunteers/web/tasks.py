@@ -1,0 +1,167 @@
+"""Task pages: a volunteer's tasks today first with accept / decline / done, open places to claim, the officer's
+list with verify and no-show, and the form that gives a new task (also as a hazard's follow-up)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import db as dbs, hazards, tasks
+from volunteers.errors import N_, DomainError
+from volunteers.models import Assignment, Task
+from volunteers.web.auth import client_ip
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session
+from volunteers.web.hazards import fragment_wanted
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+REACH_LABELS = {"people": N_("People reached"), "leaflets": N_("Leaflets handed out"),
+                "app_installs": N_("Anti-fraud app installs")}
+LABELS = {"kind_labels": tasks.KIND_LABELS, "state_labels": tasks.STATE_LABELS, "reach_fields": tasks.REACH_FIELDS,
+          "reach_labels": REACH_LABELS}
+
+
+def page(full: str, fragment: str, status: int = 200, **context: Any):
+    """The full page, or only its partial when htmx asks."""
+    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+
+
+def is_staff() -> bool:
+    return current_user.role in ("officer", "coordinator", "admin")
+
+
+def list_context(*, message: str | None = None, error: str | None = None) -> dict[str, Any]:
+    """A volunteer's own tasks and the open places; a manager's tasks with everyone on them."""
+    db = get_session()
+    if is_staff():
+        items = tasks.for_manager(db, current_user)
+        return dict(manager=True, items=items, rows=tasks.assignments_of(db, [t.id for t in items]),
+                    message=message, error=error)
+    return dict(manager=False, mine=tasks.for_volunteer(db, current_user), open=tasks.open_for(db, current_user),
+                message=message, error=error)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """My tasks (today first) and open places to claim; for officers, their grids' tasks to verify."""
+    return page("tasks/index.html", "tasks/_list.html", **list_context())
+
+
+# --- Giving a task ----------------------------------------------------------------------------------------
+
+def iso(day: str, clock: str) -> str:
+    """A date and a time of day typed in Asia/Shanghai as ISO 8601 with +08:00 (empty when either is missing)."""
+    day, clock = (day or "").strip(), (clock or "").strip()
+    return f"{day}T{clock}+08:00" if day and clock else ""
+
+
+def task_data(form) -> dict[str, Any]:
+    """The form's fields as tasks.create reads them."""
+    data = {k: form.get(k, "") for k in ("client_id", "kind", "title", "grid", "capacity", "place", "notes",
+                                          "hazard_id", "team_id")}
+    data["starts_at"] = iso(form.get("start_date"), form.get("start_time"))
+    data["ends_at"] = iso(form.get("end_date") or form.get("start_date"), form.get("end_time"))
+    data["volunteer_ids"] = [] if data["team_id"] else form.getlist("volunteer_ids")
+    return data
+
+
+def render_form(*, form: dict[str, Any], chosen: list[str] | None = None, error: str | None = None, status: int = 200):
+    """The new-task form, filled with what was typed."""
+    db = get_session()
+    people, teams = tasks.offer_choices(db, current_user)
+    return page("tasks/new.html", "tasks/_form.html", status, form=form, chosen=chosen or [], error=error,
+                grids=tasks.manageable_grids(db, current_user), people=people, teams=teams, kinds=tasks.KINDS)
+
+
+def follow_up(hazard_id: str) -> dict[str, Any]:
+    """A follow-up task pre-filled from a hazard the officer can see (404 for any other)."""
+    if not hazard_id.isdigit():
+        abort(404)
+    hazard = hazards.visible(get_session(), current_user, int(hazard_id))
+    title = _("Follow-up of report #%(id)d: %(category)s", id=hazard.id,
+              category=_(hazards.CATEGORY_LABELS[hazard.category]))
+    return {"kind": "hazard_followup", "title": title[:100], "grid": str(hazard.grid_id or ""),
+            "hazard_id": str(hazard.id), "place": hazard.address, "notes": hazard.description[:1000], "capacity": "1"}
+
+
+@bp.get("/new")
+@login_required
+def new():
+    """The form an officer gives a task with; ?hazard=<id> pre-fills a follow-up of that report."""
+    if not is_staff():
+        abort(403)
+    form = follow_up(request.args["hazard"]) if request.args.get("hazard") else {"capacity": "1"}
+    return render_form(form=form)
+
+
+@bp.post("/new")
+@login_required
+def create():
+    """Give the task; on a problem, the form again with the reason and what was typed."""
+    if not is_staff():
+        abort(403)
+    db = get_session()
+    try:
+        task, _created = tasks.create(db, user=current_user, data=task_data(request.form), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_form(form=request.form.to_dict(), chosen=request.form.getlist("volunteer_ids"),
+                           error=translate(err.message, err.params), status=err.status)
+    flash(_("The task “%(title)s” was given.", title=task.title), "success")
+    return redirect(url_for("tasks.index"))
+
+
+# --- Steps on an assignment -------------------------------------------------------------------------------
+
+def card(assignment: Assignment, status: int = 200, **notes: Any):
+    """The piece (for htmx) that shows this assignment to this viewer: the volunteer's card, or the task card."""
+    db = get_session()
+    task = db.get(Task, assignment.task_id)
+    if assignment.volunteer_id == current_user.id:
+        return render_template("tasks/_card.html", task=task, a=assignment, **notes, **LABELS), status
+    return render_template("tasks/_task.html", task=task, rows=tasks.assignments_of(db, [task.id])[task.id], **notes,
+                           **LABELS), status
+
+
+@bp.post("/assignments/<int:assignment_id>/<action>")
+@login_required
+def act(assignment_id: int, action: str):
+    """accept, decline (reason), done (GPS, reach), verify, no_show; htmx gets the card back in place."""
+    db = get_session()
+    try:
+        assignment = tasks.act(db, user=current_user, assignment_id=assignment_id, action=action,
+                               data=request.form.to_dict(), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        if err.status == 404 or not fragment_wanted():
+            raise
+        return card(dbs.get(db, Assignment, assignment_id), err.status, error=translate(err.message, err.params))
+    done = _("Saved. The task is now: %(state)s.", state=_(tasks.STATE_LABELS[assignment.state]))
+    if not fragment_wanted():
+        flash(done, "success")
+        return redirect(url_for("tasks.index"))
+    return card(assignment, message=done)
+
+
+@bp.post("/<int:task_id>/claim")
+@login_required
+def claim(task_id: int):
+    """Take an open place; htmx gets the whole list back (the task moves up to my tasks)."""
+    db = get_session()
+    try:
+        tasks.claim(db, user=current_user, task_id=task_id, ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        if err.status == 404 or not fragment_wanted():
+            raise
+        return page("tasks/index.html", "tasks/_list.html", err.status,
+                    **list_context(error=translate(err.message, err.params)))
+    done = _("You have taken this place. Thank you!")
+    if not fragment_wanted():
+        flash(done, "success")
+        return redirect(url_for("tasks.index"))
+    return page("tasks/index.html", "tasks/_list.html", **list_context(message=done))
