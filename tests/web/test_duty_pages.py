@@ -1,0 +1,139 @@
+"""Duty pages: the pattern form, the list, and the week schedule — as pages, as htmx partials, and who may see them."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER
+from volunteers import duties
+from volunteers.models import Duty, Task
+
+HX = {"HX-Request": "true"}
+
+
+def pattern(town, **overrides):
+    """A valid 护学岗 pattern for G1 as the form sends it."""
+    start = duties.today()
+    data = {"title": "护学岗 二小", "kind": "school_gate", "grid": str(town.grid("G1").id), "team_id": "",
+            "checkpoint_id": "", "place": "二小校门", "weekdays": ["0", "1", "2", "3", "4"], "start_1": "07:20",
+            "end_1": "08:00", "start_2": "16:30", "end_2": "17:20", "start_3": "", "end_3": "",
+            "first_day": start.isoformat(), "last_day": (start + timedelta(days=60)).isoformat(), "skip_dates": "",
+            "capacity": "2"}
+    data.update(overrides)
+    return data
+
+
+def counts(town) -> tuple[int, int]:
+    s = town.session
+    s.expire_all()
+    return s.exec(select(func.count()).select_from(Duty)).one(), s.exec(select(func.count()).select_from(Task)).one()
+
+
+def test_the_week_view_is_a_full_page_and_a_partial(english, town):
+    client = english(OFFICER_G12)
+    full = client.get(f"/duties/week?grid={town.grid('G1').id}")
+    assert full.status_code == 200
+    assert "<html" in full.text and 'id="week"' in full.text and "护学岗" in full.text
+    assert "HX-Request" in full.headers["Vary"]
+    part = client.get(f"/duties/week?grid={town.grid('G1').id}", headers=HX)
+    assert part.status_code == 200
+    assert "<html" not in part.text and part.text.lstrip().startswith("<section") and "护学岗" in part.text
+
+
+def test_the_week_view_shows_gaps_and_moves_by_weeks(english, town):
+    client = english(OFFICER_G12)
+    page = client.get("/duties/week").text
+    assert "missing" in page and 'class="gap' in page
+    monday = duties.monday_of(duties.today())
+    far = client.get(f"/duties/week?week={(monday + timedelta(days=70)).isoformat()}").text
+    assert 'id="no-shifts"' in far
+    assert f"week={(monday + timedelta(days=77)).isoformat()}" in far
+
+
+def test_the_week_view_prints_on_its_own_stylesheet(english):
+    client = english(COORDINATOR)
+    page = client.get("/duties/week").text
+    assert 'media="print"' in page and "css/print.css" in page
+    css = client.get("/static/css/print.css").text
+    assert "@media print" in css and "landscape" in css
+
+
+@pytest.mark.parametrize("url", ["/duties/", "/duties/new", "/duties/week"])
+def test_volunteers_may_not_see_duty_pages(login_as, url):
+    assert login_as(VOLUNTEER).get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/duties/", "/duties/new", "/duties/week"])
+def test_strangers_are_sent_to_log_in(client, town, url):
+    response = client.get(url)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("url", ["/duties/", "/duties/new", "/duties/week"])
+def test_coordinators_see_duty_pages(login_as, url):
+    assert login_as(COORDINATOR).get(url).status_code == 200
+
+
+def test_an_officer_cannot_see_another_grids_week(login_as, town):
+    assert login_as(OFFICER_G34).get(f"/duties/week?grid={town.grid('G1').id}").status_code == 404
+    assert login_as(OFFICER_G12).get(f"/duties/week?grid={town.grid('G1').id}").status_code == 200
+
+
+def test_an_officer_cannot_make_shifts_for_another_grids_duty(login_as, town):
+    duty = town.session.exec(select(Duty)).first()
+    assert login_as(OFFICER_G34).post(f"/duties/{duty.id}/generate").status_code == 404
+    assert login_as(VOLUNTEER).post(f"/duties/{duty.id}/generate").status_code == 403
+    assert login_as(OFFICER_G12).post(f"/duties/{duty.id}/generate").status_code == 302
+
+
+def test_the_duty_list_shows_the_demo_pattern(english):
+    page = english(OFFICER_G12).get("/duties/").text
+    assert "护学岗" in page and "07:20–08:00" in page
+
+
+def test_a_new_pattern_makes_two_weeks_of_shifts_and_shows_the_week(english, town):
+    before = counts(town)
+    response = english(OFFICER_G12).post("/duties/new", data=pattern(town))
+    assert response.status_code == 302 and "/duties/week" in response.headers["Location"]
+    duties_after, tasks_after = counts(town)
+    assert duties_after == before[0] + 1
+    assert tasks_after > before[1]
+
+
+def test_an_officer_cannot_create_a_pattern_in_another_grid(english, town):
+    before = counts(town)
+    response = english(OFFICER_G34).post("/duties/new", data=pattern(town))
+    assert response.status_code == 403
+    assert counts(town) == before
+
+
+@pytest.mark.parametrize("overrides, status, message", [
+    ({"end_1": "07:00"}, 422, "The end must be after the start."),
+    ({"last_day": "2000-01-01"}, 422, "The last day must not be before the first day."),
+    ({"weekdays": []}, 422, "Choose at least one day of the week."),
+    ({"start_1": "25:99"}, 422, "is not a time of day"),
+    ({"capacity": "0"}, 422, "must be between 1 and"),
+    ({"capacity": "-3"}, 422, "must be between 1 and"),
+    ({"capacity": "many"}, 400, "must be a number"),
+    ({"skip_dates": "2025-13-40"}, 400, "is not a date"),
+    ({"title": ""}, 400, "is required"),
+])
+def test_bad_patterns_are_refused_with_a_reason_and_nothing_saved(english, town, overrides, status, message):
+    before = counts(town)
+    response = english(OFFICER_G12).post("/duties/new", data=pattern(town, **overrides))
+    assert response.status_code == status
+    assert message in response.text and 'id="form-error"' in response.text
+    assert 'value="护学岗 二小"' in response.text or overrides.get("title") == ""
+    assert counts(town) == before
+
+
+def test_a_bad_pattern_through_htmx_returns_only_the_form(english, town):
+    response = english(OFFICER_G12).post("/duties/new", data=pattern(town, weekdays=[]), headers=HX)
+    assert response.status_code == 422
+    assert "<html" not in response.text and 'id="duty-form"' in response.text
+
+
+def test_the_officer_home_links_to_the_week_view(english):
+    assert 'id="week-link"' in english(OFFICER_G12).get("/").text

@@ -1,0 +1,260 @@
+"""Recurring duties (weekly patterns), the week's schedule (周调度) and shift reminders."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from volunteers import audit, db, notifications, tasks
+from volunteers.errors import Forbidden, Invalid, N_, NotFound
+from volunteers.models import Assignment, Checkpoint, Duty, Grid, Notification, Task, Team, User, utcnow
+from volunteers.sms import Sms
+from volunteers.tasks import SHANGHAI, TAKING_PLACES
+
+MAX_WINDOWS = 3
+WEEKDAY_VALUES = {str(n) for n in range(7)}
+GENERATE_DAYS = 14
+REMINDER = N_("Reminder: “%(title)s” starts at %(time)s.")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+# --- Patterns ------------------------------------------------------------------------------------------
+
+def monday_of(day: date) -> date:
+    """The Monday of the week a day falls in."""
+    return day - timedelta(days=day.weekday())
+
+
+def today(now: datetime | None = None) -> date:
+    """Today's date in Asia/Shanghai."""
+    return (now or utcnow()).astimezone(SHANGHAI).date()
+
+
+def _day(value: Any, field_name: str) -> date:
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise Invalid("bad_date", N_("“%(value)s” is not a date like 2025-09-01."), status=400,
+                      value=str(value)[:20]) from None
+
+
+def _hhmm(value: str) -> str:
+    value = value.strip()
+    if not _HHMM.match(value):
+        raise Invalid("bad_time", N_("“%(value)s” is not a time of day like 07:20."), value=value[:20])
+    return value
+
+
+def parse_pattern(session: Session, *, user: User, data: dict[str, Any]) -> Duty:
+    """Check a weekly pattern typed into the form and return it unsaved; every rule breaks with its own message."""
+    kind = data.get("kind")
+    if kind not in tasks.KINDS:
+        raise Invalid("bad_choice", N_("“%(value)s” is not a valid %(field)s."), field="kind", value=str(kind)[:40])
+    title = tasks._text(data, "title", 100, required=True)
+    grid_id = tasks._int(data, "grid", required=True)
+    if not tasks.may_manage(session, user, grid_id):
+        raise Forbidden(N_("You can only give tasks in your own grids."))
+    team_id = tasks._int(data, "team_id")
+    if team_id is not None:
+        team = db.get(session, Team, team_id)
+        if team is None or team.station_id != user.station_id:
+            raise Invalid("unknown_team", N_("There is no such team at this station."))
+    checkpoint_id = tasks._int(data, "checkpoint_id")
+    if checkpoint_id is not None:
+        cp = db.get(session, Checkpoint, checkpoint_id)
+        if cp is None or cp.grid_id != grid_id:
+            raise Invalid("unknown_checkpoint", N_("This point is not in the chosen grid."))
+    weekdays = sorted({int(d) for d in data.get("weekdays") or [] if str(d) in WEEKDAY_VALUES})
+    if not weekdays:
+        raise Invalid("no_weekday", N_("Choose at least one day of the week."))
+    windows = []
+    for n in range(1, MAX_WINDOWS + 1):
+        start, end = (data.get(f"start_{n}") or "").strip(), (data.get(f"end_{n}") or "").strip()
+        if not start and not end:
+            continue
+        start, end = _hhmm(start), _hhmm(end)
+        if end <= start:
+            raise Invalid("ends_before_start", N_("The end must be after the start."))
+        windows.append([start, end])
+    if not windows:
+        raise Invalid("no_window", N_("Enter at least one time window, like 07:20–08:00."))
+    first = _day(data.get("first_day") or "", "first_day")
+    last = _day(data.get("last_day") or "", "last_day")
+    if last < first:
+        raise Invalid("last_before_first", N_("The last day must not be before the first day."))
+    skips = sorted({_day(part, "skip_dates").isoformat()
+                    for part in re.split(r"[,，\s]+", data.get("skip_dates") or "") if part})
+    capacity = tasks._int(data, "capacity", required=True)
+    if not 1 <= capacity <= tasks.MAX_CAPACITY:
+        raise Invalid("bad_capacity", N_("The number of people needed must be between 1 and %(max)d."),
+                      max=tasks.MAX_CAPACITY)
+    return Duty(station_id=user.station_id, grid_id=grid_id, team_id=team_id, created_by_id=user.id, kind=kind,
+                title=title, place=tasks._text(data, "place", 200), checkpoint_id=checkpoint_id, weekdays=weekdays,
+                windows=windows, skip_dates=skips, first_day=first, last_day=last, capacity=capacity)
+
+
+def create_pattern(session: Session, *, user: User, data: dict[str, Any], now: datetime | None = None,
+                   ip: str | None = None) -> tuple[Duty, list[Task]]:
+    """Save a weekly pattern and make its shifts for the next two weeks."""
+    duty = parse_pattern(session, user=user, data=data)
+    session.add(duty)
+    session.flush()
+    audit.record(session, actor_id=user.id, action="duty.create", obj=duty, ip=ip)
+    return duty, generate_ahead(session, user=user, duty=duty, now=now)
+
+
+def generate_ahead(session: Session, *, user: User, duty: Duty, now: datetime | None = None) -> list[Task]:
+    """Make the duty's shifts from today to two weeks ahead (shifts already made are kept as they are)."""
+    start = today(now)
+    return tasks.generate(session, user=user, duty=duty, first=start, last=start + timedelta(days=GENERATE_DAYS - 1))
+
+
+def managed_duty(session: Session, *, user: User, duty_id: int) -> Duty:
+    """A duty of a grid this person manages; anyone else gets a 404."""
+    duty = db.get(session, Duty, duty_id)
+    if duty is None or not tasks.may_manage(session, user, duty.grid_id):
+        raise NotFound(N_("This duty does not exist."))
+    return duty
+
+
+def patterns(session: Session, *, user: User) -> list[Duty]:
+    """The duties in the grids this person manages, by grid then title."""
+    ids = [g.id for g in tasks.manageable_grids(session, user)]
+    if not ids:
+        return []
+    return list(session.exec(select(Duty).where(Duty.grid_id.in_(ids)).order_by(Duty.grid_id, Duty.title, Duty.id)))
+
+
+# --- The week view ---------------------------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    """One shift on one day: who is on it, and how many more are needed."""
+    task: Task
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def filled(self) -> int:
+        return len(self.names)
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.task.capacity - self.filled)
+
+
+@dataclass
+class Row:
+    """One post at one time of day (title + window) across the seven days."""
+    title: str
+    place: str
+    start: str
+    end: str
+    cells: list[list[Cell]]
+
+
+def week_rows(session: Session, *, grid_ids: list[int], monday: date, team_id: int | None = None) -> list[Row]:
+    """The week's schedule: shifts starting Monday 00:00 to Sunday 24:00 Asia/Shanghai in these grids (and team),
+    one row per title + local time window, one cell per day; people count when accepted, done or verified.
+    One query for the whole table."""
+    if not grid_ids:
+        return []
+    begin = datetime.combine(monday, time(0), SHANGHAI).astimezone(timezone.utc)
+    end = begin + timedelta(days=7)
+    where = [Task.grid_id.in_(grid_ids), Task.starts_at >= begin, Task.starts_at < end]
+    if team_id is not None:
+        where.append(Task.team_id == team_id)
+    on = sa.and_(Assignment.task_id == Task.id, Assignment.state.in_(TAKING_PLACES))
+    query = (select(Task, User.name).outerjoin(Assignment, on).outerjoin(User, User.id == Assignment.volunteer_id)
+             .where(*where).order_by(Task.starts_at, Task.id, Assignment.id))
+    cells: dict[int, Cell] = {}
+    for task, name in session.exec(query):
+        cell = cells.setdefault(task.id, Cell(task))
+        if name is not None:
+            cell.names.append(name)
+    rows: dict[tuple[str, str, str], Row] = {}
+    for cell in cells.values():
+        start = cell.task.starts_at.astimezone(SHANGHAI)
+        finish = cell.task.ends_at.astimezone(SHANGHAI)
+        key = (start.strftime("%H:%M"), finish.strftime("%H:%M"), cell.task.title)
+        row = rows.setdefault(key, Row(cell.task.title, cell.task.place, key[0], key[1], [[] for _ in range(7)]))
+        row.cells[(start.date() - monday).days].append(cell)
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[2], k[0], k[1]))]
+
+
+def week_grids(session: Session, *, user: User, grid_id: int | None) -> list[int]:
+    """The grids the week view shows: the chosen one if this person manages it (else 404), or all theirs."""
+    mine = [g.id for g in tasks.manageable_grids(session, user)]
+    if grid_id is None:
+        return mine
+    if grid_id not in mine:
+        raise NotFound(N_("This grid does not exist."))
+    return [grid_id]
+
+
+# --- Reminders ---------------------------------------------------------------------------------------------
+
+def reminder_link(assignment_id: int) -> str:
+    """Where a reminder points; also how a reminder already sent is recognised."""
+    return f"/tasks/#assignment-{assignment_id}"
+
+
+def remind_upcoming(session: Session, now: datetime | None = None, within: timedelta = timedelta(minutes=60), *,
+                    sms: Sms, render: Callable[[str, dict[str, Any]], str] | None = None) -> int:
+    """Remind each volunteer with an accepted shift starting within the hour, once: an in-app message and an SMS."""
+    now = now or utcnow()
+    render = render or (lambda message, params: message % params)
+    rows = list(session.exec(
+        select(Assignment, Task, User).join(Task, Task.id == Assignment.task_id)
+        .join(User, User.id == Assignment.volunteer_id)
+        .where(Assignment.state == "accepted", Task.starts_at > now, Task.starts_at <= now + within)
+        .order_by(Task.starts_at, Assignment.id)))
+    if not rows:
+        return 0
+    links = [reminder_link(a.id) for a, _t, _u in rows]
+    done = set(session.exec(select(Notification.user_id, Notification.link)
+                            .where(Notification.message == REMINDER, Notification.link.in_(links))))
+    sent = 0
+    for assignment, task, person in rows:
+        link = reminder_link(assignment.id)
+        if (person.id, link) in done:
+            continue
+        params = {"title": task.title, "time": task.starts_at.astimezone(SHANGHAI).strftime("%H:%M")}
+        notifications.notify(session, user_id=person.id, message=REMINDER, link=link, **params)
+        session.commit()  # recorded before the SMS goes out, so a crash never sends it twice
+        sms.send(person.phone, render(REMINDER, params))
+        sent += 1
+    return sent
+
+
+# --- Demo ----------------------------------------------------------------------------------------------------
+
+def add_demo_duty(session: Session, *, now: datetime | None = None) -> Duty:
+    """The demo town's 护学岗 at 青石小学校门 (G1, Mon–Fri mornings and afternoons, 2 people), this week and next,
+    with some shifts taken and some left open so the week view shows gaps."""
+    now = now or utcnow()
+    grid = session.exec(select(Grid).where(Grid.code == "G1")).one()
+    officer = session.exec(select(User).where(User.phone == "13800000101")).one()
+    gate = session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id, Checkpoint.name == "青石小学校门")).one()
+    monday = monday_of(today(now))
+    duty = Duty(station_id=grid.station_id, grid_id=grid.id, created_by_id=officer.id, kind="school_gate",
+                title="护学岗", place=gate.name, checkpoint_id=gate.id, weekdays=[0, 1, 2, 3, 4],
+                windows=[["07:20", "08:00"], ["16:30", "17:20"]], first_day=monday,
+                last_day=monday + timedelta(days=180), capacity=2)
+    session.add(duty)
+    session.flush()
+    made = tasks.generate(session, user=officer, duty=duty, first=monday, last=monday + timedelta(days=13))
+    people = list(session.exec(select(User).where(User.home_grid_id == grid.id, User.role == "volunteer",
+                                                  User.status == "active").order_by(User.phone)))
+    for n, task in enumerate(made):
+        taken = (2, 1, 2, 0, 1)[n % 5]  # a steady mix of full, half-empty and empty posts
+        for k in range(taken):
+            person = people[(n + k) % len(people)]
+            past = task.ends_at <= now
+            session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="verified" if past else "accepted",
+                                   answered_at=task.created_at))
+    session.commit()
+    return duty

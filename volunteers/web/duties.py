@@ -1,0 +1,161 @@
+"""Duty pages for officers: weekly patterns (护学岗, night patrols), the week's schedule (周调度) to print,
+and the `flask remind` command that sends shift reminders."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import click
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import Session, select
+
+from volunteers import duties, sms, tasks
+from volunteers.errors import DomainError, N_
+from volunteers.models import Checkpoint, Team
+from volunteers.web.auth import client_ip
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session
+from volunteers.web.hazards import fragment_wanted
+
+# cli_group=None: `flask --app app remind`, not `flask duties remind`.
+bp = Blueprint("duties", __name__, url_prefix="/duties", cli_group=None)
+
+WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+LABELS = {"kind_labels": tasks.KIND_LABELS, "weekday_names": WEEKDAY_NAMES}
+
+
+def page(full: str, fragment: str, status: int = 200, **context: Any):
+    """The full page, or its partial for htmx; the answer varies with HX-Request."""
+    template = fragment if fragment_wanted() else full
+    return render_template(template, **context, **LABELS), status, {"Vary": "HX-Request"}
+
+
+def staff_only() -> None:
+    """Duties are for officers and coordinators; volunteers see their shifts under /tasks."""
+    if current_user.role not in ("officer", "coordinator", "admin"):
+        abort(403)
+
+
+# --- Patterns ------------------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def index():
+    """The weekly patterns of my grids, each with a button to make the next two weeks' shifts."""
+    staff_only()
+    db = get_session()
+    grids = {g.id: g for g in tasks.manageable_grids(db, current_user)}
+    return page("duties/index.html", "duties/_list.html", items=duties.patterns(db, user=current_user), grids=grids)
+
+
+def pattern_data(form) -> dict[str, Any]:
+    """The form's fields as duties.parse_pattern reads them."""
+    data = {k: form.get(k, "") for k in form.keys() if k != "weekdays"}
+    data["weekdays"] = form.getlist("weekdays")
+    return data
+
+
+def render_form(*, form: dict[str, Any], weekdays: list[str], error: str | None = None, status: int = 200):
+    """The new-pattern form, filled with what was typed."""
+    db = get_session()
+    grids = tasks.manageable_grids(db, current_user)
+    ids = [g.id for g in grids]
+    checkpoints = list(db.exec(select(Checkpoint).where(Checkpoint.grid_id.in_(ids)).order_by(Checkpoint.grid_id,
+                                                                                            Checkpoint.id))) if ids else []
+    teams = list(db.exec(select(Team).where(Team.station_id == current_user.station_id).order_by(Team.name)))
+    codes = {g.id: g.code for g in grids}
+    return page("duties/new.html", "duties/_form.html", status, form=form, weekdays=weekdays, error=error, grids=grids,
+                teams=teams, checkpoints=checkpoints, codes=codes, kinds=tasks.KINDS)
+
+
+@bp.get("/new")
+@login_required
+def new():
+    """The form for a weekly pattern: days, up to three time windows, first and last day, dates to skip."""
+    staff_only()
+    start = duties.today()
+    return render_form(form={"capacity": "1", "first_day": start.isoformat(),
+                             "last_day": (start + timedelta(days=90)).isoformat()}, weekdays=[])
+
+
+@bp.post("/new")
+@login_required
+def create():
+    """Save the pattern, make two weeks of shifts, and show them in the week view."""
+    staff_only()
+    db = get_session()
+    try:
+        duty, made = duties.create_pattern(db, user=current_user, data=pattern_data(request.form), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_form(form=request.form.to_dict(), weekdays=request.form.getlist("weekdays"),
+                           error=translate(err.message, err.params), status=err.status)
+    flash(_("The duty “%(title)s” was saved with %(count)d shifts.", title=duty.title, count=len(made)), "success")
+    return redirect(url_for("duties.week", grid=duty.grid_id))
+
+
+@bp.post("/<int:duty_id>/generate")
+@login_required
+def generate(duty_id: int):
+    """Make the pattern's shifts for the next two weeks (shifts already made stay as they are)."""
+    staff_only()
+    db = get_session()
+    duty = duties.managed_duty(db, user=current_user, duty_id=duty_id)
+    made = duties.generate_ahead(db, user=current_user, duty=duty)
+    flash(_("%(count)d new shifts for “%(title)s”.", count=len(made), title=duty.title), "success")
+    return redirect(url_for("duties.index"))
+
+
+# --- Week view -------------------------------------------------------------------------------------------
+
+def chosen_week() -> dict[str, Any]:
+    """Grid, team and week from the query string; malformed values fall back to all grids, all teams, this week."""
+    args = request.args
+    try:
+        monday = duties.monday_of(date.fromisoformat(args.get("week", "")))
+    except ValueError:
+        monday = duties.monday_of(duties.today())
+    grid, team = args.get("grid", ""), args.get("team", "")
+    return {"monday": monday, "grid": int(grid) if grid.isdigit() else None,
+            "team": int(team) if team.isdigit() else None}
+
+
+@bp.get("/week")
+@login_required
+def week():
+    """周调度: every post and shift of the week, who is on it, and the gaps in red — printable on one A4 page."""
+    staff_only()
+    db = get_session()
+    chosen = chosen_week()
+    grid_ids = duties.week_grids(db, user=current_user, grid_id=chosen["grid"])
+    rows = duties.week_rows(db, grid_ids=grid_ids, monday=chosen["monday"], team_id=chosen["team"])
+    teams = list(db.exec(select(Team).where(Team.station_id == current_user.station_id).order_by(Team.name)))
+    days = [chosen["monday"] + timedelta(days=n) for n in range(7)]
+    return page("duties/week.html", "duties/_week.html", rows=rows, chosen=chosen, days=days, teams=teams,
+                grids=tasks.manageable_grids(db, current_user), prev=chosen["monday"] - timedelta(days=7),
+                next=chosen["monday"] + timedelta(days=7), today=duties.today())
+
+
+# --- Reminders -------------------------------------------------------------------------------------------
+
+@bp.cli.command("remind")
+@click.option("--minutes", default=60, show_default=True, help="Remind of shifts starting within this many minutes.")
+def remind(minutes: int) -> None:
+    """Send a reminder (in-app and SMS) for each accepted shift starting soon; run it every few minutes from cron."""
+    adapter = sms.backend(current_app.config.get("SMS_BACKEND"))
+
+    def render(message: str, params: dict) -> str:
+        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+            return _(message, **params)
+
+    with Session(current_app.extensions["volunteers.engine"], expire_on_commit=False) as session:
+        count = duties.remind_upcoming(session, within=timedelta(minutes=minutes), sms=adapter, render=render)
+    click.echo(f"Reminders sent: {count}")
+
+
+@bp.record_once
+def check_sms_backend(state) -> None:
+    """An unknown SMS_BACKEND stops the app at start-up rather than at the first reminder."""
+    sms.backend(state.app.config.get("SMS_BACKEND"))
