@@ -6,8 +6,8 @@ import os
 from flask import Flask
 
 from volunteers import config
-from volunteers.web import (api, auth, cli, errors, extensions, hazards, headers, home, notifications, open311, patrols,
-                            photos, pwa, tasks, templating)
+from volunteers.web import (api, auth, cli, duties, errors, extensions, hazards, headers, home, notifications, open311,
+                            patrols, photos, pwa, tasks, templating)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
-    for module in (auth, home, patrols, hazards, tasks, notifications, photos, pwa, api, open311):
+    for module in (auth, home, patrols, hazards, tasks, duties, notifications, photos, pwa, api, open311):
         app.register_blueprint(module.bp)
     cli.init_app(app)
     return app
