@@ -1,0 +1,195 @@
+"""Duties without HTTP: patterns, the week schedule's cells, and reminders sent once through the SMS adapter."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import func, select
+
+from volunteers import duties, sms, tasks
+from volunteers.errors import Forbidden, Invalid
+from volunteers.models import Assignment, Duty, Notification, Task
+from volunteers.tasks import SHANGHAI
+
+MONDAY = date(2030, 3, 4)  # a Monday far from the demo's own shifts
+
+
+def make_duty(town, code="G1", title="晚间巡逻", capacity=2, windows=(("19:00", "20:00"),), weekdays=(0, 2)):
+    officer = town.user("13800000101" if code in ("G1", "G2") else "13800000102")
+    grid = town.grid(code)
+    duty = Duty(station_id=grid.station_id, grid_id=grid.id, kind="patrol", title=title, weekdays=list(weekdays),
+                windows=[list(w) for w in windows], first_day=MONDAY - timedelta(days=14),
+                last_day=MONDAY + timedelta(days=30), capacity=capacity)
+    town.session.add(duty)
+    town.session.flush()
+    made = tasks.generate(town.session, user=officer, duty=duty, first=MONDAY - timedelta(days=7),
+                          last=MONDAY + timedelta(days=13))
+    return duty, made
+
+
+def take(town, task, phones, state="accepted"):
+    for phone in phones:
+        town.session.add(Assignment(task_id=task.id, volunteer_id=town.user(phone).id, state=state))
+    town.session.commit()
+
+
+def cells_of(rows, title):
+    return [row for row in rows if row.title == title]
+
+
+def test_the_week_grid_counts_people_and_gaps_for_the_chosen_week_only(town):
+    _duty, made = make_duty(town)
+    this_week = [t for t in made if MONDAY <= t.starts_at.astimezone(SHANGHAI).date() < MONDAY + timedelta(days=7)]
+    monday_task, wednesday_task = this_week
+    take(town, monday_task, ["13800000201", "13800000202"])
+    take(town, wednesday_task, ["13800000203"])
+    take(town, wednesday_task, ["13800000204"], state="declined")
+    rows = cells_of(duties.week_rows(town.session, grid_ids=[town.grid("G1").id], monday=MONDAY), "晚间巡逻")
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.start, row.end) == ("19:00", "20:00")
+    assert [len(day) for day in row.cells] == [1, 0, 1, 0, 0, 0, 0]
+    monday, wednesday = row.cells[0][0], row.cells[2][0]
+    assert (monday.filled, monday.missing) == (2, 0)
+    assert (wednesday.filled, wednesday.missing) == (1, 1)
+    assert wednesday.names == [town.user("13800000203").name]
+
+
+def test_the_week_grid_leaves_out_other_grids_and_other_teams(town):
+    make_duty(town, code="G3", title="南山夜巡")
+    g1 = duties.week_rows(town.session, grid_ids=[town.grid("G1").id], monday=MONDAY)
+    g3 = duties.week_rows(town.session, grid_ids=[town.grid("G3").id], monday=MONDAY)
+    assert not cells_of(g1, "南山夜巡") and cells_of(g3, "南山夜巡")
+    assert duties.week_rows(town.session, grid_ids=[town.grid("G3").id], monday=MONDAY, team_id=999) == []
+
+
+def test_the_week_grid_is_one_query(town, app):
+    make_duty(town)
+    import sqlalchemy as sa
+    statements = []
+    engine = app.extensions["volunteers.engine"]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        town.session.expire_all()
+        duties.week_rows(town.session, grid_ids=[town.grid("G1").id], monday=MONDAY)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if "FROM task" in s]) == 1
+
+
+def test_a_night_shift_sits_on_the_day_it_starts(town):
+    make_duty(town, title="夜班", windows=(("23:00", "01:00"),), weekdays=(6,))
+    row = cells_of(duties.week_rows(town.session, grid_ids=[town.grid("G1").id], monday=MONDAY), "夜班")[0]
+    assert [len(day) for day in row.cells] == [0, 0, 0, 0, 0, 0, 1]
+
+
+def form(town, **overrides):
+    data = {"title": "护学岗", "kind": "school_gate", "grid": str(town.grid("G1").id), "weekdays": ["0", "4"],
+            "start_1": "07:20", "end_1": "08:00", "first_day": "2030-03-04", "last_day": "2030-06-30",
+            "skip_dates": "2030-03-08， 2030-04-05", "capacity": "2"}
+    data.update(overrides)
+    return data
+
+
+def test_a_pattern_is_read_from_the_form(town):
+    duty = duties.parse_pattern(town.session, user=town.user("13800000101"), data=form(town))
+    assert duty.weekdays == [0, 4] and duty.windows == [["07:20", "08:00"]]
+    assert duty.skip_dates == ["2030-03-08", "2030-04-05"] and duty.capacity == 2
+
+
+@pytest.mark.parametrize("overrides, code", [
+    ({"end_1": "07:20"}, "ends_before_start"), ({"last_day": "2030-03-01"}, "last_before_first"),
+    ({"weekdays": ["7", "01"]}, "no_weekday"), ({"start_1": "7:2"}, "bad_time"), ({"capacity": "0"}, "bad_capacity"),
+    ({"start_1": "", "end_1": ""}, "no_window"), ({"kind": "party"}, "bad_choice"), ({"team_id": "9999"}, "unknown_team"),
+])
+def test_bad_patterns_are_refused(town, overrides, code):
+    with pytest.raises(Invalid) as err:
+        duties.parse_pattern(town.session, user=town.user("13800000101"), data=form(town, **overrides))
+    assert err.value.code == code
+
+
+def test_a_pattern_in_another_officers_grid_is_forbidden(town):
+    with pytest.raises(Forbidden):
+        duties.parse_pattern(town.session, user=town.user("13800000102"), data=form(town))
+
+
+def test_creating_a_pattern_makes_the_next_two_weeks(town):
+    now = datetime(2030, 3, 4, 0, 0, tzinfo=timezone.utc)  # Monday 08:00 in Shanghai
+    duty, made = duties.create_pattern(town.session, user=town.user("13800000101"),
+                                       data=form(town, first_day="2030-03-01", skip_dates="2030-03-08"), now=now)
+    days = sorted(t.starts_at.astimezone(SHANGHAI).date() for t in made)
+    assert days == [date(2030, 3, 4), date(2030, 3, 11), date(2030, 3, 15)]
+
+
+# --- Reminders ---------------------------------------------------------------------------------------------
+
+def soon_shift(town, starts_in: timedelta, now: datetime) -> Task:
+    grid = town.grid("G1")
+    task = Task(client_id=f"soon-{starts_in}", fingerprint="t", station_id=grid.station_id, grid_id=grid.id,
+                kind="patrol", title="早巡", starts_at=now + starts_in, ends_at=now + starts_in + timedelta(hours=1),
+                capacity=3)
+    town.session.add(task)
+    town.session.commit()
+    return task
+
+
+def reminders(town) -> int:
+    town.session.expire_all()
+    return town.session.exec(select(func.count()).select_from(Notification)
+                             .where(Notification.message == duties.REMINDER)).one()
+
+
+def test_a_shift_within_the_hour_is_reminded_once_by_sms(town):
+    now = datetime(2030, 3, 4, 0, 0, tzinfo=timezone.utc)
+    task = soon_shift(town, timedelta(minutes=30), now)
+    take(town, task, ["13800000201"])
+    take(town, task, ["13800000202"], state="offered")
+    later = soon_shift(town, timedelta(minutes=90), now)
+    take(town, later, ["13800000203"])
+    adapter = sms.LoggingSms()
+    assert duties.remind_upcoming(town.session, now, sms=adapter) == 1
+    assert adapter.sent == [("13800000201", "Reminder: “早巡” starts at 08:30.")]
+    assert reminders(town) == 1
+    assert duties.remind_upcoming(town.session, now + timedelta(minutes=5), sms=adapter) == 0
+    assert len(adapter.sent) == 1 and reminders(town) == 1
+
+
+def test_a_started_shift_gets_no_reminder(town):
+    now = datetime(2030, 3, 4, 0, 0, tzinfo=timezone.utc)
+    task = soon_shift(town, timedelta(minutes=-5), now)
+    take(town, task, ["13800000201"])
+    adapter = sms.LoggingSms()
+    assert duties.remind_upcoming(town.session, now, sms=adapter) == 0 and adapter.sent == []
+
+
+def test_the_sms_backend_comes_from_config():
+    assert isinstance(sms.backend(None), sms.LoggingSms)
+    assert isinstance(sms.backend("log"), sms.LoggingSms)
+    with pytest.raises(ValueError, match="Unknown SMS_BACKEND"):
+        sms.backend("carrier-pigeon")
+
+
+def test_an_unknown_sms_backend_stops_the_app(make_app):
+    with pytest.raises(ValueError, match="SMS_BACKEND"):
+        make_app(SMS_BACKEND="carrier-pigeon")
+
+
+def test_flask_remind_sends_through_the_configured_adapter(app, town):
+    now = datetime.now(timezone.utc)
+    task = soon_shift(town, timedelta(minutes=20), now)
+    take(town, task, ["13800000201"])
+    result = app.test_cli_runner().invoke(args=["remind"])
+    assert result.exit_code == 0, result.output
+    assert "Reminders sent:" in result.output and "Reminders sent: 0" not in result.output
+    mine = town.session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    assert town.session.exec(select(Notification).where(Notification.link == duties.reminder_link(mine.id))).one()
+
+
+def test_the_demo_has_a_school_gate_duty_with_gaps(town):
+    duty = town.session.exec(select(Duty).where(Duty.title == "护学岗")).one()
+    assert duty.windows == [["07:20", "08:00"], ["16:30", "17:20"]] and duty.capacity == 2
+    rows = duties.week_rows(town.session, grid_ids=[duty.grid_id], monday=duties.monday_of(duties.today()))
+    cells = [c for row in rows for day in row.cells for c in day]
+    assert len(cells) == 10
+    assert any(c.missing for c in cells) and any(c.filled == 2 for c in cells)
