@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -24,7 +25,8 @@ def hash_password(password: str) -> str:
 
 def normalise_phone(phone: str) -> str:
     """Digits only, without a +86/0086 prefix, so '+86 138-0000-0201' logs in as 13800000201."""
-    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    # A Chinese input method in full-width mode types １３８…: those are the same digits.
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in (phone or "") if ch.isdecimal())
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     elif len(digits) == 15 and digits.startswith("0086"):

@@ -166,3 +166,19 @@ def test_logins_are_audited(client, town, session):
     session.rollback()
     user = session.exec(select(User).where(User.phone == VOLUNTEER)).one()
     assert session.exec(select(AuditEvent).where(AuditEvent.actor_id == user.id, AuditEvent.action == "login")).first()
+
+
+def test_a_phone_typed_in_full_width_digits_logs_in(client, town):
+    """A Chinese input method in full-width mode types １３８０… — the same number."""
+    assert log_in(client, "１３８００００ ０２０１").status_code == 302
+
+
+def test_full_width_digits_count_towards_the_same_lock(client, town):
+    for _ in range(4):
+        log_in(client, VOLUNTEER, "wrong")
+    assert log_in(client, "１３８０００００２０１", "wrong").status_code == 429
+    assert log_in(client, VOLUNTEER).status_code == 429
+
+
+def test_superscripts_are_not_digits(client, town):
+    assert log_in(client, "¹3800000201").status_code == 401
