@@ -247,8 +247,10 @@ def add_demo_duty(session: Session, *, now: datetime | None = None) -> Duty:
     session.add(duty)
     session.flush()
     made = tasks.generate(session, user=officer, duty=duty, first=monday, last=monday + timedelta(days=13))
+    # 13800000201, the volunteer people log in as, is left free: their list starts empty and they can claim a post.
     people = list(session.exec(select(User).where(User.home_grid_id == grid.id, User.role == "volunteer",
-                                                  User.status == "active").order_by(User.phone)))
+                                                  User.status == "active", User.phone != "13800000201")
+                               .order_by(User.phone)))
     for n, task in enumerate(made):
         taken = (2, 1, 2, 0, 1)[n % 5]  # a steady mix of full, half-empty and empty posts
         for k in range(taken):

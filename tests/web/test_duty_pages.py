@@ -137,3 +137,9 @@ def test_a_bad_pattern_through_htmx_returns_only_the_form(english, town):
 
 def test_the_officer_home_links_to_the_week_view(english):
     assert 'id="week-link"' in english(OFFICER_G12).get("/").text
+
+
+def test_a_new_pattern_through_htmx_goes_to_the_week_as_a_whole_page(english, town):
+    response = english(OFFICER_G12).post("/duties/new", data=pattern(town), headers=HX)
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/duties/week?grid=")

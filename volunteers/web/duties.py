@@ -16,7 +16,7 @@ from volunteers.errors import DomainError, N_
 from volunteers.models import Checkpoint, Team
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
-from volunteers.web.extensions import get_session
+from volunteers.web.extensions import get_session, htmx
 from volunteers.web.hazards import fragment_wanted
 
 # cli_group=None: `flask --app app remind`, not `flask duties remind`.
@@ -93,7 +93,10 @@ def create():
         return render_form(form=request.form.to_dict(), weekdays=request.form.getlist("weekdays"),
                            error=translate(err.message, err.params), status=err.status)
     flash(_("The duty “%(title)s” was saved with %(count)d shifts.", title=duty.title, count=len(made)), "success")
-    return redirect(url_for("duties.week", grid=duty.grid_id))
+    target = url_for("duties.week", grid=duty.grid_id)
+    if htmx:  # a whole new page, not the week table swapped into the form
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)
 
 
 @bp.post("/<int:duty_id>/generate")
