@@ -210,17 +210,21 @@ def home_state(session: Session, user: User) -> dict[str, Any]:
 
 # --- Writing -------------------------------------------------------------------------------------
 
-def _insert_or_replay(session: Session, obj: Any, model: type) -> tuple[Any, bool]:
-    """Insert; if a concurrent retry won the race for the same client_id, answer like a retry."""
+def _insert_or_replay(session: Session, obj: Any, model: type, **event: Any) -> tuple[Any, bool]:
+    """Insert with its audit event in one transaction; if a concurrent retry won the race for the same client_id,
+    answer like a retry."""
     session.add(obj)
     try:
-        session.commit()
+        session.flush()
     except sa.exc.IntegrityError:
         session.rollback()
         existing = session.exec(select(model).where(model.client_id == obj.client_id)).first()
         if existing is None:
             raise
         return clientids.replay(existing, obj.fingerprint), False
+    # Same commit as the row: a failure in between must not leave a check-in or patrol without its audit event.
+    audit.record(session, obj=obj, **event)
+    session.commit()
     return obj, True
 
 
@@ -242,11 +246,7 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
     route = grids.first_route(session, user.home_grid_id)
     patrol = Patrol(client_id=cid, fingerprint=fp, user_id=user.id, route_id=route.id if route else None,
                     started_at=started, received_at=now)
-    patrol, created = _insert_or_replay(session, patrol, Patrol)
-    if created:
-        audit.record(session, actor_id=user.id, action="patrol.start", obj=patrol, ip=ip)
-        session.commit()
-    return patrol, created
+    return _insert_or_replay(session, patrol, Patrol, actor_id=user.id, action="patrol.start", ip=ip)
 
 
 def end(session: Session, *, user: User, patrol_id: int, recorded_at: Any = None, ip: str | None = None) -> Patrol:
@@ -365,9 +365,5 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
         accuracy_m=req.accuracy_m, distance_m=None if distance is None else round(distance, 1),
         recorded_at=recorded_at, received_at=now, flags=flags,
     )
-    checkin, created = _insert_or_replay(session, checkin, CheckIn)
-    if created:
-        audit.record(session, actor_id=user.id, action="checkin.create", obj=checkin, ip=ip,
-                     checkpoint_id=checkpoint.id, flags=flags)
-        session.commit()
-    return checkin, created
+    return _insert_or_replay(session, checkin, CheckIn, actor_id=user.id, action="checkin.create", ip=ip,
+                             checkpoint_id=checkpoint.id, flags=flags)

@@ -541,3 +541,23 @@ def test_the_earliest_and_latest_accepted_device_times(running, town):
     for n, when in enumerate(["2000-01-01T00:00:00Z", "2099-12-31T23:59:59Z"]):
         checked = client.post(f"/api/v1/patrols/{patrol_id}/checkins", json=at(cp, n=200 + n, recorded_at=when))
         assert checked.status_code == 201, checked.text
+
+
+@pytest.mark.parametrize("what", ["start", "check_in"])
+def test_a_patrol_or_check_in_is_saved_together_with_its_audit_event_or_not_at_all(running, api, town, session,
+                                                                                   monkeypatch, what):
+    from volunteers import audit
+
+    def audit_fails(*args, **kwargs):
+        raise RuntimeError("the audit trail could not be written")
+
+    client, patrol_id = running
+    other = api("13800000202")
+    before = count(session, Patrol), count(session, CheckIn)
+    monkeypatch.setattr(audit, "record", audit_fails)
+    with pytest.raises(RuntimeError):
+        if what == "start":
+            start(other, 3)
+        else:
+            client.post(f"/api/v1/patrols/{patrol_id}/checkins", json=at(town.checkpoints("G1")[0]))
+    assert (count(session, Patrol), count(session, CheckIn)) == before
