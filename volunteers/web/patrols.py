@@ -18,9 +18,10 @@ bp = Blueprint("patrols", __name__, url_prefix="/patrols")
 
 
 def here() -> tuple[float, float] | None:
-    """Where the phone says it stands (?lat=&lon=), to show distances; ignored when malformed."""
+    """Where the phone says it stands (?lat=&lon=, or a GPS check-in's own fields), to show distances;
+    ignored when malformed."""
     try:
-        return geo.point(request.args, required=False)
+        return geo.point(request.values, required=False)
     except Invalid:
         return None
 
