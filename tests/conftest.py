@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from volunteers import db, demo
 from volunteers.models import Checkpoint, Grid, User
 
 PG_URL = os.environ.get("DATABASE_URL", "")
+# The demo password hashed with a small scrypt cost: the same check, a hundredth of the time per login.
+CHEAP_DEMO_HASH = generate_password_hash(demo.PASSWORD, method="scrypt:1024:8:1")
 ON_POSTGRES = PG_URL.startswith("postgres")
 
 
@@ -105,7 +108,7 @@ def demo_template(migrated_database, tmp_path_factory) -> str | None:
     shutil.copyfile(migrated_database, path)
     engine = db.make_engine(f"sqlite:///{path}")
     with Session(engine) as s:
-        demo.build(s)
+        demo.build(s, password_hash=CHEAP_DEMO_HASH)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -123,7 +126,7 @@ def town(app, session, demo_template) -> Town:
             Path(target + suffix).unlink(missing_ok=True)
         shutil.copyfile(demo_template, target)
     else:
-        demo.build(session)
+        demo.build(session, password_hash=CHEAP_DEMO_HASH)
     return Town(session)
 
 
