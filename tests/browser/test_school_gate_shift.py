@@ -1,0 +1,68 @@
+"""A 护学岗 shift: the volunteer accepts it on a phone, checks in at the post with GPS, marks it done;
+the grid officer verifies it on a desktop."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from babel.support import Translations
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from tests.browser.conftest import log_in, open_page
+from volunteers import tasks
+from volunteers.models import Assignment, User, utcnow
+
+
+def test_a_volunteer_takes_a_school_gate_post_and_the_officer_verifies_it(live, contexts):
+    gate = live.checkpoint("青石小学校门")
+    with live.session() as s:
+        officer = s.exec(select(User).where(User.phone == "13800000101")).one()
+        volunteer = s.exec(select(User).where(User.phone == "13800000201")).one()
+        task, _ = tasks.create(s, user=officer, data={
+            "client_id": str(uuid.uuid4()), "kind": "school_gate", "title": "青石小学护学岗（测试）",
+            "grid": live.grid("G1").id, "checkpoint_id": gate.id, "place": "青石小学校门",
+            "starts_at": (utcnow() + timedelta(minutes=30)).isoformat(),
+            "ends_at": (utcnow() + timedelta(minutes=70)).isoformat(), "volunteer_ids": [volunteer.id]})
+        offer = s.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+
+    phone = open_page(contexts("phone", permissions=["geolocation"],
+                               geolocation={"latitude": gate.lat, "longitude": gate.lon, "accuracy": 7}))
+    log_in(phone, live, "13800000201")
+    phone.goto(live.url + "/tasks/")
+    card = phone.locator(f"#assignment-{offer.id}")
+    card.locator("form button[type=submit]").first.click()          # 接受
+    expect(phone.locator(f"#state-{offer.id}")).to_have_text(label("accepted"))
+    card = phone.locator(f"#assignment-{offer.id}")
+    card.locator("[data-task-gps]").click()
+    expect(card.locator("[data-task-gps-status]")).not_to_be_empty()
+    expect(card.locator("input[name=lat]")).not_to_have_value("")
+    card.locator(f"#done-{offer.id} button[type=submit]").click()
+    expect(phone.locator(f"#state-{offer.id}")).to_have_text(label("done"))
+
+    with live.session() as s:
+        done = s.get(Assignment, offer.id)
+    assert done.state == "done" and done.distance_m is not None and done.distance_m < 5
+
+    desk = open_page(contexts("desktop"))
+    log_in(desk, live, "13800000101")
+    desk.goto(live.url + "/tasks/")
+    row = desk.locator(f"#task-{task.id} #assignment-{offer.id}")
+    expect(row).to_contain_text(label_text("Checked in by GPS"))
+    row.locator("form button[type=submit]").first.click()            # 确认
+    expect(desk.locator(f"#task-{task.id} #assignment-{offer.id} .status")).to_have_text(label("verified"))
+    with live.session() as s:
+        assert s.get(Assignment, offer.id).state == "verified"
+    assert not phone.problems.items and not desk.problems.items
+
+
+def label_text(msgid: str) -> str:
+    """What people see for an English msgid (from the compiled Chinese catalog)."""
+    catalog = Translations.load(Path(__file__).resolve().parents[2] / "translations", ["zh_Hans_CN"])
+    return catalog.gettext(msgid)
+
+
+def label(state: str) -> str:
+    """The Chinese label of an assignment state."""
+    return label_text(tasks.STATE_LABELS[state])
