@@ -238,7 +238,10 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
         if existing.user_id != user.id:
             raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
         return clientids.replay(existing, fp), False
-    if open_patrol(session, user) is not None:
+    running = open_patrol(session, user)
+    if running is not None:
+        if running.client_id == cid:  # a concurrent copy of this very start committed after the look-up above
+            return clientids.replay(running, fp), False
         raise Conflict("patrol_open", N_("You already have a patrol running. End it before starting a new one."))
     now = utcnow()
     # An offline start keeps the phone's time; a clock running ahead is pulled back to now.
