@@ -63,12 +63,14 @@
     return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
   }
 
+  function clock(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+
   var here = null;
   function render(state) {
     var running = state && !state.ended;
     root.querySelectorAll("[data-app-idle]").forEach(function (el) { el.hidden = !!running; });
     root.querySelectorAll("[data-app-running]").forEach(function (el) { el.hidden = !running; });
-    if (running) root.querySelector("[data-app-since]").textContent = new Date(state.started_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (running) root.querySelector("[data-app-since]").textContent = clock(state.started_at);
     var list = root.querySelector("[data-app-checkpoints]");
     var template = root.querySelector("template[data-app-row]");
     list.textContent = "";
@@ -82,7 +84,10 @@
       var stateEl = row.querySelector("[data-state]");
       var button = row.querySelector("[data-app-checkin]");
       button.hidden = !running || (done && done.state !== "refused");
-      if (done && done.state === "sent") { stateEl.textContent = "✓ " + msg("checked-in"); row.classList.add("done"); }
+      if (done && done.state === "sent") {
+        stateEl.textContent = "✓ " + (done.recorded_at ? msg("checked-at").replace("{time}", clock(done.recorded_at)) : msg("checked-in"));
+        row.classList.add("done");
+      }
       else if (done && done.state === "waiting") { stateEl.textContent = "⏳ " + msg("saved"); row.classList.add("waiting"); }
       else if (done && done.state === "refused") { stateEl.textContent = done.message; stateEl.className = "notice notice-error"; }
       button.addEventListener("click", function () { checkIn(cp, button); });
@@ -125,7 +130,7 @@
         user: app.user, client_id: id, kind: "checkin", label: msg("label-checkin").replace("{name}", cp.name),
         url: patrolUrl(data.urls.checkins, state), depends_on: state.server_id == null ? state.client_id : null, json: body
       }).then(function () {
-        state.checkins[cp.id] = { state: "waiting", client_id: id };
+        state.checkins[cp.id] = { state: "waiting", client_id: id, recorded_at: body.recorded_at };
         save(state);
         render(state);
         say(msg("saved"));
@@ -174,7 +179,10 @@
     if (!event.item || !state) return;
     var item = event.item;
     if (event.type === "sent") {
-      if (item.kind === "patrol.start" && item.client_id === state.client_id) state.server_id = event.response.id;
+      if (item.kind === "patrol.start" && item.client_id === state.client_id) {
+        state.server_id = event.response.id;
+        if (mine[item.client_id]) say("");  // "saved, waiting to send" is no longer true
+      }
       if (item.kind === "checkin") {
         Object.keys(state.checkins).forEach(function (cpId) {
           if (state.checkins[cpId].client_id === item.client_id) state.checkins[cpId].state = "sent";
