@@ -88,13 +88,24 @@ def contexts(browser):
         ctx.close()
 
 
+# Chromium logs most CSP refusals to the console; the event also catches the ones it does not (e.g. report-only).
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", e =>
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")));"""
+
+
 class PageProblems:
-    """Console errors, uncaught exceptions and CSP violations seen on a page."""
+    """Console errors, uncaught exceptions, CSP violations and server errors (5xx) seen on a page."""
 
     def __init__(self, page):
         self.items: list[str] = []
+        page.add_init_script(CSP_WATCH)
         page.on("pageerror", lambda err: self.items.append(f"pageerror: {err}"))
         page.on("console", self._console)
+        page.on("response", self._response)
+
+    def _response(self, response):
+        if response.status >= 500 and not response.from_service_worker:
+            self.items.append(f"server: {response.status} {response.url}")
 
     def _console(self, message):
         text = message.text
@@ -104,8 +115,9 @@ class PageProblems:
 
 
 def until(page, script: str, timeout_s: float = 30.0, every_ms: int = 200):
-    """Poll a script that may return a promise until it gives something truthy (page.wait_for_function
-    does not wait for promises: a pending promise counts as truthy at once)."""
+    """Poll a script that may return a promise until it gives something truthy. Not page.wait_for_function:
+    a pending promise counts as truthy at once, and its string predicates are eval'd in the page, which
+    the app's CSP (no 'unsafe-eval') refuses whenever the first check is false."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = page.evaluate(script)

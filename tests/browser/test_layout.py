@@ -1,9 +1,15 @@
 """Readable on a 360 px phone held by someone over 60: no sideways scrolling, big targets, no script errors."""
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 import pytest
 
-from tests.browser.conftest import log_in, open_page
+from tests.browser.conftest import log_in, open_page, until
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "patrol-phone.png"
 
 PAGES = ["/", "/patrols/", "/hazards/new", "/hazards/mine", "/outbox", "/notifications/"]
 
@@ -35,3 +41,33 @@ def test_the_plain_patrol_page_fits_a_small_phone_too(live, contexts):
     page.locator("details.qr summary").first.click()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert page.evaluate(TARGETS_TOO_SMALL) == []
+
+
+def fits_a_small_phone(page):
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    assert page.evaluate(TARGETS_TOO_SMALL) == []
+    assert page.problems.items == []
+
+
+def test_a_running_patrol_fits_a_small_phone(live, contexts):
+    """The patrol on the home page and the patrol page, with JavaScript, distances and one check-in shown.
+    SAVE_SCREENSHOTS=1 writes the home patrol to docs/screenshots/patrol-phone.png."""
+    office = live.checkpoint("东街村委会")
+    page = open_page(contexts("phone", permissions=["geolocation"],
+                              geolocation={"latitude": office.lat, "longitude": office.lon, "accuracy": 8}))
+    log_in(page, live, "13800000201")
+    page.click("#app-start")
+    page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").click()
+    page.locator(f"#app-checkpoint-{office.id}.done").wait_for()
+    page.locator("#patrol-app [data-distance]").last.filter(has_text=re.compile(r"\d")).wait_for()
+    fits_a_small_phone(page)
+    if os.environ.get("SAVE_SCREENSHOTS") == "1":
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True, scale="css")
+
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)")
+    page.goto(live.url + "/patrols/")
+    page.locator("#patrol-list li a").first.click()
+    page.locator("#checkpoints .distance").last.wait_for()
+    page.locator("details.qr summary").first.click()
+    fits_a_small_phone(page)

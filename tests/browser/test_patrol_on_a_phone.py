@@ -38,14 +38,17 @@ def test_a_volunteer_starts_checks_in_by_gps_ends_and_sees_the_patrol(live, cont
 
     row = page.locator(f"#app-checkpoint-{office.id}")
     row.locator("[data-distance]").filter(has_text=re.compile(r"\d")).wait_for()  # distance from where I stand
+    assert re.fullmatch(r"相距 [0-5] 米", row.locator("[data-distance]").inner_text())
+    assert page.locator("#patrol-app li.checkpoint").count() >= 2  # every must-visit point of the route
     row.locator("[data-app-checkin]").click()
     page.locator(f"#app-checkpoint-{office.id}.done").wait_for()
     assert "✓" in row.inner_text()
+    assert "签到成功" in page.locator("[data-app-status].notice-success").inner_text()
 
     page.click("#app-end")
     page.wait_for_url(live.url + "/patrols/")
     latest = page.locator("#patrol-list li").first
-    assert "东街村委会" in latest.inner_text() and "分钟" in latest.inner_text()
+    assert "东街村委会" in latest.inner_text() and re.search(r"\d+ 分钟", latest.inner_text()), latest.inner_text()
 
     [patrol] = new_patrols(live)
     [checkin] = new_checkins(live)
@@ -71,6 +74,43 @@ def test_a_check_in_two_kilometres_away_says_too_far_and_saves_nothing(live, con
     # the refused try is not left waiting in the outbox, and the button is back for another go
     until(page, "Outbox.list(null).then(rows => rows.length === 0)")
     assert page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").is_visible()
+
+
+def test_the_patrol_page_checks_in_by_gps_in_place_and_keeps_the_distances(live, contexts):
+    """The server-drawn patrol page (reached from "my patrols") with JavaScript: htmx swaps the list in place."""
+    office, school = live.checkpoint("东街村委会"), live.checkpoint("青石小学校门")
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": office.lat, "longitude": office.lon, "accuracy": 8})
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    page.click("#app-start")
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)")  # the start has reached the server
+    page.goto(live.url + "/patrols/")
+    page.locator("#patrol-list li a").first.click()
+    page.wait_for_url(re.compile(r"/patrols/\d+$"))
+
+    far_row, here_row = page.locator(f"#checkpoint-{school.id}"), page.locator(f"#checkpoint-{office.id}")
+    far_row.locator(".distance").wait_for()  # data-locate asked the server for distances from here
+    far_away = int(re.search(r"\d+", far_row.locator(".distance").inner_text()).group())
+    assert far_away > 100
+    here_row.locator("[data-gps-checkin]").click()
+    page.locator(f"#checkpoint-{office.id}.done").wait_for()
+    assert "✓" in here_row.inner_text()
+    assert "签到成功" in page.locator("#checkpoints .notice-success").inner_text()
+    assert far_row.locator(".distance").is_visible()  # the swapped-in list still says how far
+
+    far_row.locator("[data-gps-checkin]").click()
+    error = page.locator("#checkpoints .notice-error")
+    error.wait_for()
+    assert str(far_away) in error.inner_text() or str(far_away + 1) in error.inner_text(), error.inner_text()
+    [checkin] = new_checkins(live)
+    assert checkin.checkpoint_id == office.id and checkin.method == "gps"
+
+    page.click("#end-patrol")
+    page.wait_for_url(live.url + "/patrols/")
+    assert "东街村委会" in page.locator("#patrol-list li").first.inner_text()
+    assert new_patrols(live)[0].ended_at is not None
+    assert not page.problems.items
 
 
 def test_without_javascript_the_poster_code_checks_in(live, contexts):
