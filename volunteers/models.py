@@ -144,6 +144,7 @@ class Team(SQLModel, table=True):
     station_id: int = fk("station.id", "CASCADE")
     name: str = Field(max_length=100)
     kind: str = Field(max_length=32)
+    leader_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
 
 
 class TeamMember(SQLModel, table=True):
@@ -197,6 +198,31 @@ class CheckIn(SQLModel, table=True):
     recorded_at: datetime = when()  # the device's clock
     received_at: datetime = when(default=utcnow)  # the server's clock
     flags: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class PatrolPosition(SQLModel, table=True):
+    """One breadcrumb point of a running patrol; a phone sends them in batches under one client_id."""
+    __tablename__ = "patrol_position"
+    __table_args__ = (sa.UniqueConstraint("client_id", "seq", name="uq_patrol_position_client_seq"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64)  # the batch's id; seq orders the points inside it
+    seq: int = 0
+    fingerprint: str = Field(max_length=64)  # of the whole batch, so a changed retry is a 409
+    patrol_id: int = fk("patrol.id", "CASCADE")
+    lat: float
+    lon: float
+    accuracy_m: Optional[float] = None
+    recorded_at: datetime = when(index=True)  # the device's clock
+    received_at: datetime = when(default=utcnow)
+
+
+class MissedCheckpointAlert(SQLModel, table=True):
+    """Remembers that the officers were told about a shift's missed must-visit points, so it happens once."""
+    __tablename__ = "missed_checkpoint_alert"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("task.id", ondelete="CASCADE"), nullable=False, unique=True))
+    checkpoint_ids: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    sent_at: datetime = when(default=utcnow)
 
 
 # --- Audit --------------------------------------------------------------------------------------
@@ -344,3 +370,88 @@ class Assignment(SQLModel, table=True):
     done_at: Optional[datetime] = when(nullable=True)
     verified_at: Optional[datetime] = when(nullable=True)
     verified_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+
+
+# --- Service hours, certification, certificates, honours -----------------------------------------
+
+class ServiceRecord(SQLModel, table=True):
+    """One line of the hours ledger: pending → approved | rejected. Approved rows are never edited;
+    a correction is a new row that points at the one it corrects (corrects_id)."""
+    __tablename__ = "service_record"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    volunteer_id: int = fk("user.id", "CASCADE")
+    grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True)  # whose officers approve it
+    source: str = Field(max_length=12)  # patrol | assignment | manual | correction
+    patrol_id: Optional[int] = Field(default=None, sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("patrol.id", ondelete="SET NULL"), nullable=True, unique=True))
+    assignment_id: Optional[int] = Field(default=None, sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("assignment.id", ondelete="SET NULL"), nullable=True, unique=True))
+    corrects_id: Optional[int] = fk("service_record.id", "SET NULL", nullable=True)
+    starts_at: datetime = when(index=True)
+    ends_at: datetime = when()
+    month: str = Field(max_length=7, index=True)  # YYYY-MM of starts_at in Asia/Shanghai, for locking and tallies
+    minutes: int  # counted minutes (after the cap and overlap rules; may be negative on a correction)
+    status: str = Field(default="pending", max_length=10, index=True)
+    flags: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    reason: str = Field(default="", max_length=300)  # why a manual entry or correction exists
+    rejection_reason: str = Field(default="", max_length=300)
+    created_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    created_at: datetime = when(default=utcnow)
+    decided_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    decided_at: Optional[datetime] = when(nullable=True)
+
+
+class MonthCertification(SQLModel, table=True):
+    """A station's month, certified by a coordinator; its service records are locked from then on."""
+    __tablename__ = "month_certification"
+    __table_args__ = (sa.UniqueConstraint("station_id", "month", name="uq_month_certification_station_month"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    month: str = Field(max_length=7)  # YYYY-MM
+    certified_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    certified_at: datetime = when(default=utcnow)
+
+
+class Certificate(SQLModel, table=True):
+    """A numbered service certificate (志愿服务证明): published for a notice period (公示期), then issued."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    number: str = Field(max_length=32, unique=True)
+    volunteer_id: int = fk("user.id", "CASCADE")
+    period_from: date
+    period_to: date
+    minutes: int  # approved minutes in the period when it was published
+    status: str = Field(default="notice", max_length=10)  # notice | issued | withdrawn
+    issuer: str = Field(max_length=100)  # the issuing body's name as printed
+    issued_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    published_at: datetime = when(default=utcnow)
+    notice_until: datetime = when()
+    issued_at: Optional[datetime] = when(nullable=True)
+
+
+class CertificateObjection(SQLModel, table=True):
+    """An objection raised during a certificate's notice period."""
+    __tablename__ = "certificate_objection"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    certificate_id: int = fk("certificate.id", "CASCADE")
+    text: str = Field(max_length=1000)
+    raised_by: str = Field(default="", max_length=100)
+    recorded_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    at: datetime = when(default=utcnow)
+    resolution: str = Field(default="", max_length=300)
+
+
+class Commendation(SQLModel, table=True):
+    """An honour (锦旗, 表彰) given to a volunteer or a team."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    station_id: int = fk("station.id", "CASCADE")
+    volunteer_id: Optional[int] = fk("user.id", "CASCADE", nullable=True)
+    team_id: Optional[int] = fk("team.id", "CASCADE", nullable=True)
+    kind: str = Field(max_length=16)  # banner (锦旗) | commendation (表彰) | other
+    title: str = Field(max_length=200)
+    given_by: str = Field(default="", max_length=100)
+    awarded_on: date
+    note: str = Field(default="", max_length=500)
+    recorded_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    created_at: datetime = when(default=utcnow)
