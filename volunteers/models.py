@@ -285,8 +285,9 @@ class HazardEvent(SQLModel, table=True):
 class Photo(SQLModel, table=True):
     """A re-encoded, EXIF-free photo stored in the data directory under a random name."""
     id: Optional[int] = Field(default=None, primary_key=True)
-    hazard_id: int = fk("hazard.id", "CASCADE")
+    hazard_id: Optional[int] = fk("hazard.id", "CASCADE", nullable=True)  # a report's photo …
     event_id: Optional[int] = fk("hazard_event.id", "SET NULL", nullable=True)  # an "after" photo of a step
+    assignment_id: Optional[int] = fk("assignment.id", "CASCADE", nullable=True)  # … or a task's "done" photo
     stored_name: str = Field(max_length=80, unique=True)
     width: int
     height: int
