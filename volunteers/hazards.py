@@ -439,7 +439,7 @@ def all_photos(session: Session, hazard: Hazard) -> list[Photo]:
 def visible_photo(session: Session, user: User, photo_id: int) -> Photo:
     """A photo, only for those who may see its report (404 otherwise)."""
     photo = db.get(session, Photo, photo_id)
-    if photo is None:
+    if photo is None or photo.hazard_id is None:
         raise NotFound(N_("This photo does not exist."))
     visible(session, user, photo.hazard_id)
     return photo

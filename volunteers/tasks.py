@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, db, geo, notifications
+from volunteers import accounts, audit, clientids, db, geo, notifications, photos
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import Assignment, Checkpoint, Duty, Grid, Task, Team, TeamMember, User, utcnow
+from volunteers.models import Assignment, Checkpoint, Duty, Grid, Photo, Task, Team, TeamMember, User, utcnow
 from volunteers.patrols import parse_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -232,8 +232,10 @@ def _check_room(session: Session, task: Task) -> None:
 
 
 def act(session: Session, *, user: User, assignment_id: int, action: str, data: dict[str, Any] | None = None,
-        ip: str | None = None) -> Assignment:
-    """Take one step on an assignment; repeating the step just taken is a harmless retry."""
+        ip: str | None = None, photo: bytes | None = None, store: photos.PhotoStore | None = None) -> Assignment:
+    """Take one step on an assignment; repeating the step just taken is a harmless retry.
+
+    "done" may carry a photo of the post (checked and re-encoded before anything is written)."""
     data = data or {}
     assignment = db.get(session, Assignment, assignment_id)
     if assignment is None or action not in ACTIONS:
@@ -263,6 +265,8 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
             raise Invalid("reason_required", N_("Please write the reason."))
         assignment.answered_at = now
     elif action == "done":
+        if photo and store is None:
+            raise ValueError("a photo needs a store")
         point = geo.point(data, required=False)
         if point:
             assignment.lat, assignment.lon = point
@@ -273,6 +277,7 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
         if task.kind == "publicity":
             assignment.reach = {f: geo.number(data, f, low=0, high=1_000_000, required=False) or 0 for f in REACH_FIELDS}
         assignment.done_at = now
+        processed = photos.process(photo) if photo else None
     else:
         assignment.verified_at, assignment.verified_by_id = now, user.id
         if action == "verify":
@@ -283,10 +288,42 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
     if moved != 1:
         raise Conflict("changed_meanwhile", N_("Someone else changed this just now. Please reload."))
     session.add(assignment)
-    audit.record(session, actor_id=user.id, action=f"assignment.{action}", obj=assignment, ip=ip)
-    session.commit()
+    stored = None
+    try:
+        if action == "done" and processed:
+            stored = store.save(processed)
+            session.add(Photo(assignment_id=assignment.id, stored_name=stored, width=processed.width,
+                              height=processed.height, size_bytes=len(processed.full), sha256=processed.sha256,
+                              created_at=now))
+        audit.record(session, actor_id=user.id, action=f"assignment.{action}", obj=assignment, ip=ip,
+                     **({"photo": True} if stored else {}))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if stored:
+            store.delete(stored)
+        raise
     session.refresh(assignment)
     return assignment
+
+
+def done_photos(session: Session, assignment_ids: list[int]) -> dict[int, list[int]]:
+    """The ids of the photos taken when each assignment was marked done."""
+    found: dict[int, list[int]] = {}
+    if assignment_ids:
+        for photo_id, assignment_id in session.exec(select(Photo.id, Photo.assignment_id)
+                                                    .where(Photo.assignment_id.in_(assignment_ids)).order_by(Photo.id)):
+            found.setdefault(assignment_id, []).append(photo_id)
+    return found
+
+
+def visible_photo(session: Session, user: User, photo: Photo) -> Photo:
+    """A done photo, for the volunteer who took it and the managers of the task's grid (404 otherwise)."""
+    assignment = session.get(Assignment, photo.assignment_id)
+    task = session.get(Task, assignment.task_id) if assignment else None
+    if task is None or not (assignment.volunteer_id == user.id or may_manage(session, user, task.grid_id)):
+        raise NotFound(N_("This photo does not exist."))
+    return photo
 
 
 def claim(session: Session, *, user: User, task_id: int, ip: str | None = None) -> Assignment:

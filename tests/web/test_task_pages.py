@@ -359,3 +359,61 @@ def test_no_follow_up_of_a_hazard_one_cannot_see(english, hazard, phone, status)
 def test_home_pages_link_to_the_tasks(english):
     assert 'href="/tasks/"' in english(VOLUNTEER).get("/").text
     assert 'href="/tasks/"' in english(OFFICER_G12).get("/").text
+
+
+# --- A photo of the post with "done" ------------------------------------------------------------------------
+
+FILES = __import__("pathlib").Path(__file__).resolve().parent.parent / "files"
+
+
+def accepted_offer(give, english):
+    task, offer = give()
+    volunteer = english(VOLUNTEER)
+    assert volunteer.post(f"/tasks/assignments/{offer.id}/accept", headers=HX).status_code == 200
+    return task, offer, volunteer
+
+
+def test_the_done_form_offers_an_optional_photo_sent_as_multipart(english, give):
+    _task, offer, volunteer = accepted_offer(give, english)
+    card = volunteer.get("/tasks/").text
+    assert f'id="photo-{offer.id}"' in card and 'capture="environment"' in card
+    assert 'hx-encoding="multipart/form-data"' in card
+
+
+def test_done_with_a_photo_stores_it_stripped_and_the_officer_sees_it(english, give, session, town):
+    task, offer, volunteer = accepted_offer(give, english)
+    with open(FILES / "gps.jpg", "rb") as f:
+        done = volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX,
+                              data={"photo": (f, "post.jpg")}, content_type="multipart/form-data")
+    assert done.status_code == 200 and state(session, offer.id) == "done"
+    photo_ids = tasks.done_photos(session, [offer.id])[offer.id]
+    assert len(photo_ids) == 1
+    mine = volunteer.get(f"/photos/{photo_ids[0]}")
+    assert mine.status_code == 200 and mine.mimetype == "image/jpeg"
+    assert b"Exif" not in mine.data[:4096]  # the GPS EXIF of the upload is gone
+
+    officer = english(OFFICER_G12)
+    listing = officer.get("/tasks/").text
+    assert f"/photos/{photo_ids[0]}/thumb" in listing
+    assert officer.get(f"/photos/{photo_ids[0]}/thumb").status_code == 200
+    # Neither another volunteer nor the officer of other grids may see it.
+    assert english(OTHER_VOLUNTEER_G1).get(f"/photos/{photo_ids[0]}").status_code == 404
+    assert english(OFFICER_G34).get(f"/photos/{photo_ids[0]}").status_code == 404
+
+
+def test_done_with_something_that_is_not_a_photo_is_422_and_stays_accepted(english, give, session):
+    _task, offer, volunteer = accepted_offer(give, english)
+    with open(FILES / "not-an-image.jpg", "rb") as f:
+        done = volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX,
+                              data={"photo": (f, "post.jpg")}, content_type="multipart/form-data")
+    assert done.status_code == 422 and f'id="assignment-{offer.id}"' in done.text
+    assert state(session, offer.id) == "accepted"
+    assert tasks.done_photos(session, [offer.id]) == {}
+
+
+def test_done_without_a_photo_still_works_with_an_empty_file_field(english, give, session):
+    _task, offer, volunteer = accepted_offer(give, english)
+    done = volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX,
+                          data={"photo": (__import__("io").BytesIO(b""), "")}, content_type="multipart/form-data")
+    assert done.status_code == 200 and state(session, offer.id) == "done"
+    assert tasks.done_photos(session, [offer.id]) == {}

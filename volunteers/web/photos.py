@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, send_file
 from flask_login import current_user, login_required
 
-from volunteers import hazards
+from volunteers import db, hazards, tasks
 from volunteers.errors import N_, NotFound
+from volunteers.models import Photo
 from volunteers.photos import PhotoStore
 from volunteers.web.extensions import get_session
 
@@ -21,16 +22,23 @@ def store() -> PhotoStore:
 @login_required
 def show(photo_id: int):
     """The photo (long edge ≤ 1600 px), private to those who may see its report."""
-    photo = hazards.visible_photo(get_session(), current_user, photo_id)
-    return _send(photo.stored_name, thumb=False)
+    return _send(visible(photo_id).stored_name, thumb=False)
 
 
 @bp.get("/<int:photo_id>/thumb")
 @login_required
 def thumb(photo_id: int):
     """The photo's thumbnail."""
-    photo = hazards.visible_photo(get_session(), current_user, photo_id)
-    return _send(photo.stored_name, thumb=True)
+    return _send(visible(photo_id).stored_name, thumb=True)
+
+
+def visible(photo_id: int) -> Photo:
+    """A report's photo for those who may see the report; a task's done photo for its volunteer and managers."""
+    session = get_session()
+    photo = db.get(session, Photo, photo_id)
+    if photo is not None and photo.hazard_id is None and photo.assignment_id is not None:
+        return tasks.visible_photo(session, current_user, photo)
+    return hazards.visible_photo(session, current_user, photo_id)
 
 
 def _send(name: str, thumb: bool):

@@ -15,6 +15,7 @@ from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
 from volunteers.web.hazards import fragment_wanted
+from volunteers.web.photos import store as photo_store
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -38,8 +39,9 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
     db = get_session()
     if is_staff():
         items = tasks.for_manager(db, current_user)
-        return dict(manager=True, items=items, rows=tasks.assignments_of(db, [t.id for t in items]),
-                    message=message, error=error)
+        rows = tasks.assignments_of(db, [t.id for t in items])
+        return dict(manager=True, items=items, rows=rows, message=message, error=error,
+                    done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]))
     return dict(manager=False, mine=tasks.for_volunteer(db, current_user), open=tasks.open_for(db, current_user),
                 message=message, error=error)
 
@@ -123,8 +125,9 @@ def card(assignment: Assignment, status: int = 200, **notes: Any):
     task = db.get(Task, assignment.task_id)
     if assignment.volunteer_id == current_user.id:
         return render_template("tasks/_card.html", task=task, a=assignment, **notes, **LABELS), status
-    return render_template("tasks/_task.html", task=task, rows=tasks.assignments_of(db, [task.id])[task.id], **notes,
-                           **LABELS), status
+    rows = tasks.assignments_of(db, [task.id])[task.id]
+    return render_template("tasks/_task.html", task=task, rows=rows, **notes, **LABELS,
+                           done_photos=tasks.done_photos(db, [a.id for a, _v in rows])), status
 
 
 @bp.post("/assignments/<int:assignment_id>/<action>")
@@ -133,8 +136,10 @@ def act(assignment_id: int, action: str):
     """accept, decline (reason), done (GPS, reach), verify, no_show; htmx gets the card back in place."""
     db = get_session()
     try:
+        upload = request.files.get("photo")
         assignment = tasks.act(db, user=current_user, assignment_id=assignment_id, action=action,
-                               data=request.form.to_dict(), ip=client_ip())
+                               data=request.form.to_dict(), ip=client_ip(),
+                               photo=upload.read() if upload and upload.filename else None, store=photo_store())
     except DomainError as err:
         db.rollback()
         if err.status == 404 or not fragment_wanted():
