@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import func, select
 
 from volunteers import duties, sms, tasks
-from volunteers.errors import Forbidden, Invalid
+from volunteers.errors import Forbidden, Invalid, NotFound
 from volunteers.models import Assignment, Duty, Notification, Task
 from volunteers.tasks import SHANGHAI
 
@@ -120,6 +120,95 @@ def test_creating_a_pattern_makes_the_next_two_weeks(town):
                                        data=form(town, first_day="2030-03-01", skip_dates="2030-03-08"), now=now)
     days = sorted(t.starts_at.astimezone(SHANGHAI).date() for t in made)
     assert days == [date(2030, 3, 4), date(2030, 3, 11), date(2030, 3, 15)]
+
+
+# --- Changing and stopping a pattern -----------------------------------------------------------------------
+
+MONDAY_8AM = datetime(2030, 3, 4, 0, 0, tzinfo=timezone.utc)  # Monday 08:00 in Shanghai
+
+
+def shifts_of(town, duty) -> list[Task]:
+    town.session.expire_all()
+    return list(town.session.exec(select(Task).where(Task.duty_id == duty.id).order_by(Task.starts_at)))
+
+
+def messages_to(town, phone, message) -> int:
+    return town.session.exec(select(func.count()).select_from(Notification).where(
+        Notification.user_id == town.user(phone).id, Notification.message == message)).one()
+
+
+def test_changing_the_size_keeps_the_shifts_and_their_people_and_tells_them(town):
+    officer = town.user("13800000101")
+    duty, made = duties.create_pattern(town.session, user=officer, data=form(town, skip_dates=""), now=MONDAY_8AM)
+    town.session.commit()
+    take(town, made[-1], ["13800000201"])
+    _, kept, cancelled, new = duties.update_pattern(town.session, user=officer, duty_id=duty.id,
+                                                    data=form(town, skip_dates="", capacity="3", title="护学岗 一小"),
+                                                    now=MONDAY_8AM)
+    assert (kept, cancelled, new) == (len(made) - 1, 0, [])  # the Monday 07:20 shift had started at 08:00
+    later = [t for t in shifts_of(town, duty) if t.starts_at > MONDAY_8AM]
+    assert all(t.capacity == 3 and t.title == "护学岗 一小" for t in later)
+    assert messages_to(town, "13800000201", duties.CHANGED) == 1
+
+
+def test_moving_the_days_cancels_shifts_that_no_longer_fit_and_makes_the_new_ones(town):
+    officer = town.user("13800000101")
+    duty, made = duties.create_pattern(town.session, user=officer, data=form(town, skip_dates=""), now=MONDAY_8AM)
+    town.session.commit()
+    friday = next(t for t in made if t.starts_at.astimezone(SHANGHAI).weekday() == 4)
+    take(town, friday, ["13800000201"])
+    started = [t.id for t in made if t.starts_at <= MONDAY_8AM]
+    _, kept, cancelled, new = duties.update_pattern(town.session, user=officer, duty_id=duty.id,
+                                                    data=form(town, skip_dates="", weekdays=["0", "2"]), now=MONDAY_8AM)
+    days = [t.starts_at.astimezone(SHANGHAI).weekday() for t in shifts_of(town, duty) if t.starts_at > MONDAY_8AM]
+    assert set(days) == {0, 2} and cancelled == 2 and len(new) == 2
+    assert [t.id for t in shifts_of(town, duty) if t.starts_at <= MONDAY_8AM] == started  # history stays
+    assert messages_to(town, "13800000201", duties.CANCELLED) == 1
+    assert town.session.get(Task, friday.id) is None
+
+
+def test_a_bad_change_is_refused_and_nothing_moves(town):
+    officer = town.user("13800000101")
+    duty, made = duties.create_pattern(town.session, user=officer, data=form(town), now=MONDAY_8AM)
+    town.session.commit()
+    with pytest.raises(Invalid):
+        duties.update_pattern(town.session, user=officer, duty_id=duty.id, data=form(town, capacity="0"),
+                              now=MONDAY_8AM)
+    town.session.rollback()
+    assert len(shifts_of(town, duty)) == len(made) and town.session.get(Duty, duty.id).capacity == 2
+
+
+def test_another_grids_officer_cannot_change_or_stop_a_pattern(town):
+    duty, _made = duties.create_pattern(town.session, user=town.user("13800000101"), data=form(town), now=MONDAY_8AM)
+    town.session.commit()
+    other = town.user("13800000102")
+    with pytest.raises(NotFound):
+        duties.update_pattern(town.session, user=other, duty_id=duty.id, data=form(town), now=MONDAY_8AM)
+    with pytest.raises(NotFound):
+        duties.stop_pattern(town.session, user=other, duty_id=duty.id, now=MONDAY_8AM)
+
+
+def test_stopping_a_pattern_keeps_its_past_shifts_and_cancels_those_to_come(town):
+    officer = town.user("13800000101")
+    duty, made = duties.create_pattern(town.session, user=officer, data=form(town, skip_dates=""), now=MONDAY_8AM)
+    town.session.commit()
+    take(town, made[-1], ["13800000201"])
+    deleted, cancelled = duties.stop_pattern(town.session, user=officer, duty_id=duty.id, now=MONDAY_8AM)
+    assert not deleted and cancelled == len(made) - 1
+    left = shifts_of(town, duty)
+    assert [t.id for t in left] == [made[0].id] and left[0].starts_at <= MONDAY_8AM
+    assert town.session.get(Duty, duty.id).last_day == date(2030, 3, 4)
+    assert messages_to(town, "13800000201", duties.CANCELLED) == 1
+
+
+def test_stopping_a_pattern_before_its_first_shift_deletes_it(town):
+    officer = town.user("13800000101")
+    duty, made = duties.create_pattern(town.session, user=officer, data=form(town, first_day="2030-03-05"),
+                                       now=MONDAY_8AM)
+    town.session.commit()
+    deleted, cancelled = duties.stop_pattern(town.session, user=officer, duty_id=duty.id, now=MONDAY_8AM)
+    assert deleted and cancelled == len(made) > 0
+    assert town.session.get(Duty, duty.id) is None
 
 
 # --- Reminders ---------------------------------------------------------------------------------------------

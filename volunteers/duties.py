@@ -113,6 +113,88 @@ def generate_ahead(session: Session, *, user: User, duty: Duty, now: datetime | 
     return tasks.generate(session, user=user, duty=duty, first=start, last=start + timedelta(days=GENERATE_DAYS - 1))
 
 
+PATTERN_FIELDS = ("grid_id", "team_id", "kind", "title", "place", "checkpoint_id", "weekdays", "windows", "skip_dates",
+                  "first_day", "last_day", "capacity")
+SHIFT_FIELDS = ("grid_id", "team_id", "kind", "title", "place", "checkpoint_id", "capacity")
+CANCELLED = N_("The shift “%(title)s” on %(time)s was cancelled.")
+CHANGED = N_("The shift “%(title)s” on %(time)s was changed. Please look at it again.")
+
+
+def _shift_time(task: Task) -> str:
+    return task.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _people_on(session: Session, task: Task) -> list[int]:
+    """Who was offered or holds a place on a shift (they are told when it changes)."""
+    return list(session.exec(select(Assignment.volunteer_id).where(
+        Assignment.task_id == task.id, Assignment.state.in_(("offered",) + TAKING_PLACES))))
+
+
+def _cancel_shift(session: Session, task: Task) -> None:
+    """Remove a shift that has not started; everyone on it is told."""
+    for volunteer_id in _people_on(session, task):
+        notifications.notify(session, user_id=volunteer_id, link="/tasks/", message=CANCELLED, title=task.title,
+                             time=_shift_time(task))
+    session.delete(task)
+
+
+def _future_shifts(session: Session, duty: Duty, now: datetime) -> list[Task]:
+    return list(session.exec(select(Task).where(Task.duty_id == duty.id, Task.starts_at > now).order_by(Task.starts_at)))
+
+
+def update_pattern(session: Session, *, user: User, duty_id: int, data: dict[str, Any], now: datetime | None = None,
+                   ip: str | None = None) -> tuple[Duty, int, int, list[Task]]:
+    """Change a pattern. Shifts already started stay as they were (they are history and hours). Shifts to come that
+    the new pattern still has keep their people and take the new title, place and size; the others are cancelled
+    (their people are told); missing ones for the next two weeks are made. → (duty, kept, cancelled, made)."""
+    now = now or utcnow()
+    duty = managed_duty(session, user=user, duty_id=duty_id)
+    new = parse_pattern(session, user=user, data=data)
+    for name in PATTERN_FIELDS:
+        setattr(duty, name, getattr(new, name))
+    wanted = set(tasks.expand(duty))
+    kept = cancelled = 0
+    for task in _future_shifts(session, duty, now):
+        if (task.starts_at, task.ends_at) not in wanted:
+            _cancel_shift(session, task)
+            cancelled += 1
+            continue
+        changed = [name for name in SHIFT_FIELDS if getattr(task, name) != getattr(duty, name)]
+        for name in changed:
+            setattr(task, name, getattr(duty, name))
+        if changed:
+            for volunteer_id in _people_on(session, task):
+                notifications.notify(session, user_id=volunteer_id, link="/tasks/", message=CHANGED, title=task.title,
+                                     time=_shift_time(task))
+        kept += 1
+    session.add(duty)
+    session.flush()
+    audit.record(session, actor_id=user.id, action="duty.update", obj=duty, ip=ip, kept=kept, cancelled=cancelled)
+    return duty, kept, cancelled, generate_ahead(session, user=user, duty=duty, now=now)
+
+
+def stop_pattern(session: Session, *, user: User, duty_id: int, now: datetime | None = None,
+                 ip: str | None = None) -> tuple[bool, int]:
+    """Stop a duty: its shifts to come are cancelled (their people are told). A duty none of whose shifts has
+    started is deleted; otherwise it ends today and its past shifts stay, with their hours. → (deleted, cancelled)."""
+    now = now or utcnow()
+    duty = managed_duty(session, user=user, duty_id=duty_id)
+    future = _future_shifts(session, duty, now)
+    for task in future:
+        _cancel_shift(session, task)
+    session.flush()
+    started = session.exec(select(Task.id).where(Task.duty_id == duty.id).limit(1)).first() is not None
+    audit.record(session, actor_id=user.id, action="duty.stop" if started else "duty.delete", obj=duty, ip=ip,
+                 cancelled=len(future))
+    if started:
+        duty.last_day = max(duty.first_day, min(duty.last_day, today(now) - timedelta(days=1)))
+        session.add(duty)
+    else:
+        session.delete(duty)
+    session.commit()
+    return not started, len(future)
+
+
 def managed_duty(session: Session, *, user: User, duty_id: int) -> Duty:
     """A duty of a grid this person manages; anyone else gets a 404."""
     duty = db.get(session, Duty, duty_id)

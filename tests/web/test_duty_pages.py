@@ -143,3 +143,75 @@ def test_a_new_pattern_through_htmx_goes_to_the_week_as_a_whole_page(english, to
     response = english(OFFICER_G12).post("/duties/new", data=pattern(town), headers=HX)
     assert response.status_code == 204
     assert response.headers["HX-Redirect"].startswith("/duties/week?grid=")
+
+
+# --- Changing and stopping a pattern ---------------------------------------------------------------------
+
+def saved_pattern(english, town, **overrides) -> Duty:
+    assert english(OFFICER_G12).post("/duties/new", data=pattern(town, **overrides)).status_code == 302
+    town.session.expire_all()
+    return town.session.exec(select(Duty).order_by(Duty.id.desc())).first()
+
+
+def test_the_edit_form_is_filled_with_the_pattern_as_page_and_partial(english, town):
+    duty = saved_pattern(english, town)
+    officer = english(OFFICER_G12)
+    full = officer.get(f"/duties/{duty.id}/edit")
+    assert full.status_code == 200 and "<html" in full.text and "Change the duty" in full.text
+    assert 'value="护学岗 二小"' in full.text and 'value="16:30"' in full.text and f'action="/duties/{duty.id}/edit"' in full.text
+    part = officer.get(f"/duties/{duty.id}/edit", headers=HX)
+    assert part.status_code == 200 and "<html" not in part.text and 'id="duty-form"' in part.text
+    assert f'/duties/{duty.id}/edit' in officer.get("/duties/").text
+
+
+def test_changing_a_pattern_through_the_page_moves_its_shifts(english, town):
+    duty = saved_pattern(english, town)
+    response = english(OFFICER_G12).post(f"/duties/{duty.id}/edit", data=pattern(town, capacity="5"))
+    assert response.status_code == 302 and "/duties/week" in response.headers["Location"]
+    town.session.expire_all()
+    assert town.session.get(Duty, duty.id).capacity == 5
+    future = town.session.exec(select(Task).where(Task.duty_id == duty.id, Task.starts_at > duties.utcnow())).all()
+    assert future and all(t.capacity == 5 for t in future)
+
+
+def test_a_bad_change_comes_back_in_the_form_with_the_reason(english, town):
+    duty = saved_pattern(english, town)
+    response = english(OFFICER_G12).post(f"/duties/{duty.id}/edit", headers=HX, data=pattern(town, end_1="07:00"))
+    assert response.status_code == 422 and "The end must be after the start." in response.text
+    assert "<html" not in response.text and f'action="/duties/{duty.id}/edit"' in response.text
+    town.session.expire_all()
+    assert town.session.get(Duty, duty.id).windows[0] == ["07:20", "08:00"]
+
+
+def test_stopping_a_new_pattern_deletes_it_and_its_shifts(english, town):
+    duty_id = saved_pattern(english, town, first_day=(duties.today() + timedelta(days=1)).isoformat()).id
+    page = english(OFFICER_G12).get("/duties/").text
+    assert f'/duties/{duty_id}/stop' in page and "data-confirm" in page
+    response = english(OFFICER_G12).post(f"/duties/{duty_id}/stop")
+    assert response.status_code == 302
+    town.session.expire_all()
+    assert town.session.get(Duty, duty_id) is None
+    assert town.session.exec(select(func.count()).select_from(Task).where(Task.duty_id == duty_id)).one() == 0
+
+
+@pytest.mark.parametrize("phone, status", [(VOLUNTEER, 403), (OFFICER_G34, 404), (COORDINATOR, 200)])
+def test_who_may_open_the_edit_form(login_as, town, phone, status):
+    duty = town.session.exec(select(Duty)).first()
+    assert login_as(phone).get(f"/duties/{duty.id}/edit").status_code == status
+
+
+@pytest.mark.parametrize("phone, status", [(VOLUNTEER, 403), (OFFICER_G34, 404)])
+def test_others_may_not_change_or_stop_a_pattern(login_as, town, phone, status):
+    duty = town.session.exec(select(Duty)).first()
+    client = login_as(phone)
+    assert client.post(f"/duties/{duty.id}/edit", data=pattern(town)).status_code == status
+    assert client.post(f"/duties/{duty.id}/stop").status_code == status
+    town.session.expire_all()
+    assert town.session.get(Duty, duty.id) is not None
+
+
+def test_unknown_duties_are_404(login_as):
+    client = login_as(OFFICER_G12)
+    assert client.get("/duties/99999/edit").status_code == 404
+    assert client.post("/duties/99999/stop").status_code == 404
+    assert client.get(f"/duties/{10**30}/edit").status_code == 404

@@ -57,8 +57,9 @@ def pattern_data(form) -> dict[str, Any]:
     return data
 
 
-def render_form(*, form: dict[str, Any], weekdays: list[str], error: str | None = None, status: int = 200):
-    """The new-pattern form, filled with what was typed."""
+def render_form(*, form: dict[str, Any], weekdays: list[str], error: str | None = None, status: int = 200,
+                duty_id: int | None = None):
+    """The pattern form (new, or editing duty_id), filled with what was typed."""
     db = get_session()
     grids = tasks.manageable_grids(db, current_user)
     ids = [g.id for g in grids]
@@ -66,8 +67,9 @@ def render_form(*, form: dict[str, Any], weekdays: list[str], error: str | None 
                                                                                             Checkpoint.id))) if ids else []
     teams = list(db.exec(select(Team).where(Team.station_id == current_user.station_id).order_by(Team.name)))
     codes = {g.id: g.code for g in grids}
+    action = url_for("duties.update", duty_id=duty_id) if duty_id else url_for("duties.create")
     return page("duties/new.html", "duties/_form.html", status, form=form, weekdays=weekdays, error=error, grids=grids,
-                teams=teams, checkpoints=checkpoints, codes=codes, kinds=tasks.KINDS)
+                teams=teams, checkpoints=checkpoints, codes=codes, kinds=tasks.KINDS, action=action, duty_id=duty_id)
 
 
 @bp.get("/new")
@@ -97,6 +99,69 @@ def create():
     if htmx:  # a whole new page, not the week table swapped into the form
         return "", 204, {"HX-Redirect": target}
     return redirect(target)
+
+
+def form_of(duty) -> dict[str, str]:
+    """A saved pattern as the form's fields."""
+    form = {"title": duty.title, "kind": duty.kind, "grid": str(duty.grid_id), "team_id": str(duty.team_id or ""),
+            "checkpoint_id": str(duty.checkpoint_id or ""), "place": duty.place, "capacity": str(duty.capacity),
+            "first_day": duty.first_day.isoformat(), "last_day": duty.last_day.isoformat(),
+            "skip_dates": ", ".join(duty.skip_dates)}
+    for n, (start, end) in enumerate(duty.windows, start=1):
+        form[f"start_{n}"], form[f"end_{n}"] = start, end
+    return form
+
+
+def to_week(duty, message: str):
+    """After a change: the week view of the duty's grid, with what happened."""
+    flash(message, "success")
+    target = url_for("duties.week", grid=duty.grid_id)
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)
+
+
+@bp.get("/<int:duty_id>/edit")
+@login_required
+def edit(duty_id: int):
+    """The pattern's form, to change its days, times, dates to skip or size."""
+    staff_only()
+    duty = duties.managed_duty(get_session(), user=current_user, duty_id=duty_id)
+    return render_form(form=form_of(duty), weekdays=[str(n) for n in duty.weekdays], duty_id=duty.id)
+
+
+@bp.post("/<int:duty_id>/edit")
+@login_required
+def update(duty_id: int):
+    """Save the changed pattern; shifts to come follow it, and their people are told."""
+    staff_only()
+    db = get_session()
+    try:
+        duty, kept, cancelled, made = duties.update_pattern(db, user=current_user, duty_id=duty_id,
+                                                            data=pattern_data(request.form), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        if err.status == 404:
+            raise
+        return render_form(form=request.form.to_dict(), weekdays=request.form.getlist("weekdays"),
+                           error=translate(err.message, err.params), status=err.status, duty_id=duty_id)
+    return to_week(duty, _("“%(title)s” was changed: %(kept)d shifts kept, %(cancelled)d cancelled, %(made)d new.",
+                           title=duty.title, kept=kept, cancelled=cancelled, made=len(made)))
+
+
+@bp.post("/<int:duty_id>/stop")
+@login_required
+def stop(duty_id: int):
+    """Stop the duty: shifts to come are cancelled; shifts already done stay with their hours."""
+    staff_only()
+    db = get_session()
+    duty = duties.managed_duty(db, user=current_user, duty_id=duty_id)
+    title = duty.title
+    deleted, cancelled = duties.stop_pattern(db, user=current_user, duty_id=duty_id, ip=client_ip())
+    message = (_("“%(title)s” was deleted.", title=title) if deleted
+               else _("“%(title)s” was stopped; %(count)d shifts to come were cancelled.", title=title, count=cancelled))
+    flash(message, "success")
+    return redirect(url_for("duties.index"))
 
 
 @bp.post("/<int:duty_id>/generate")

@@ -13,7 +13,7 @@ from flask_wtf.csrf import generate_csrf
 bp = Blueprint("pwa", __name__)
 
 # What the service worker keeps from the start so the app shell opens with no network.
-SHELL_ASSETS = ("css/app.css", "js/app.js", "js/swap-errors.js", "js/outbox.js", "js/pwa.js", "js/offline-patrol.js",
+SHELL_ASSETS = ("css/app.css", "js/app.js", "js/swap-errors.js", "js/confirm.js", "js/outbox.js", "js/pwa.js", "js/offline-patrol.js",
                 "js/vendor/htmx-2.0.11.min.js", "icons/icon-192.png")
 
 
