@@ -259,6 +259,13 @@ def test_the_sms_backend_comes_from_config():
         sms.backend("carrier-pigeon")
 
 
+def test_the_sms_backend_is_read_from_the_environment(tmp_path):
+    from volunteers import config
+    settings = config.load(str(tmp_path), {"VOLUNTEERS_SMS_BACKEND": "carrier-pigeon", "SECRET_KEY": "x"}, None)
+    assert settings["SMS_BACKEND"] == "carrier-pigeon"
+    assert config.load(str(tmp_path), {"SECRET_KEY": "x"}, None).get("SMS_BACKEND") in (None, "log")
+
+
 def test_an_unknown_sms_backend_stops_the_app(make_app):
     with pytest.raises(ValueError, match="SMS_BACKEND"):
         make_app(SMS_BACKEND="carrier-pigeon")
@@ -273,6 +280,34 @@ def test_flask_remind_sends_through_the_configured_adapter(app, town):
     assert "Reminders sent:" in result.output and "Reminders sent: 0" not in result.output
     mine = town.session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     assert town.session.exec(select(Notification).where(Notification.link == duties.reminder_link(mine.id))).one()
+
+
+def test_flask_jobs_once_sends_the_reminders_and_a_second_round_sends_none(app, town):
+    task = soon_shift(town, timedelta(minutes=20), datetime.now(timezone.utc))
+    take(town, task, ["13800000201"])
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["jobs", "--once"])
+    assert first.exit_code == 0, first.output
+    assert "remind: 1" in first.output
+    second = runner.invoke(args=["jobs", "--once"])
+    assert second.exit_code == 0 and "remind: 0" in second.output
+
+
+def test_a_failing_job_does_not_stop_the_others_and_fails_the_round(app, town):
+    from volunteers.web import jobs
+
+    def broken() -> int:
+        raise RuntimeError("the SMS gateway is down")
+
+    app.extensions[jobs.EXTENSION] = {"broken": broken, **app.extensions[jobs.EXTENSION]}
+    result = app.test_cli_runner().invoke(args=["jobs", "--once"])
+    assert result.exit_code == 1
+    assert "broken: FAILED" in result.output and "remind: 0" in result.output
+
+
+def test_jobs_refuses_a_silly_interval(app):
+    result = app.test_cli_runner().invoke(args=["jobs", "--every", "1"])
+    assert result.exit_code == 2 and "--every" in result.output
 
 
 def test_the_demo_has_a_school_gate_duty_with_gaps(town):

@@ -21,6 +21,10 @@ DEFAULTS = {
     "SEND_FILE_MAX_AGE_DEFAULT": 3600,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_MINUTES": 15,
+    # Certificates: days of public notice (公示期) before issue, and the CJK font the PDF embeds (Debian fonts-noto-cjk).
+    "CERTIFICATE_NOTICE_DAYS": 7,
+    "CJK_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "ROSTER_MAX_BYTES": 2 * 1024 * 1024,
 }
 
 
@@ -48,6 +52,8 @@ def load(instance_path: str, environ: Mapping[str, str], test_config: dict | Non
     settings["DATABASE_URL"] = environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'volunteers.sqlite3'}"
     # Map tiles, e.g. Tianditu (CGCS2000 ≈ WGS-84). Empty: no tile layer, grid outlines and markers only.
     settings["MAP_TILE_URL"] = environ.get("VOLUNTEERS_MAP_TILES", "")
+    if environ.get("VOLUNTEERS_SMS_BACKEND"):
+        settings["SMS_BACKEND"] = environ["VOLUNTEERS_SMS_BACKEND"]
     if environ.get("VOLUNTEERS_HTTPS") == "1":
         settings["SESSION_COOKIE_SECURE"] = True
         settings["REMEMBER_COOKIE_SECURE"] = True

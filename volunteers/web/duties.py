@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from volunteers import duties, sms, tasks
 from volunteers.errors import DomainError, N_
 from volunteers.models import Checkpoint, Team
+from volunteers.web import jobs
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
@@ -208,10 +209,8 @@ def week():
 
 # --- Reminders -------------------------------------------------------------------------------------------
 
-@bp.cli.command("remind")
-@click.option("--minutes", default=60, show_default=True, help="Remind of shifts starting within this many minutes.")
-def remind(minutes: int) -> None:
-    """Send a reminder (in-app and SMS) for each accepted shift starting soon; run it every few minutes from cron."""
+def send_reminders(minutes: int = 60) -> int:
+    """Remind (in-app and SMS) each accepted volunteer of a shift starting within `minutes`; each shift once."""
     adapter = sms.backend(current_app.config.get("SMS_BACKEND"))
 
     def render(message: str, params: dict) -> str:
@@ -219,11 +218,18 @@ def remind(minutes: int) -> None:
             return _(message, **params)
 
     with Session(current_app.extensions["volunteers.engine"], expire_on_commit=False) as session:
-        count = duties.remind_upcoming(session, within=timedelta(minutes=minutes), sms=adapter, render=render)
-    click.echo(f"Reminders sent: {count}")
+        return duties.remind_upcoming(session, within=timedelta(minutes=minutes), sms=adapter, render=render)
+
+
+@bp.cli.command("remind")
+@click.option("--minutes", default=60, show_default=True, help="Remind of shifts starting within this many minutes.")
+def remind(minutes: int) -> None:
+    """Send the shift reminders once (`flask jobs` does it every few minutes)."""
+    click.echo(f"Reminders sent: {send_reminders(minutes)}")
 
 
 @bp.record_once
-def check_sms_backend(state) -> None:
-    """An unknown SMS_BACKEND stops the app at start-up rather than at the first reminder."""
+def set_up(state) -> None:
+    """An unknown SMS_BACKEND stops the app at start-up rather than at the first reminder; reminders join the jobs."""
     sms.backend(state.app.config.get("SMS_BACKEND"))
+    jobs.register(state.app, "remind", send_reminders)
