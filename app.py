@@ -6,7 +6,7 @@ import os
 from flask import Flask
 
 from volunteers import config
-from volunteers.web import (api, auth, cli, duties, errors, extensions, hazards, headers, home, jobs, notifications, open311,
+from volunteers.web import (api, auth, cli, dashboard, duties, errors, extensions, hazards, headers, home, jobs, notifications, open311,
                             patrols, photos, pwa, tasks, templating)
 
 
@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
-    for module in (auth, home, patrols, hazards, tasks, duties, notifications, photos, pwa, api, open311):
+    for module in (auth, home, patrols, hazards, tasks, duties, notifications, photos, pwa, api, open311, dashboard):
         app.register_blueprint(module.bp)
     cli.init_app(app)
     jobs.init_app(app)  # `flask jobs`: reminders and alerts every few minutes

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, grids
-from volunteers.models import CheckIn, Checkpoint, Grid, Patrol, User, utcnow
+from volunteers import accounts, breadcrumb, coverage, grids, hazards, tasks
+from volunteers.errors import Forbidden, N_
+from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, Hazard, HazardEvent, Patrol, ServiceRecord, Task,
+                               Team, TeamMember, User, utcnow)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -54,3 +56,162 @@ def grids_today(session: Session, user: User, now: datetime | None = None) -> li
     for grid_id, checkpoint_id in visited:
         result[grid_id].visited_today.add(checkpoint_id)
     return list(result.values())
+
+
+# --- The officer dashboard -----------------------------------------------------------------------------
+
+@dataclass
+class OnPatrol:
+    patrol: Patrol
+    volunteer: User
+    position: tuple[float, float, float | None, datetime] | None  # lat, lon, accuracy, when
+    checkins: int = 0
+
+
+@dataclass
+class Dashboard:
+    grids: list[Grid]
+    on_patrol: list[OnPatrol]
+    points: list[tuple[Checkpoint, str]]  # each must-visit point with today's state
+    shifts: list  # coverage.ShiftCoverage of today's patrol shifts
+    open_hazards: list[tuple[Hazard, bool]]  # with "overdue"
+    tasks_today: list[tuple[Task, int]]  # with places taken
+    patrols_today: int
+    turnouts_week: int
+    hazards_found_month: int
+    hazards_closed_month: int
+
+
+def staff_only(user: User) -> None:
+    """Dashboards and statistics are for officers and coordinators; volunteers get 403."""
+    if user.role not in ("officer", "coordinator", "admin"):
+        raise Forbidden(N_("Only grid officers and coordinators see the dashboard."))
+
+
+def month_start(now: datetime) -> datetime:
+    """The first of this month at midnight in Asia/Shanghai."""
+    local = now.astimezone(SHANGHAI)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+
+
+def week_start(now: datetime) -> datetime:
+    """Monday midnight of this week in Asia/Shanghai."""
+    day = start_of_day(now)
+    return day - timedelta(days=now.astimezone(SHANGHAI).weekday())
+
+
+def _hazard_scope(session: Session, user: User, ids: list[int]):
+    """Hazards an officer works (their grids) or the coordinator's whole station (its queue included)."""
+    if user.role == "officer":
+        return Hazard.grid_id.in_(ids or [-1])
+    return Hazard.station_id == user.station_id
+
+
+def volunteers_on_patrol(session: Session, ids: list[int]) -> list[OnPatrol]:
+    """Running patrols of volunteers who live in these grids, with their last known position."""
+    rows = list(session.exec(
+        select(Patrol, User).join(User, User.id == Patrol.user_id)
+        .where(User.home_grid_id.in_(ids or [-1]), Patrol.ended_at.is_(None)).order_by(Patrol.started_at)))
+    positions = breadcrumb.last_positions(session, [p.id for p, _u in rows])
+    counts = dict(session.exec(select(CheckIn.patrol_id, sa.func.count()).where(
+        CheckIn.patrol_id.in_([p.id for p, _u in rows] or [-1])).group_by(CheckIn.patrol_id)).all())
+    return [OnPatrol(p, u, positions.get(p.id), counts.get(p.id, 0)) for p, u in rows]
+
+
+def turnouts(session: Session, ids: list[int], since: datetime, until: datetime) -> int:
+    """Turn-outs: patrols started plus tasks done (done or verified) by volunteers of these grids in the period."""
+    patrols_n = session.exec(select(sa.func.count()).select_from(Patrol).join(User, User.id == Patrol.user_id)
+                             .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at >= since,
+                                    Patrol.started_at < until)).one()
+    tasks_n = session.exec(select(sa.func.count()).select_from(Assignment).join(Task, Task.id == Assignment.task_id)
+                           .where(Task.grid_id.in_(ids or [-1]), Assignment.state.in_(("done", "verified")),
+                                  Task.starts_at >= since, Task.starts_at < until)).one()
+    return patrols_n + tasks_n
+
+
+def hazards_found_closed(session: Session, user: User, ids: list[int], since: datetime, until: datetime) -> tuple[int, int]:
+    """Hazards and clues reported in the period, and those closed in it."""
+    scope = _hazard_scope(session, user, ids)
+    found = session.exec(select(sa.func.count()).select_from(Hazard).where(
+        scope, Hazard.reported_at >= since, Hazard.reported_at < until)).one()
+    closed = session.exec(select(sa.func.count(sa.distinct(HazardEvent.hazard_id))).select_from(HazardEvent)
+                          .join(Hazard, Hazard.id == HazardEvent.hazard_id)
+                          .where(scope, HazardEvent.to_status == "closed", HazardEvent.at >= since,
+                                 HazardEvent.at < until)).one()
+    return found, closed
+
+
+def dashboard(session: Session, user: User, now: datetime | None = None) -> Dashboard:
+    """Everything the officer's dashboard shows for the user's grids (the coordinator: the whole station)."""
+    staff_only(user)
+    now = now or utcnow()
+    ids = accounts.grid_ids(session, user)
+    grid_rows = list(session.exec(select(Grid).where(Grid.id.in_(ids or [-1])).order_by(Grid.code)))
+    shifts = coverage.today_shifts(session, ids, now)
+    colours = coverage.point_colours(session, ids, shifts, now)
+    must = coverage.must_visit(session, ids)
+    points = [(cp, colours.get(cp.id, coverage.NOT_YET)) for g in grid_rows for cp in must.get(g.id, [])]
+    open_rows = list(session.exec(select(Hazard).where(_hazard_scope(session, user, ids), Hazard.status.not_in(hazards.FINAL))
+                                  .order_by(Hazard.deadline.is_(None), Hazard.deadline, Hazard.reported_at.desc())))
+    day_start, day_end = coverage.day_bounds(coverage.local_day(now))
+    tasks_today = list(session.exec(select(Task).where(Task.grid_id.in_(ids or [-1]), Task.starts_at >= day_start,
+                                                       Task.starts_at < day_end).order_by(Task.starts_at, Task.id)))
+    taken = dict(session.exec(select(Assignment.task_id, sa.func.count()).where(
+        Assignment.task_id.in_([t.id for t in tasks_today] or [-1]), Assignment.state.in_(tasks.TAKING_PLACES))
+        .group_by(Assignment.task_id)).all())
+    patrols_today = session.exec(select(sa.func.count()).select_from(Patrol).join(User, User.id == Patrol.user_id)
+                                 .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at >= day_start)).one()
+    found, closed = hazards_found_closed(session, user, ids, month_start(now), now + timedelta(seconds=1))
+    return Dashboard(
+        grids=grid_rows, on_patrol=volunteers_on_patrol(session, ids), points=points, shifts=shifts,
+        open_hazards=[(h, hazards.is_overdue(h, now)) for h in open_rows],
+        tasks_today=[(t, taken.get(t.id, 0)) for t in tasks_today], patrols_today=patrols_today,
+        turnouts_week=turnouts(session, ids, week_start(now), now + timedelta(seconds=1)),
+        hazards_found_month=found, hazards_closed_month=closed)
+
+
+# --- Numbers for the charts ----------------------------------------------------------------------------
+
+def turnouts_per_week(session: Session, user: User, now: datetime | None = None, weeks: int = 8) -> list[tuple[date, int]]:
+    """Turn-outs in each of the last `weeks` weeks (Monday of the week, count), oldest first."""
+    staff_only(user)
+    now = now or utcnow()
+    ids = accounts.grid_ids(session, user)
+    this_week = week_start(now)
+    result = []
+    for n in range(weeks - 1, -1, -1):
+        start = (this_week.astimezone(SHANGHAI) - timedelta(weeks=n)).astimezone(now.tzinfo)
+        result.append((start.astimezone(SHANGHAI).date(), turnouts(session, ids, start, start + timedelta(weeks=1))))
+    return result
+
+
+def hazards_per_month(session: Session, user: User, now: datetime | None = None, months: int = 6) -> list[tuple[str, int, int]]:
+    """Hazards found and closed in each of the last `months` months ("YYYY-MM", found, closed), oldest first."""
+    staff_only(user)
+    now = now or utcnow()
+    ids = accounts.grid_ids(session, user)
+    local = now.astimezone(SHANGHAI)
+    result = []
+    for n in range(months - 1, -1, -1):
+        year, month = divmod(local.year * 12 + local.month - 1 - n, 12)
+        start = datetime(year, month + 1, 1, tzinfo=SHANGHAI)
+        ny, nm = divmod(year * 12 + month + 1, 12)
+        end = datetime(ny, nm + 1, 1, tzinfo=SHANGHAI)
+        found, closed = hazards_found_closed(session, user, ids, start, end)
+        result.append((f"{year:04d}-{month + 1:02d}", found, closed))
+    return result
+
+
+def hours_per_team(session: Session, user: User, now: datetime | None = None) -> list[tuple[str, int]]:
+    """Approved service minutes this month per team (a volunteer in two teams counts in both), most first."""
+    staff_only(user)
+    now = now or utcnow()
+    month = now.astimezone(SHANGHAI).strftime("%Y-%m")
+    scope = (ServiceRecord.grid_id.in_(accounts.grid_ids(session, user) or [-1]) if user.role == "officer"
+             else ServiceRecord.station_id == user.station_id)
+    rows = session.exec(select(Team.name, sa.func.sum(ServiceRecord.minutes))
+                        .join(TeamMember, TeamMember.user_id == ServiceRecord.volunteer_id)
+                        .join(Team, Team.id == TeamMember.team_id)
+                        .where(scope, ServiceRecord.status == "approved", ServiceRecord.month == month)
+                        .group_by(Team.id, Team.name).order_by(sa.func.sum(ServiceRecord.minutes).desc(), Team.name))
+    return [(name, int(minutes or 0)) for name, minutes in rows]

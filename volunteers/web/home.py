@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, url_for
+from flask import Blueprint, current_app, url_for
 from flask_login import current_user, login_required
 
 from volunteers import oversight, patrols
@@ -21,7 +21,9 @@ def index():
         state = patrols.home_state(db, current_user) | {"urls": {
             "start": url_for("api.start_patrol"), "mine": url_for("patrols.index"),
             "checkins": url_for("api.create_checkin", patrol_id=0).replace("/0/", "/{id}/"),
-            "end": url_for("api.end_patrol", patrol_id=0).replace("/0/", "/{id}/")}}
+            "end": url_for("api.end_patrol", patrol_id=0).replace("/0/", "/{id}/"),
+            "positions": url_for("api.create_positions", patrol_id=0).replace("/0/", "/{id}/")},
+            "breadcrumb_every_s": current_app.config.get("BREADCRUMB_EVERY_S", 180)}
         return render_page("home/volunteer.html", current=patrols.open_patrol(db, current_user),
                            recent=patrols.history(db, current_user, limit=3), patrol_data=state)
     return render_page("home/officer.html", grids=oversight.grids_today(db, current_user))
