@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, db, geo, grids
+from volunteers import accounts, audit, clientids, db, geo, grids, hours
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Checkpoint, CheckIn, Patrol, User, utcnow
 
@@ -261,6 +261,7 @@ def end(session: Session, *, user: User, patrol_id: int, recorded_at: Any = None
     now = utcnow()
     patrol.ended_at = max(patrol.started_at, min(when, now) if when else now)
     audit.record(session, actor_id=user.id, action="patrol.end", obj=patrol, ip=ip)
+    hours.from_patrol(session, patrol)
     session.commit()
     return patrol
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, db, geo, notifications, photos
-from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
+from volunteers import accounts, audit, clientids, db, geo, hours, notifications, photos
+from volunteers.errors import NP_, Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Assignment, Checkpoint, Duty, Grid, Photo, Task, Team, TeamMember, User, utcnow
 from volunteers.patrols import parse_time
 
@@ -22,7 +22,7 @@ KINDS = ("patrol", "school_gate", "publicity", "event_security", "home_visit", "
 KIND_LABELS = {"patrol": N_("Patrol shift"), "school_gate": N_("School gate post"), "publicity": N_("Anti-fraud publicity"),
                "event_security": N_("Event security"), "home_visit": N_("Home visit"),
                "hazard_followup": N_("Hazard follow-up")}
-STATE_LABELS = {"offered": N_("Offered"), "accepted": N_("Accepted"), "declined": N_("Declined"), "done": N_("Done"),
+STATE_LABELS = {"offered": N_("Offered"), "accepted": NP_("assignment", "Accepted"), "declined": N_("Declined"), "done": N_("Done"),
                 "verified": N_("Verified"), "no_show": N_("Did not come")}
 # action → (states it may start from, state it leads to, who may take it)
 ACTIONS = {
@@ -288,6 +288,8 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
     if moved != 1:
         raise Conflict("changed_meanwhile", N_("Someone else changed this just now. Please reload."))
     session.add(assignment)
+    if target == "verified":
+        hours.from_assignment(session, assignment)
     stored = None
     try:
         if action == "done" and processed:
