@@ -11,6 +11,18 @@ def N_(message: str) -> str:
     return message
 
 
+class InContext(str):
+    """A msgid translated within a context, apart from the same English word elsewhere (pgettext)."""
+    context: str
+
+
+def NP_(context: str, message: str) -> InContext:
+    """Mark a message with a context (Babel keyword NP_:1c,2): a task's "Accepted" is 已接受, a report's 已受理."""
+    marked = InContext(message)
+    marked.context = context
+    return marked
+
+
 class DomainError(Exception):
     """A rule said no. `status` is the HTTP status the web layer answers with."""
 

@@ -417,3 +417,17 @@ def test_done_without_a_photo_still_works_with_an_empty_file_field(english, give
                           data={"photo": (__import__("io").BytesIO(b""), "")}, content_type="multipart/form-data")
     assert done.status_code == 200 and state(session, offer.id) == "done"
     assert tasks.done_photos(session, [offer.id]) == {}
+
+
+def test_in_chinese_an_accepted_task_reads_yi_jieshou_not_the_reports_yi_shouli(app, login_as, give, session):
+    """"Accepted" is one English word but two Chinese ones: NP_("assignment", …) keeps them apart."""
+    from flask_babel import force_locale
+
+    from volunteers.web.templating import translate
+    _task, offer = give()
+    accepted = login_as(VOLUNTEER).post(f"/tasks/assignments/{offer.id}/accept", headers=HX)
+    assert accepted.status_code == 200
+    assert "已接受" in accepted.text and "已受理" not in accepted.text
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert translate(tasks.STATE_LABELS["accepted"]) == "已接受"
+        assert translate(hazards.STATE_LABELS["accepted"]) == "已受理"

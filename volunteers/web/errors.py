@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from volunteers.errors import DomainError
+from volunteers.web.templating import translate as label
 
 # The only forms a stranger may post; every other POST needs a login.
 OPEN_TO_STRANGERS = {"auth.login", "auth.set_language"}
@@ -34,7 +35,7 @@ def http_message(status: int) -> str:
 
 def translate(message: str, params: dict) -> str:
     """Translate a domain message; text parameters (state or category labels) are translated too."""
-    return _(message, **{k: _(v) if isinstance(v, str) and v else v for k, v in params.items()})
+    return _(message, **{k: label(v) if isinstance(v, str) and v else v for k, v in params.items()})
 
 
 def wants_json() -> bool:

@@ -16,6 +16,7 @@ from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
 from volunteers.web.hazards import fragment_wanted
 from volunteers.web.photos import store as photo_store
+from volunteers.web.templating import translate as label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -145,7 +146,7 @@ def act(assignment_id: int, action: str):
         if err.status == 404 or not fragment_wanted():
             raise
         return card(dbs.get(db, Assignment, assignment_id), err.status, error=translate(err.message, err.params))
-    done = _("Saved. The task is now: %(state)s.", state=_(tasks.STATE_LABELS[assignment.state]))
+    done = _("Saved. The task is now: %(state)s.", state=label(tasks.STATE_LABELS[assignment.state]))
     if not fragment_wanted():
         flash(done, "success")
         return redirect(url_for("tasks.index"))
