@@ -198,11 +198,12 @@ def weekly(session: Session, grid_ids: list[int], week_of: date, now: datetime |
                 [Coverage(grids[g].name, grids[g].code) for g in sorted(grids)])
     week_start, _ = day_bounds(days[0])
     _, week_end = day_bounds(days[-1])
-    tasks = [t for t in patrol_shifts(session, list(grids), week_start, week_end) if t.ends_at <= now]
+    planned = patrol_shifts(session, list(grids), week_start, week_end)
+    tasks = [t for t in planned if t.ends_at <= now]  # a running shift is judged when it ends
     all_ids = sorted({cp for ids in stops.values() for cp in ids})
     times = checkin_times(session, all_ids, week_start, week_end + LATE_AFTER)
     shift_days = defaultdict(set)
-    for t in tasks:
+    for t in planned:
         shift_days[t.grid_id].add(local_day(t.starts_at))
     by_route = {r.id: Coverage(r.name, grids[r.grid_id].code) for r in routes}
     for r in routes:
