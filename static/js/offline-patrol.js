@@ -100,6 +100,7 @@
   function start() {
     var state = { client_id: Outbox.newId(), server_id: null, started_at: new Date().toISOString(), ended: false, checkins: {} };
     mine[state.client_id] = true;
+    localStorage.removeItem(crumbKey);  // positions left from an earlier patrol belong to none of this one
     return Outbox.add({
       user: app.user, client_id: state.client_id, kind: "patrol.start", label: msg("label-start"),
       url: data.urls.start, json: { client_id: state.client_id, recorded_at: state.started_at }
@@ -113,6 +114,36 @@
 
   function patrolUrl(template, state) {
     return template.replace("{id}", state.server_id != null ? state.server_id : "{patrol:" + state.client_id + "}");
+  }
+
+  // The breadcrumb: a fix every third of the interval while the patrol runs, kept on the phone, and sent as one
+  // batch (one outbox item, one client_id) every breadcrumb_every_s seconds and when the patrol ends.
+  var crumbKey = "crumbs:" + app.user;
+  var everyMs = Math.max(30, data.breadcrumb_every_s || 180) * 1000;
+  function crumbs() {
+    try { return JSON.parse(localStorage.getItem(crumbKey)) || []; } catch (e) { return []; }
+  }
+  function keepCrumb(pos) {
+    var state = load();
+    if (!state || state.ended || !data.urls.positions) return;
+    var list = crumbs();
+    var last = list[list.length - 1];
+    if (last && Date.now() - Date.parse(last.recorded_at) < everyMs / 3) return;
+    list.push({ lat: pos.coords.latitude, lon: pos.coords.longitude,
+                accuracy_m: Math.round(pos.coords.accuracy * 10) / 10, recorded_at: new Date().toISOString() });
+    localStorage.setItem(crumbKey, JSON.stringify(list.slice(-100)));
+    if (Date.now() - Date.parse(list[0].recorded_at) >= everyMs) sendCrumbs(state);
+  }
+  function sendCrumbs(state) {
+    var list = crumbs();
+    if (!list.length || !state || !data.urls.positions) return Promise.resolve();
+    localStorage.removeItem(crumbKey);
+    var id = Outbox.newId();
+    return Outbox.add({
+      user: app.user, client_id: id, kind: "positions", label: msg("label-positions"),
+      url: patrolUrl(data.urls.positions, state), depends_on: state.server_id == null ? state.client_id : null,
+      json: { client_id: id, points: list }
+    }).then(function () { Outbox.flush(); });
   }
 
   function checkIn(cp, button) {
@@ -160,11 +191,11 @@
     if (!state || state.ended) return;
     var id = Outbox.newId();
     mine[id] = true;
-    return Outbox.add({
+    return sendCrumbs(state).then(function () { return Outbox.add({
       user: app.user, client_id: id, kind: "patrol.end", label: msg("label-end"),
       url: patrolUrl(data.urls.end, state), depends_on: state.server_id == null ? state.client_id : null,
       json: { recorded_at: new Date().toISOString() }
-    }).then(function () {
+    }); }).then(function () {
       state.ended = true;
       state.end_client_id = id;
       save(state);
@@ -199,6 +230,8 @@
       save(state);
       render(state);
       if (mine[item.client_id] && item.kind === "checkin") say(msg("checked-in"));
+    } else if (event.type === "stuck" && item.kind === "positions") {
+      Outbox.remove(item.seq);  // a refused breadcrumb batch is not worth a volunteer's attention
     } else if (event.type === "stuck" && item.kind === "checkin" && mine[item.client_id]) {
       // Refused while the volunteer watches (say, too far away): show why, and let them try again.
       Object.keys(state.checkins).forEach(function (cpId) {
@@ -223,6 +256,7 @@
     watchId = navigator.geolocation.watchPosition(function (pos) {
       lastFix = { coords: pos.coords, timestamp: Date.now() };
       here = [pos.coords.latitude, pos.coords.longitude];
+      keepCrumb(pos);
       render(load());
     }, function () {}, { enableHighAccuracy: true, maximumAge: 15000, timeout: 30000 });
   }
