@@ -6,8 +6,10 @@ import os
 from flask import Flask
 
 from volunteers import config
-from volunteers.web import (api, auth, cli, dashboard, duties, errors, extensions, hazards, headers, home, jobs, notifications, open311,
-                            patrols, photos, pwa, tasks, templating)
+from volunteers.web import (api, auth, certificates, cli, commendations, dashboard, duties, errors, extensions, hazards, headers, home, hours, jobs, notifications, open311,
+                            patrols, photos, pwa, roster, tasks, templating)
+from volunteers.web import audit, people, signup, teams
+from volunteers.web import grids
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -21,7 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
-    for module in (auth, home, patrols, hazards, tasks, duties, notifications, photos, pwa, api, open311, dashboard):
+    for module in (auth, home, patrols, hazards, tasks, duties, notifications, photos, pwa, api, open311, dashboard,
+                   certificates, commendations, roster, signup, people, teams, audit, hours, grids):
         app.register_blueprint(module.bp)
     cli.init_app(app)
     jobs.init_app(app)  # `flask jobs`: reminders and alerts every few minutes

@@ -11,7 +11,7 @@ from volunteers.errors import DomainError
 from volunteers.web.templating import translate as label
 
 # The only forms a stranger may post; every other POST needs a login.
-OPEN_TO_STRANGERS = {"auth.login", "auth.set_language"}
+OPEN_TO_STRANGERS = {"auth.login", "auth.set_language", "signup.create"}
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "unprocessable", 429: "throttled"}

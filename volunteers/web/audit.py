@@ -1,0 +1,28 @@
+"""The audit log for the coordinator: who did what to which object, when, from where; filtered through htmx,
+50 events a page."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
+
+from volunteers import auditlog
+from volunteers.web.extensions import get_session
+from volunteers.web.templating import fragment_wanted
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+# Pages an object of each type has, so a row links to what was changed.
+OBJECT_LINKS = {"user": ("people.show", "person_id"), "team": ("teams.show", "team_id"),
+                "hazard": ("hazards.show", "hazard_id"), "patrol": ("patrols.show", "patrol_id")}
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The newest events first; ?before=<id> is the next page."""
+    db = get_session()
+    filters = auditlog.Filters.parse(request.args.to_dict())
+    rows, next_before = auditlog.events(db, current_user, filters)
+    context = dict(rows=rows, next_before=next_before, chosen=filters, links=OBJECT_LINKS,
+                   **auditlog.choices(db, current_user))
+    return render_template("audit/_list.html" if fragment_wanted() else "audit/index.html", **context)

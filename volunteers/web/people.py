@@ -1,0 +1,127 @@
+"""People pages for officers and coordinators: the list (pending first, filtered through htmx, phones masked),
+a person's page, and the account steps: approve, suspend, reactivate, reset a password, change a role."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import people
+from volunteers.errors import DomainError
+from volunteers.web.auth import client_ip
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session
+from volunteers.web.templating import fragment_wanted
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+LABELS = {"status_labels": people.STATUS_LABELS, "role_labels": people.ROLE_LABELS,
+          "action_labels": people.ACTION_LABELS, "assignable_roles": people.ASSIGNABLE_ROLES}
+
+
+def page(full: str, fragment: str, status: int = 200, **context: Any):
+    """The full page, or only its partial when htmx asks."""
+    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+
+
+def staff_only() -> None:
+    if not people.is_staff(current_user):
+        abort(403)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The people I manage, pending first, narrowed by status, role, grid, team, name or phone."""
+    staff_only()
+    db = get_session()
+    filters = people.Filters.parse(request.args.to_dict())
+    items, total = people.search(db, current_user, filters)
+    return page("people/index.html", "people/_list.html", items=items, total=total, chosen=filters,
+                pages=max(1, -(-total // people.PAGE_SIZE)), grids=people.scope_grids(db, current_user),
+                grid_by_id=people.grids_by_id(db, current_user.station_id),
+                teams=people.station_teams(db, current_user.station_id),
+                teams_of=people.teams_of(db, [p.id for p in items]), args=request.args.to_dict())
+
+
+def person_context(person, **extra: Any) -> dict[str, Any]:
+    """What the person's page shows this viewer."""
+    db = get_session()
+    grids = people.grids_by_id(db, person.station_id)
+    return dict(person=person, grid=grids.get(person.home_grid_id), teams=people.teams_of(db, [person.id])[person.id],
+                whole_phone=people.shows_whole_phone(db, current_user, person),
+                steps=people.next_steps(db, current_user, person),
+                manage=person.id != current_user.id and people.may_manage(db, current_user, person),
+                change_role=current_user.role in people.STAFF and person.id != current_user.id
+                and people.may_manage(db, current_user, person), **extra)
+
+
+@bp.get("/<int:person_id>")
+@login_required
+def show(person_id: int):
+    """A person's page: the whole phone number only for themself, their grid's officer and the coordinator."""
+    person = people.visible(get_session(), current_user, person_id)
+    return page("people/show.html", "people/_person.html", **person_context(person))
+
+
+def answer(person, done: str, status: int = 200, error: str | None = None):
+    """After a step: htmx gets the row (from the list) or the person card back in place; a form goes back to the
+    person's page."""
+    if fragment_wanted():
+        if request.form.get("view") == "row":
+            db = get_session()
+            return render_template("people/_row.html", p=person, grid_by_id=people.grids_by_id(db, person.station_id),
+                                   teams_of=people.teams_of(db, [person.id]), message=None if error else done,
+                                   error=error, **LABELS), status
+        return page("people/show.html", "people/_person.html", status,
+                    **person_context(person, message=None if error else done, error=error))
+    if error:
+        abort(status)
+    flash(done, "success")
+    return redirect(url_for("people.show", person_id=person.id))
+
+
+def failed(person_id: int, err: DomainError):
+    """A refused step: 404 stays a 404; otherwise the piece again with the reason, when htmx asked."""
+    db = get_session()
+    db.rollback()
+    if err.status == 404 or not fragment_wanted():
+        raise err
+    return answer(people.visible(db, current_user, person_id), "", err.status, translate(err.message, err.params))
+
+
+@bp.post("/<int:person_id>/<any(approve, suspend, reactivate):action>")
+@login_required
+def step(person_id: int, action: str):
+    """Approve, suspend or reactivate an account."""
+    try:
+        person = people.step(get_session(), user=current_user, person_id=person_id, action=action, ip=client_ip())
+    except DomainError as err:
+        return failed(person_id, err)
+    return answer(person, _("%(name)s: %(status)s.", name=person.name, status=_(people.STATUS_LABELS[person.status])))
+
+
+@bp.post("/<int:person_id>/password")
+@login_required
+def reset_password(person_id: int):
+    """A new temporary password, shown once on the answer and never again."""
+    try:
+        person, temporary = people.reset_password(get_session(), user=current_user, person_id=person_id, ip=client_ip())
+    except DomainError as err:
+        return failed(person_id, err)
+    body, status = page("people/show.html", "people/_person.html", **person_context(person, temporary=temporary))
+    return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/<int:person_id>/role")
+@login_required
+def change_role(person_id: int):
+    """Give a person another role (the coordinator only)."""
+    try:
+        person = people.change_role(get_session(), user=current_user, person_id=person_id,
+                                    role=request.form.get("role"), ip=client_ip())
+    except DomainError as err:
+        return failed(person_id, err)
+    return answer(person, _("%(name)s is now: %(role)s.", name=person.name, role=_(people.ROLE_LABELS[person.role])))
