@@ -294,3 +294,35 @@ def test_ids_no_column_can_hold_are_simply_not_found(session, volunteer, patrol,
     with pytest.raises(Invalid) as err:
         grids.checkpoint_for_qr(session, "PAV1-99999999999999999999-ABCDEFGHJK", KEY)
     assert err.value.code == "bad_qr"
+
+
+def test_the_database_refuses_a_second_open_patrol_for_one_person(town):
+    import sqlalchemy as sa
+    user = town.user(VOLUNTEER)
+    s = town.session
+    for patrol in s.exec(select(Patrol).where(Patrol.user_id == user.id, Patrol.ended_at.is_(None))):
+        patrol.ended_at = utcnow()
+    s.commit()
+    s.add(Patrol(client_id=str(uuid.uuid4()), fingerprint="x", user_id=user.id, started_at=utcnow()))
+    s.commit()
+    s.add(Patrol(client_id=str(uuid.uuid4()), fingerprint="y", user_id=user.id, started_at=utcnow()))
+    with pytest.raises(sa.exc.IntegrityError):
+        s.commit()
+    s.rollback()
+
+
+def test_two_starts_racing_past_the_open_patrol_check_end_with_one_patrol_and_a_409(town, monkeypatch):
+    """The look-up for a running patrol happens before the other start commits: the index decides."""
+    user = town.user(VOLUNTEER)
+    s = town.session
+    for patrol in s.exec(select(Patrol).where(Patrol.user_id == user.id, Patrol.ended_at.is_(None))):
+        patrol.ended_at = utcnow()
+    s.commit()
+    first, created = patrols.start(s, user=user, client_id=str(uuid.uuid4()))
+    assert created
+    monkeypatch.setattr(patrols, "open_patrol", lambda session, user: None)  # as if it ran before the commit
+    with pytest.raises(Conflict) as err:
+        patrols.start(s, user=user, client_id=str(uuid.uuid4()))
+    assert err.value.code == "patrol_open" and err.value.status == 409
+    open_ones = s.exec(select(Patrol).where(Patrol.user_id == user.id, Patrol.ended_at.is_(None))).all()
+    assert [p.id for p in open_ones] == [first.id]

@@ -171,7 +171,9 @@ class LoginFailure(SQLModel, table=True):
 # --- Patrols and check-ins ----------------------------------------------------------------------
 
 class Patrol(SQLModel, table=True):
-    """A volunteer's patrol session, from start to end."""
+    """A volunteer's patrol session, from start to end. The database itself allows one open patrol per person."""
+    __table_args__ = (sa.Index("uq_patrol_one_open", "user_id", unique=True, sqlite_where=sa.text("ended_at IS NULL"),
+                               postgresql_where=sa.text("ended_at IS NULL")),)
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)

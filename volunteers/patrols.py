@@ -210,6 +210,9 @@ def home_state(session: Session, user: User) -> dict[str, Any]:
 
 # --- Writing -------------------------------------------------------------------------------------
 
+PATROL_OPEN = N_("You already have a patrol running. End it before starting a new one.")
+
+
 def _insert_or_replay(session: Session, obj: Any, model: type, **event: Any) -> tuple[Any, bool]:
     """Insert with its audit event in one transaction; if a concurrent retry won the race for the same client_id,
     answer like a retry."""
@@ -220,6 +223,8 @@ def _insert_or_replay(session: Session, obj: Any, model: type, **event: Any) -> 
         session.rollback()
         existing = session.exec(select(model).where(model.client_id == obj.client_id)).first()
         if existing is None:
+            if model is Patrol:  # another start (another client_id) won the race: uq_patrol_one_open
+                raise Conflict("patrol_open", PATROL_OPEN) from None
             raise
         return clientids.replay(existing, obj.fingerprint), False
     # Same commit as the row: a failure in between must not leave a check-in or patrol without its audit event.
@@ -242,7 +247,7 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
     if running is not None:
         if running.client_id == cid:  # a concurrent copy of this very start committed after the look-up above
             return clientids.replay(running, fp), False
-        raise Conflict("patrol_open", N_("You already have a patrol running. End it before starting a new one."))
+        raise Conflict("patrol_open", PATROL_OPEN)
     now = utcnow()
     # An offline start keeps the phone's time; a clock running ahead is pulled back to now.
     started = min(when, now) if when else now
