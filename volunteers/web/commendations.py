@@ -1,0 +1,85 @@
+"""Honour pages: the station's honours (锦旗, 表彰) with the form officers and coordinators record one with, and the
+honours of one volunteer or one team."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import commendations
+from volunteers.errors import DomainError
+from volunteers.web.auth import client_ip
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session
+from volunteers.web.templating import fragment_wanted
+
+bp = Blueprint("commendations", __name__, url_prefix="/commendations")
+
+LABELS = {"kind_labels": commendations.KIND_LABELS, "kinds": commendations.KINDS}
+
+
+def page(full: str, fragment: str, status: int = 200, **context: Any):
+    """The full page, or only its partial when htmx asks."""
+    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+
+
+def index_context(*, form: dict[str, Any] | None = None, error: str | None = None) -> dict[str, Any]:
+    db = get_session()
+    people, teams = commendations.recipient_choices(db, current_user)
+    return dict(honours=commendations.for_station(db, current_user.station_id), people=people, teams=teams,
+                may_record=commendations.may_record(current_user), form=form or {}, error=error)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Every honour of the station, newest first; staff also get the form to record one."""
+    return page("commendations/index.html", "commendations/_board.html", **index_context())
+
+
+@bp.post("/")
+@login_required
+def create():
+    """Record an honour for a volunteer or a team (the form's `target` is v<id> or t<id>)."""
+    db = get_session()
+    data = request.form.to_dict()
+    target = data.pop("target", "")
+    if target[:1] == "v":
+        data["volunteer_id"] = target[1:]
+    elif target[:1] == "t":
+        data["team_id"] = target[1:]
+    try:
+        honour, _created = commendations.record(db, user=current_user, data=data, ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        if err.status in (403, 404) and not commendations.may_record(current_user):
+            raise
+        return page("commendations/index.html", "commendations/_board.html", err.status,
+                    **index_context(form=request.form.to_dict(), error=translate(err.message, err.params)))
+    done = _("The honour “%(title)s” is recorded.", title=honour.title)
+    if fragment_wanted():
+        return page("commendations/index.html", "commendations/_board.html", **index_context() | {"message": done})
+    flash(done, "success")
+    return redirect(url_for("commendations.index"))
+
+
+@bp.get("/volunteers/<int:user_id>")
+@login_required
+def volunteer(user_id: int):
+    """One volunteer's honours."""
+    db = get_session()
+    person = commendations.visible_volunteer(db, current_user, user_id)
+    return page("commendations/target.html", "commendations/_list.html", heading=person.name,
+                honours=commendations.for_volunteer(db, person.id))
+
+
+@bp.get("/teams/<int:team_id>")
+@login_required
+def team(team_id: int):
+    """One team's honours."""
+    db = get_session()
+    team = commendations.visible_team(db, current_user, team_id)
+    return page("commendations/target.html", "commendations/_list.html", heading=team.name,
+                honours=commendations.for_team(db, team.id))

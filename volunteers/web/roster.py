@@ -1,0 +1,65 @@
+"""Roster import: the coordinator uploads an XLSX of volunteers and gets a row-by-row report; the blank template."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import roster
+from volunteers.errors import DomainError
+from volunteers.web.auth import client_ip
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session
+from volunteers.web.templating import fragment_wanted
+
+bp = Blueprint("roster", __name__, url_prefix="/roster")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def page(status: int = 200, **context):
+    """The upload page, or only its result piece when htmx asks."""
+    name = "roster/_result.html" if fragment_wanted() else "roster/index.html"
+    return render_template(name, translate=translate, max_mb=current_app.config["ROSTER_MAX_BYTES"] // (1024 * 1024),
+                           **context), status
+
+
+def coordinator_only() -> None:
+    if not roster.may_import(current_user):
+        abort(403)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The upload form and the template download."""
+    coordinator_only()
+    return page(report=None)
+
+
+@bp.post("/")
+@login_required
+def upload():
+    """Import the uploaded sheet; the answer is the report of every row (413/422 for a file that is not usable)."""
+    coordinator_only()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return page(400, report=None, error=_("Please choose an .xlsx file to upload."))
+    limit = current_app.config["ROSTER_MAX_BYTES"]
+    data = upload.stream.read(limit + 1)  # reading one byte past the limit is enough to know it is too large
+    db = get_session()
+    try:
+        report = roster.import_roster(db, user=current_user, data=data, max_bytes=limit, ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return page(err.status, report=None, error=translate(err.message, err.params))
+    return page(report=report, filename=upload.filename)
+
+
+@bp.get("/template.xlsx")
+@login_required
+def template():
+    """A blank roster to fill in, with this station's grids and teams on a second sheet."""
+    coordinator_only()
+    body = roster.template_xlsx(get_session(), user=current_user)
+    return body, 200, {"Content-Type": XLSX, "Content-Disposition": "attachment; filename=roster-template.xlsx",
+                       "Cache-Control": "private, no-store"}
