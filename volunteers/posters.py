@@ -1,0 +1,71 @@
+"""A4 QR posters for must-visit checkpoints: a big title, the point's name and grid, a large QR code holding exactly
+the signed code the check-in accepts, that code in letters to type when the camera fails, and one plain line
+of instruction. Chinese text is embedded as a subset of Debian's Noto Sans CJK (Simplified Chinese face)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import segno
+from fpdf import FPDF
+
+from volunteers import grids
+from volunteers.errors import N_
+from volunteers.models import Checkpoint, Grid
+
+FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+FONT_SC = 2  # the Simplified Chinese face in the collection
+PAGE_W, PAGE_H = 210, 297  # A4 in mm
+QR_SIZE = 140  # mm: readable from an arm's length by an old phone
+
+TITLE = N_("Must-visit point")
+GRID_LINE = N_("Grid %(code)s · %(name)s")
+INSTRUCTION = N_("Scan the QR code or type the code to check in")
+CODE_LINE = N_("Code: %(code)s")
+
+
+def _qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
+    """Draw the QR code as vector squares (crisp at any printer resolution), one rectangle per run of dark modules."""
+    qr = segno.make(text, error="m", micro=False)
+    rows = list(qr.matrix_iter(scale=1, border=4))
+    module = size / len(rows)
+    pdf.set_fill_color(0, 0, 0)
+    for r, row in enumerate(rows):
+        c = 0
+        while c < len(row):
+            if row[c]:
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                pdf.rect(x + start * module, y + r * module, (c - start) * module, module, style="F")
+            else:
+                c += 1
+
+
+def _centred(pdf: FPDF, text: str, size: float, y: float, height: float) -> None:
+    pdf.set_font("noto", size=size)
+    while size > 12 and pdf.get_string_width(text) > PAGE_W - 30:  # a long name shrinks rather than wraps
+        size -= 2
+        pdf.set_font("noto", size=size)
+    pdf.set_xy(15, y)
+    pdf.cell(w=PAGE_W - 30, h=height, text=text, align="C")
+
+
+def posters_pdf(items: list[tuple[Checkpoint, Grid]], key: str,
+                gettext: Callable[..., str] = lambda message, **params: message % params if params else message) -> bytes:
+    """One A4 page per checkpoint; `key` is the app's signing key, `gettext` translates the poster's wording."""
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_creator("平安志愿者")
+    pdf.set_title(gettext(TITLE))
+    pdf.add_font("noto", fname=FONT_PATH, collection_font_number=FONT_SC)
+    for checkpoint, grid in items:
+        code = grids.qr_code(checkpoint, key)
+        pdf.add_page()
+        pdf.set_text_color(0, 0, 0)
+        _centred(pdf, gettext(TITLE), 64, 16, 28)
+        _centred(pdf, checkpoint.name, 40, 48, 20)
+        _centred(pdf, gettext(GRID_LINE, code=grid.code, name=grid.name), 20, 70, 10)
+        _qr(pdf, code, (PAGE_W - QR_SIZE) / 2, 86, QR_SIZE)
+        _centred(pdf, gettext(CODE_LINE, code=code), 26, 232, 14)
+        _centred(pdf, gettext(INSTRUCTION), 22, 252, 12)
+    return bytes(pdf.output())

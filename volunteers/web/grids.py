@@ -1,0 +1,346 @@
+"""Grid pages: the coordinator's grids with boundaries (typed, pasted or imported as GeoJSON) and officers; the
+checkpoints placed on a map with a radius, the QR secret rotated, routes ordered, and the A4 QR posters printed.
+Officers do the same for their own grids, except boundaries and officers; volunteers get 403."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import geodata, places, posters
+from volunteers.errors import DomainError
+from volunteers.web.auth import client_ip
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session
+from volunteers.web.hazards import grid_shapes, tile_url
+from volunteers.web.templating import fragment_wanted
+
+bp = Blueprint("grids", __name__, url_prefix="/grids")
+
+
+def page(full: str, fragment: str, status: int = 200, **context: Any):
+    """The full page, or only its partial when htmx asks."""
+    return render_template(fragment if fragment_wanted() else full, **context), status
+
+
+def message_of(err: DomainError) -> str:
+    """The translated reason; a refused grid of a FeatureCollection says which one."""
+    reason = translate(err.message, err.params)
+    if getattr(err, "feature", None):
+        return _("Grid %(number)d in the file: %(reason)s", number=err.feature, reason=reason)
+    return reason
+
+
+def boundary_text() -> str | bytes:
+    """The GeoJSON from the uploaded file when one was chosen, else from the text box."""
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        return upload.read(geodata.MAX_BYTES + 1)
+    return request.form.get("boundary", "")
+
+
+# --- Grids -------------------------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def index():
+    """The grids this person keeps, with their officers and a link to each."""
+    db = get_session()
+    found = places.visible_grids(db, current_user)
+    return render_template("grids/index.html", grids=found, coordinator=places.is_coordinator(current_user),
+                           officers=places.officers_by_grid(db, [g.id for g in found]),
+                           map_data={"grids": grid_shapes(found), "tiles": tile_url()})
+
+
+def render_grid_form(grid=None, *, form: dict[str, Any] | None = None, error: str | None = None, status: int = 200):
+    """The new-grid or edit-boundary form, filled with what was typed."""
+    db = get_session()
+    others = [g for g in places.visible_grids(db, current_user) if grid is None or g.id != grid.id]
+    return page("grids/edit.html", "grids/_grid_form.html", status, grid=grid, form=form or {}, error=error,
+                map_data={"grids": grid_shapes(others), "tiles": tile_url()})
+
+
+@bp.get("/new")
+@login_required
+def new():
+    """The form for a new grid: code, name and the boundary as GeoJSON."""
+    places.coordinator_only(current_user)
+    return render_grid_form()
+
+
+@bp.post("/new")
+@login_required
+def create():
+    """Save the new grid; any problem shows the form again with the reason and nothing saved."""
+    places.coordinator_only(current_user)
+    db = get_session()
+    try:
+        grid = places.save_grid(db, user=current_user, grid_id=None, code=request.form.get("code"),
+                                name=request.form.get("name"), boundary_text=boundary_text(), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_grid_form(form=request.form.to_dict(), error=message_of(err), status=err.status)
+    flash(_("Grid %(code)s was saved.", code=grid.code), "success")
+    return redirect(url_for("grids.show", grid_id=grid.id))
+
+
+@bp.get("/<int:grid_id>/edit")
+@login_required
+def edit(grid_id: int):
+    """The grid's code, name and boundary to change."""
+    places.coordinator_only(current_user)
+    grid = places.grid_for(get_session(), current_user, grid_id)
+    return render_grid_form(grid, form={"code": grid.code, "name": grid.name,
+                                        "boundary": current_app.json.dumps(grid.boundary)})
+
+
+@bp.post("/<int:grid_id>/edit")
+@login_required
+def update(grid_id: int):
+    """Save the changed grid; a refused boundary leaves the old one in place."""
+    places.coordinator_only(current_user)
+    db = get_session()
+    grid = places.grid_for(db, current_user, grid_id)
+    try:
+        places.save_grid(db, user=current_user, grid_id=grid.id, code=request.form.get("code"),
+                         name=request.form.get("name"), boundary_text=boundary_text(), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_grid_form(grid, form=request.form.to_dict(), error=message_of(err), status=err.status)
+    flash(_("Grid %(code)s was saved.", code=grid.code), "success")
+    return redirect(url_for("grids.show", grid_id=grid.id))
+
+
+@bp.get("/import")
+@login_required
+def import_form():
+    """Paste or upload a FeatureCollection of grids."""
+    places.coordinator_only(current_user)
+    return page("grids/import.html", "grids/_import_form.html", form={})
+
+
+@bp.post("/import")
+@login_required
+def import_grids():
+    """Create or update every grid in the file, or none when one of them is refused."""
+    places.coordinator_only(current_user)
+    db = get_session()
+    try:
+        created, updated = places.import_grids(db, user=current_user, text=boundary_text(), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return page("grids/import.html", "grids/_import_form.html", err.status, form=request.form.to_dict(),
+                    error=message_of(err))
+    flash(_("Imported: %(created)d new grids, %(updated)d grids updated.", created=len(created),
+            updated=len(updated)), "success")
+    return redirect(url_for("grids.index"))
+
+
+def grid_context(grid, **extra: Any) -> dict[str, Any]:
+    """Everything the grid page shows."""
+    db = get_session()
+    view = places.grid_view(db, grid)
+    context = dict(view=view, grid=grid, coordinator=places.is_coordinator(current_user),
+                   officers=places.station_officers(db, grid.station_id) if places.is_coordinator(current_user) else [],
+                   min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M, cp_form={"radius_m": "50"},
+                   map_data={"grids": grid_shapes([grid]), "tiles": tile_url(),
+                             "points": [{"lat": c.lat, "lon": c.lon, "radius": c.radius_m, "label": c.name}
+                                        for c in view.checkpoints]})
+    context.update(extra)
+    return context
+
+
+@bp.get("/<int:grid_id>")
+@login_required
+def show(grid_id: int):
+    """One grid: its map, checkpoints (with posters), routes and officers."""
+    grid = places.grid_for(get_session(), current_user, grid_id)
+    return render_template("grids/show.html", **grid_context(grid))
+
+
+@bp.post("/<int:grid_id>/officers")
+@login_required
+def officers(grid_id: int):
+    """The grid's officers become the ticked ones."""
+    places.coordinator_only(current_user)
+    db = get_session()
+    grid = places.grid_for(db, current_user, grid_id)
+    try:
+        places.set_officers(db, user=current_user, grid_id=grid.id, officer_ids=request.form.getlist("officer_ids"),
+                            ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_template("grids/show.html", **grid_context(grid, officer_error=message_of(err))), err.status
+    flash(_("The officers of grid %(code)s were saved.", code=grid.code), "success")
+    return redirect(url_for("grids.show", grid_id=grid.id))
+
+
+# --- Checkpoints -------------------------------------------------------------------------------------------
+
+@bp.post("/<int:grid_id>/checkpoints")
+@login_required
+def add_checkpoint(grid_id: int):
+    """Place a checkpoint; htmx gets the checkpoint list (with the form) back in place."""
+    db = get_session()
+    grid = places.grid_for(db, current_user, grid_id)
+    try:
+        checkpoint = places.create_checkpoint(db, user=current_user, grid_id=grid.id, data=request.form.to_dict(),
+                                              ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return page("grids/show.html", "grids/_checkpoints.html", err.status,
+                    **grid_context(grid, cp_form=request.form.to_dict(), cp_error=message_of(err)))
+    done = _("The checkpoint “%(name)s” was placed.", name=checkpoint.name)
+    if not fragment_wanted():
+        flash(done, "success")
+        return redirect(url_for("grids.show", grid_id=grid.id))
+    return page("grids/show.html", "grids/_checkpoints.html", **grid_context(grid, cp_message=done))
+
+
+@bp.get("/checkpoints/<int:checkpoint_id>/edit")
+@login_required
+def edit_checkpoint(checkpoint_id: int):
+    """A checkpoint's name, place and radius to change."""
+    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    form = {"name": checkpoint.name, "lat": checkpoint.lat, "lon": checkpoint.lon, "radius_m": checkpoint.radius_m}
+    return render_checkpoint_form(checkpoint, grid, form)
+
+
+def render_checkpoint_form(checkpoint, grid, form, *, error: str | None = None, status: int = 200):
+    return page("grids/checkpoint.html", "grids/_checkpoint_form.html", status, checkpoint=checkpoint, grid=grid,
+                form=form, error=error, min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M,
+                map_data={"grids": grid_shapes([grid]), "tiles": tile_url(),
+                          "points": [{"lat": checkpoint.lat, "lon": checkpoint.lon, "radius": checkpoint.radius_m,
+                                      "label": checkpoint.name}]})
+
+
+@bp.post("/checkpoints/<int:checkpoint_id>/edit")
+@login_required
+def update_checkpoint(checkpoint_id: int):
+    """Save the checkpoint (it must stay inside its grid); its posters stay valid."""
+    db = get_session()
+    checkpoint, grid = places.checkpoint_for(db, current_user, checkpoint_id)
+    try:
+        places.update_checkpoint(db, user=current_user, checkpoint_id=checkpoint.id, data=request.form.to_dict(),
+                                 ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_checkpoint_form(checkpoint, grid, request.form.to_dict(), error=message_of(err),
+                                      status=err.status)
+    flash(_("The checkpoint “%(name)s” was saved.", name=checkpoint.name), "success")
+    return redirect(url_for("grids.show", grid_id=grid.id))
+
+
+@bp.get("/checkpoints/<int:checkpoint_id>/rotate")
+@login_required
+def confirm_rotate(checkpoint_id: int):
+    """Ask first: a new QR code voids every poster printed for this checkpoint."""
+    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    return page("grids/rotate.html", "grids/_rotate.html", checkpoint=checkpoint, grid=grid)
+
+
+@bp.post("/checkpoints/<int:checkpoint_id>/rotate")
+@login_required
+def rotate(checkpoint_id: int):
+    """Give the checkpoint a new QR code; the old posters stop working."""
+    db = get_session()
+    checkpoint = places.rotate_secret(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
+    flash(_("“%(name)s” has a new QR code. Print its poster again: the old one no longer works.",
+            name=checkpoint.name), "success")
+    return redirect(url_for("grids.show", grid_id=checkpoint.grid_id))
+
+
+def pdf_response(items, filename: str) -> Response:
+    """The posters as an A4 PDF, in the station's language, shown in the browser (to print)."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        data = posters.posters_pdf(items, current_app.config["SECRET_KEY"], gettext=_)
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"  # a rotated secret must not come back from a cache
+    return response
+
+
+@bp.get("/checkpoints/<int:checkpoint_id>/poster.pdf")
+@login_required
+def poster(checkpoint_id: int):
+    """The A4 QR poster of one checkpoint."""
+    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    return pdf_response([(checkpoint, grid)], f"checkpoint-{checkpoint.id}.pdf")
+
+
+@bp.get("/<int:grid_id>/posters.pdf")
+@login_required
+def grid_posters(grid_id: int):
+    """Every checkpoint poster of the grid, one page each."""
+    db = get_session()
+    grid = places.grid_for(db, current_user, grid_id)
+    view = places.grid_view(db, grid)
+    if not view.checkpoints:
+        flash(_("This grid has no checkpoints yet, so there is no poster to print."), "error")
+        return redirect(url_for("grids.show", grid_id=grid.id))
+    return pdf_response([(c, grid) for c in view.checkpoints], f"grid-{grid.id}-posters.pdf")
+
+
+# --- Routes ------------------------------------------------------------------------------------------------
+
+@bp.post("/<int:grid_id>/routes")
+@login_required
+def add_route(grid_id: int):
+    """A new, empty route in the grid."""
+    db = get_session()
+    grid = places.grid_for(db, current_user, grid_id)
+    try:
+        route = places.create_route(db, user=current_user, grid_id=grid.id, name=request.form.get("name"),
+                                    ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render_template("grids/show.html", **grid_context(grid, route_error=message_of(err))), err.status
+    flash(_("The route “%(name)s” was created. Add its checkpoints in order.", name=route.name), "success")
+    return redirect(url_for("grids.show", grid_id=grid.id, _anchor=f"route-{route.id}"))
+
+
+def route_piece(route_id: int, status: int = 200, **notes: Any):
+    """The route card (htmx) or the grid page."""
+    db = get_session()
+    route, grid = places.route_for(db, current_user, route_id)
+    context = grid_context(grid)
+    stops = next(s for r, s in context["view"].routes if r.id == route.id)
+    if fragment_wanted():
+        return render_template("grids/_route.html", route=route, stops=stops, **context, **notes), status
+    if status >= 400:
+        return render_template("grids/show.html", **context, route_error=notes.get("error")), status
+    return redirect(url_for("grids.show", grid_id=grid.id, _anchor=f"route-{route.id}"))
+
+
+@bp.post("/routes/<int:route_id>/stops")
+@login_required
+def add_stop(route_id: int):
+    """Put a checkpoint of the grid at the end of the route."""
+    db = get_session()
+    try:
+        places.add_stop(db, user=current_user, route_id=route_id, checkpoint_id=request.form.get("checkpoint_id"),
+                        ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        if err.status == 404:
+            raise
+        return route_piece(route_id, err.status, error=message_of(err))
+    return route_piece(route_id)
+
+
+@bp.post("/routes/<int:route_id>/stops/<int:checkpoint_id>/<action>")
+@login_required
+def stop(route_id: int, checkpoint_id: int, action: str):
+    """Move a stop up or down, or take it off the route."""
+    db = get_session()
+    if action in ("up", "down"):
+        places.move_stop(db, user=current_user, route_id=route_id, checkpoint_id=checkpoint_id, direction=action,
+                         ip=client_ip())
+    elif action == "remove":
+        places.remove_stop(db, user=current_user, route_id=route_id, checkpoint_id=checkpoint_id, ip=client_ip())
+    else:
+        places.route_for(db, current_user, route_id)
+        return route_piece(route_id, 400, error=_("A stop moves up or down, or is removed."))
+    return route_piece(route_id)
