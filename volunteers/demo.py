@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageDraw
 from sqlmodel import Session
 
-from volunteers import accounts, db, duties, grids, photos
+from volunteers import accounts, db, duties, grids, hours, photos
 from volunteers.errors import Conflict, N_
 from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, Hazard, HazardEvent, Patrol, Photo, Route,
                                RouteStop, Station, Team, TeamMember, User, utcnow)
@@ -243,5 +243,6 @@ def build(session: Session, *, now: datetime | None = None, seed: int = 7, histo
                                coordinator=coordinator, users_by_number=users_by_number, now=now, rng=rng, store=store)
     session.commit()
     duties.add_demo_duty(session, now=now)
+    hours.add_demo_history(session, now=now)
     return {"station": station.name, "grids": len(grid_by_code), "volunteers": len(volunteers),
             "patrols": patrol_count, "hazards": hazard_count}

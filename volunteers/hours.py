@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from volunteers import accounts, audit, db
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import (Assignment, CheckIn, Grid, Hazard, HazardEvent, MonthCertification, Patrol, Route,
+from volunteers.models import (Assignment, CheckIn, Grid, GridOfficer, Hazard, HazardEvent, MonthCertification, Patrol, Route,
                                RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -653,3 +653,104 @@ def export_csv(rows: list[TallyRow], by: str, start: date, end: date) -> bytes:
     for line in body:
         writer.writerow([f"{v:.2f}" if isinstance(v, float) else v for v in line])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- What a caller may tally -------------------------------------------------------------------------------------
+
+def parse_period(start, end) -> tuple[date, date]:
+    """A period of whole days from `from` to `to` (inclusive), at most ten years long."""
+    first, last = parse_day(start, "from"), parse_day(end, "to")
+    if last < first:
+        raise Invalid("bad_period", N_("The period ends before it starts."))
+    if (last - first).days > 3660:
+        raise Invalid("bad_period", N_("A period may be at most ten years long."))
+    return first, last
+
+
+def _filter_id(raw, field: str) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
+    return value
+
+
+def scoped_tally(session: Session, user: User, start, end, by: str = "volunteer", *, volunteer=None, team=None,
+                 grid=None) -> tuple[list[TallyRow], date, date]:
+    """The tally a caller may see: a volunteer only their own minutes, an officer the records of their grids, the
+    coordinator the whole station. A volunteer, team or grid outside that scope is not found."""
+    first, last = parse_period(start, end)
+    volunteer_id, team_id, grid_id = _filter_id(volunteer, "volunteer"), _filter_id(team, "team"), _filter_id(grid, "grid")
+    scope = scope_grid_ids(session, user)
+    if user.role == "volunteer":
+        if volunteer_id not in (None, user.id):
+            raise NotFound(N_("There is no such volunteer here."))
+        volunteer_id, scope = user.id, None
+    if volunteer_id is not None and volunteer_id != user.id:
+        person = db.get(session, User, volunteer_id)
+        if person is None or person.station_id != user.station_id:
+            raise NotFound(N_("There is no such volunteer here."))
+    if team_id is not None:
+        team_row = db.get(session, Team, team_id)
+        if team_row is None or team_row.station_id != user.station_id:
+            raise NotFound(N_("There is no such team here."))
+    if grid_id is not None:
+        grid_row = db.get(session, Grid, grid_id)
+        if grid_row is None or grid_row.station_id != user.station_id or (scope is not None and grid_id not in scope):
+            raise NotFound(N_("There is no such grid here."))
+    rows = tally(session, user.station_id, first, last, by, grid_ids=scope, volunteer_id=volunteer_id, team_id=team_id,
+                 grid_id=grid_id)
+    return rows, first, last
+
+
+def corrections_of(session: Session, record_id: int) -> list[ServiceRecord]:
+    """The corrections that point at a record, oldest first."""
+    return list(session.exec(select(ServiceRecord).where(ServiceRecord.corrects_id == record_id)
+                             .order_by(ServiceRecord.id)))
+
+
+def volunteers_query(station_id: int):
+    """The station's volunteers by name, for choosing one."""
+    return select(User).where(User.station_id == station_id, User.role == "volunteer").order_by(User.name)
+
+
+# --- The demo town ---------------------------------------------------------------------------------------------------
+
+def add_demo_history(session: Session, *, now: datetime) -> int:
+    """Demo: records for the town's ended patrols and verified shifts, the older ones (over a week) mostly approved by
+    their grid's officer, a few rejected, the last week pending; last month's training hours approved and certified."""
+    made = 0
+    for patrol in session.exec(select(Patrol).where(Patrol.ended_at.is_not(None)).order_by(Patrol.started_at)).all():
+        made += from_patrol(session, patrol) is not None
+    for assignment in session.exec(select(Assignment).where(Assignment.state == "verified").order_by(Assignment.id)).all():
+        made += from_assignment(session, assignment) is not None
+    session.flush()
+    officer_of = {grid: officer for grid, officer in session.exec(select(GridOfficer.grid_id, GridOfficer.user_id)).all()}
+    week_ago = now - timedelta(days=7)
+    for n, record in enumerate(session.exec(select(ServiceRecord).where(
+            sa.or_(ServiceRecord.starts_at < week_ago, ServiceRecord.month < month_of(now)),
+            ServiceRecord.status == "pending")
+                                            .order_by(ServiceRecord.id)).all()):
+        rejected = n % 17 == 5
+        record.status = "rejected" if rejected else "approved"
+        record.rejection_reason = "巡逻记录与签到不符" if rejected else ""
+        record.decided_by_id, record.decided_at = officer_of.get(record.grid_id), record.starts_at + timedelta(days=2)
+        session.add(record)
+    station = session.exec(select(User.station_id).where(User.role == "coordinator")).first()
+    coordinator = session.exec(select(User).where(User.role == "coordinator")).first()
+    last_month_day = now.astimezone(SHANGHAI).date().replace(day=1) - timedelta(days=1)
+    training = datetime.combine(last_month_day.replace(day=15), time(9), SHANGHAI).astimezone(timezone.utc)
+    people = session.exec(select(User).where(User.role == "volunteer", User.status == "active").order_by(User.id)).all()
+    for person in people:
+        session.add(ServiceRecord(station_id=station, volunteer_id=person.id, grid_id=person.home_grid_id,
+                                  source="manual", starts_at=training, ends_at=training + timedelta(hours=3),
+                                  month=month_of(training), minutes=180, status="approved", reason="消防安全培训",
+                                  created_by_id=coordinator.id, decided_by_id=officer_of.get(person.home_grid_id),
+                                  decided_at=training + timedelta(days=1)))
+        made += 1
+    session.add(MonthCertification(station_id=station, month=month_of(training), certified_by_id=coordinator.id,
+                                   certified_at=training + timedelta(days=20)))
+    session.commit()
+    return made

@@ -39,4 +39,4 @@ def iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-from volunteers.web.api import breadcrumb, hazards, patrols, tasks  # noqa: E402,F401  (they register routes on bp)
+from volunteers.web.api import breadcrumb, hazards, hours, patrols, tasks  # noqa: E402,F401  (they register routes on bp)
