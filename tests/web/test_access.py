@@ -39,7 +39,8 @@ API_ROUTES = api_routes()
 
 PAGES = [("GET", "/"), ("GET", "/patrols/"), ("GET", "/patrols/1"), ("GET", "/patrols/1/checkpoints"),
          ("POST", "/patrols/"), ("POST", "/patrols/1/checkins"), ("POST", "/patrols/1/end"), ("POST", "/logout"),
-         ("GET", "/hazards/new"), ("GET", "/hazards/mine"), ("GET", "/notifications/")]
+         ("GET", "/hazards/new"), ("GET", "/hazards/mine"), ("GET", "/notifications/"),
+         ("GET", "/dashboard/"), ("GET", "/dashboard/stats"), ("GET", "/dashboard/patrols/1")]
 
 
 def test_the_api_route_list_covers_the_design_table():
