@@ -1,0 +1,42 @@
+"""The officer watches the dashboard on a desktop while a volunteer checks in on a phone: the volunteer, their
+position on the map and the visited point appear without anyone reloading the page."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from tests.browser.conftest import log_in, open_page, until
+from volunteers.models import Patrol
+
+VOLUNTEER, OFFICER = "13800000201", "13800000101"
+
+
+def test_the_dashboard_shows_a_volunteer_who_just_checked_in_on_a_phone_without_a_reload(live, contexts):
+    live.app.config["DASHBOARD_REFRESH_S"] = 1
+    office = live.checkpoint("东街村委会")
+
+    desk = open_page(contexts("desktop"))
+    log_in(desk, live, OFFICER)
+    desk.goto(live.url + "/dashboard/")
+    desk.locator("[data-dashboard-map]:not([hidden]) .leaflet-interactive").first.wait_for()  # drawn with no tiles
+    assert "138****0201" not in desk.locator("#on-patrol").inner_text()
+    assert "visited" not in (desk.locator(f"#point-{office.id}").get_attribute("class") or "")
+    desk.evaluate("window.__sameDocument = 'yes'")
+
+    phone = open_page(contexts("phone", permissions=["geolocation"],
+                               geolocation={"latitude": office.lat, "longitude": office.lon, "accuracy": 8}))
+    log_in(phone, live, VOLUNTEER)
+    phone.locator("#app-start").click()
+    row = phone.locator(f"#app-checkpoint-{office.id}")
+    row.locator("[data-app-checkin]").click()
+    phone.locator(f"#app-checkpoint-{office.id}.done").wait_for()
+
+    with live.session() as s:
+        [patrol] = s.exec(select(Patrol).where(Patrol.client_id.not_like("demo-%"))).all()
+    desk.locator(f"#on-patrol-{patrol.id}").wait_for(timeout=10_000)
+    assert "138****0201" in desk.locator(f"#on-patrol-{patrol.id}").inner_text()
+    until(desk, f"document.querySelector('#point-{office.id}').classList.contains('point-visited')", timeout_s=10)
+    # The map redrew itself with the volunteer's marker, its name always shown (a permanent tooltip).
+    until(desk, "Array.from(document.querySelectorAll('.leaflet-tooltip')).some(t => t.textContent.includes('"
+          + desk.locator(f"#on-patrol-{patrol.id} strong").inner_text() + "'))", timeout_s=10)
+    assert desk.evaluate("window.__sameDocument") == "yes"  # the same page, never reloaded
+    assert not desk.problems.items and not phone.problems.items
