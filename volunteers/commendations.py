@@ -152,10 +152,11 @@ class Honour:
     is_team: bool
 
 
-def _listed(session: Session, query) -> list[Honour]:
-    rows = session.exec(query.add_columns(User.name, Team.name)
+def _listed(session: Session, *conditions) -> list[Honour]:
+    rows = session.exec(select(Commendation, User.name, Team.name)
                         .outerjoin(User, User.id == Commendation.volunteer_id)
                         .outerjoin(Team, Team.id == Commendation.team_id)
+                        .where(*conditions)
                         .order_by(Commendation.awarded_on.desc(), Commendation.id.desc())).all()
     return [Honour(item, team_name if item.team_id else (person or ""), item.team_id is not None)
             for item, person, team_name in rows]
@@ -163,17 +164,17 @@ def _listed(session: Session, query) -> list[Honour]:
 
 def for_volunteer(session: Session, user_id: int) -> list[Honour]:
     """A volunteer's honours, newest first."""
-    return _listed(session, select(Commendation).where(Commendation.volunteer_id == user_id))
+    return _listed(session, Commendation.volunteer_id == user_id)
 
 
 def for_team(session: Session, team_id: int) -> list[Honour]:
     """A team's honours, newest first."""
-    return _listed(session, select(Commendation).where(Commendation.team_id == team_id))
+    return _listed(session, Commendation.team_id == team_id)
 
 
 def for_station(session: Session, station_id: int) -> list[Honour]:
     """Every honour of the station, volunteers' and teams', newest first."""
-    return _listed(session, select(Commendation).where(Commendation.station_id == station_id))
+    return _listed(session, Commendation.station_id == station_id)
 
 
 def recipient_choices(session: Session, user: User) -> tuple[list[User], list[Team]]:
