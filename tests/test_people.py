@@ -159,8 +159,9 @@ def test_steps_that_do_not_fit_the_status_are_409(session, town, start, action):
     person.status = start
     session.add(person)
     session.commit()
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as err:
         people.step(session, user=town.user(COORDINATOR), person_id=person.id, action=action)
+    assert err.value.status == 409 and err.value.params == {"state": people.STATUS_LABELS[start]}
     session.rollback()
     assert session.get(User, person.id).status == start
 

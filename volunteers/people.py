@@ -222,8 +222,8 @@ def step(session: Session, *, user: User, person_id: int, action: str, ip: str |
     if person.id == user.id:
         raise Conflict("own_account", N_("You cannot change the status of your own account."))
     if person.status not in sources:
-        raise Conflict("illegal_step", N_("This account is “%(status)s”; it cannot be changed that way."),
-                       status=STATUS_LABELS[person.status])
+        raise Conflict("illegal_step", N_("This account is “%(state)s”; it cannot be changed that way."),
+                       state=STATUS_LABELS[person.status])
     before = person.status
     person.status = target
     released = []
