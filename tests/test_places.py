@@ -1,0 +1,180 @@
+"""Checkpoints and routes: a checkpoint lies inside its grid with a radius of 10–500 m, its QR secret can be rotated,
+a route passes only its own grid's checkpoints in the order the officer sets; officers keep only their grids."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from volunteers import grids, places
+from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from volunteers.models import AuditEvent, Checkpoint, GridOfficer, Route
+
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER
+
+
+def inside(town, code: str, north: float = 0.5, east: float = 0.5) -> dict:
+    ring = town.grid(code).boundary["coordinates"][0]
+    (w, s), (e, n) = ring[0], ring[2]
+    return {"lat": s + north * (n - s), "lon": w + east * (e - w)}
+
+
+def count(session, model, *where) -> int:
+    session.rollback()
+    return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def test_the_officer_places_a_checkpoint_in_their_grid_and_it_is_audited(session, town):
+    officer = town.user(OFFICER_G12)
+    cp = places.create_checkpoint(session, user=officer, grid_id=town.grid("G1").id,
+                                  data={"name": "新桥", "radius_m": "80", **inside(town, "G1")}, ip="10.0.0.9")
+    assert (cp.name, cp.radius_m, cp.grid_id) == ("新桥", 80, town.grid("G1").id)
+    assert len(cp.qr_secret) == 32
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "checkpoint.create")).one()
+    assert (event.actor_id, event.object_id, event.ip) == (officer.id, cp.id, "10.0.0.9")
+
+
+def test_a_checkpoint_outside_its_grid_is_refused_with_the_distance(session, town):
+    before = count(session, Checkpoint)
+    point = inside(town, "G2")  # the middle of G2 is ~500 m east of G1's edge
+    with pytest.raises(Invalid) as caught:
+        places.create_checkpoint(session, user=town.user(COORDINATOR), grid_id=town.grid("G1").id,
+                                 data={"name": "越界", "radius_m": 50, **point})
+    assert caught.value.code == "outside_grid" and caught.value.params["grid"] == "G1"
+    assert 400 < caught.value.params["distance"] < 600
+    assert count(session, Checkpoint) == before
+
+
+@pytest.mark.parametrize("radius, ok", [(9, False), (10, True), (500, True), (501, False), (-5, False)])
+def test_the_radius_is_between_10_and_500_metres(session, town, radius, ok):
+    data = {"name": f"r{radius}", "radius_m": str(radius), **inside(town, "G1")}
+    if ok:
+        assert places.create_checkpoint(session, user=town.user(COORDINATOR), grid_id=town.grid("G1").id,
+                                        data=data).radius_m == radius
+    else:
+        with pytest.raises(Invalid) as caught:
+            places.create_checkpoint(session, user=town.user(COORDINATOR), grid_id=town.grid("G1").id, data=data)
+        assert caught.value.code == "bad_radius"
+
+
+@pytest.mark.parametrize("data, code", [
+    ({"name": "", "radius_m": 50}, "bad_name"),
+    ({"name": "x", "radius_m": "fifty"}, "bad_number"),
+    ({"name": "x", "radius_m": 50, "lat": "abc"}, "bad_number"),
+    ({"name": "x", "radius_m": 50, "lat": 95}, "out_of_range"),
+])
+def test_bad_checkpoint_fields_are_refused(session, town, data, code):
+    full = {**inside(town, "G1"), **data}
+    with pytest.raises(DomainError) as caught:
+        places.create_checkpoint(session, user=town.user(COORDINATOR), grid_id=town.grid("G1").id, data=full)
+    assert caught.value.code == code
+
+
+def test_two_checkpoints_of_a_grid_do_not_share_a_name(session, town):
+    name = town.checkpoints("G1")[0].name
+    with pytest.raises(Conflict):
+        places.create_checkpoint(session, user=town.user(COORDINATOR), grid_id=town.grid("G1").id,
+                                 data={"name": name, "radius_m": 50, **inside(town, "G1")})
+
+
+def test_moving_a_checkpoint_keeps_it_inside_its_grid(session, town):
+    cp = town.checkpoints("G1")[0]
+    with pytest.raises(Invalid):
+        places.update_checkpoint(session, user=town.user(OFFICER_G12), checkpoint_id=cp.id,
+                                 data={"name": cp.name, "radius_m": 50, **inside(town, "G3")})
+    moved = places.update_checkpoint(session, user=town.user(OFFICER_G12), checkpoint_id=cp.id,
+                                     data={"name": "新名字", "radius_m": 120, **inside(town, "G1", 0.9, 0.9)})
+    assert (moved.name, moved.radius_m) == ("新名字", 120)
+
+
+def test_rotating_the_secret_voids_the_old_qr_code(session, town):
+    cp = town.checkpoints("G1")[0]
+    old = grids.qr_code(cp, "key")
+    assert grids.checkpoint_for_qr(session, old, "key").id == cp.id
+    places.rotate_secret(session, user=town.user(OFFICER_G12), checkpoint_id=cp.id)
+    with pytest.raises(Invalid):
+        grids.checkpoint_for_qr(session, old, "key")
+    assert grids.checkpoint_for_qr(session, grids.qr_code(cp, "key"), "key").id == cp.id
+    assert count(session, AuditEvent, AuditEvent.action == "checkpoint.rotate_qr") == 1
+
+
+# --- Routes ------------------------------------------------------------------------------------------------
+
+def order(session, route_id: int) -> list[str]:
+    session.expire_all()
+    return [c.name for c in grids.route_checkpoints(session, route_id)]
+
+
+def test_a_route_is_built_and_reordered_with_up_and_down(session, town):
+    officer = town.user(OFFICER_G12)
+    a, b, c = town.checkpoints("G1")
+    route = places.create_route(session, user=officer, grid_id=town.grid("G1").id, name="夜巡")
+    for cp in (a, b, c):
+        places.add_stop(session, user=officer, route_id=route.id, checkpoint_id=str(cp.id))
+    assert order(session, route.id) == [a.name, b.name, c.name]
+    places.move_stop(session, user=officer, route_id=route.id, checkpoint_id=c.id, direction="up")
+    assert order(session, route.id) == [a.name, c.name, b.name]
+    places.move_stop(session, user=officer, route_id=route.id, checkpoint_id=a.id, direction="down")
+    assert order(session, route.id) == [c.name, a.name, b.name]
+    places.move_stop(session, user=officer, route_id=route.id, checkpoint_id=c.id, direction="up")  # already first
+    assert order(session, route.id) == [c.name, a.name, b.name]
+    places.remove_stop(session, user=officer, route_id=route.id, checkpoint_id=a.id)
+    assert order(session, route.id) == [c.name, b.name]
+    places.add_stop(session, user=officer, route_id=route.id, checkpoint_id=a.id)
+    assert order(session, route.id) == [c.name, b.name, a.name]
+
+
+def test_a_route_passes_only_checkpoints_of_its_own_grid_and_each_once(session, town):
+    route = session.exec(select(Route).where(Route.grid_id == town.grid("G1").id)).first()
+    with pytest.raises(Invalid) as caught:
+        places.add_stop(session, user=town.user(COORDINATOR), route_id=route.id,
+                        checkpoint_id=town.checkpoints("G2")[0].id)
+    assert caught.value.code == "other_grid"
+    with pytest.raises(Conflict):
+        places.add_stop(session, user=town.user(COORDINATOR), route_id=route.id,
+                        checkpoint_id=town.checkpoints("G1")[0].id)
+
+
+def test_a_stop_not_on_the_route_cannot_be_moved(session, town):
+    route = places.create_route(session, user=town.user(COORDINATOR), grid_id=town.grid("G1").id, name="空")
+    with pytest.raises(NotFound):
+        places.move_stop(session, user=town.user(COORDINATOR), route_id=route.id,
+                         checkpoint_id=town.checkpoints("G1")[0].id, direction="up")
+
+
+# --- Who keeps what ----------------------------------------------------------------------------------------
+
+def test_an_officer_sees_only_their_grids_and_others_do_not_exist_for_them(session, town):
+    officer = town.user(OFFICER_G12)
+    assert [g.code for g in places.visible_grids(session, officer)] == ["G1", "G2"]
+    with pytest.raises(NotFound):
+        places.grid_for(session, officer, town.grid("G3").id)
+    with pytest.raises(NotFound):
+        places.create_checkpoint(session, user=officer, grid_id=town.grid("G3").id,
+                                 data={"name": "x", "radius_m": 50, **inside(town, "G3")})
+    with pytest.raises(NotFound):
+        places.rotate_secret(session, user=officer, checkpoint_id=town.checkpoints("G3")[0].id)
+
+
+def test_volunteers_keep_nothing_here(session, town):
+    with pytest.raises(Forbidden):
+        places.visible_grids(session, town.user(VOLUNTEER))
+    with pytest.raises(Forbidden):
+        places.rotate_secret(session, user=town.user(VOLUNTEER), checkpoint_id=town.checkpoints("G1")[0].id)
+
+
+def test_only_officers_of_the_station_can_hold_a_grid(session, town):
+    g1 = town.grid("G1")
+    coordinator = town.user(COORDINATOR)
+    for wrong in (town.user(VOLUNTEER).id, coordinator.id, 999999, "abc"):
+        with pytest.raises(Invalid):
+            places.set_officers(session, user=coordinator, grid_id=g1.id, officer_ids=[str(wrong)])
+    places.set_officers(session, user=coordinator, grid_id=g1.id,
+                        officer_ids=[str(town.user(OFFICER_G34).id)])
+    session.rollback()
+    holders = list(session.exec(select(GridOfficer.user_id).where(GridOfficer.grid_id == g1.id)))
+    assert holders == [town.user(OFFICER_G34).id]
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "grid.officers")).one()
+    assert event.detail["added"] == [town.user(OFFICER_G34).id]
+    assert event.detail["removed"] == [town.user(OFFICER_G12).id]
+    with pytest.raises(Forbidden):
+        places.set_officers(session, user=town.user(OFFICER_G12), grid_id=g1.id, officer_ids=[])
