@@ -40,7 +40,10 @@ API_ROUTES = api_routes()
 PAGES = [("GET", "/"), ("GET", "/patrols/"), ("GET", "/patrols/1"), ("GET", "/patrols/1/checkpoints"),
          ("POST", "/patrols/"), ("POST", "/patrols/1/checkins"), ("POST", "/patrols/1/end"), ("POST", "/logout"),
          ("GET", "/hazards/new"), ("GET", "/hazards/mine"), ("GET", "/notifications/"),
-         ("GET", "/dashboard/"), ("GET", "/dashboard/stats"), ("GET", "/dashboard/patrols/1")]
+         ("GET", "/dashboard/"), ("GET", "/dashboard/stats"), ("GET", "/dashboard/patrols/1"),
+         ("GET", "/people/"), ("GET", "/people/1"), ("POST", "/people/1/approve"), ("POST", "/people/1/password"),
+         ("POST", "/people/1/role"), ("GET", "/teams/"), ("GET", "/teams/1"), ("POST", "/teams/"),
+         ("POST", "/teams/1/members"), ("GET", "/audit/")]
 
 
 def test_the_api_route_list_covers_the_design_table():
@@ -84,7 +87,7 @@ def test_the_login_redirect_keeps_the_query_string(client, town):
     assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == ["/patrols/1/checkpoints?lat=30.25&lon=120.09"]
 
 
-@pytest.mark.parametrize("url", ["/login", "/healthz", "/manifest.webmanifest", "/sw.js"])
+@pytest.mark.parametrize("url", ["/login", "/signup/", "/healthz", "/manifest.webmanifest", "/sw.js"])
 def test_public_pages_need_no_login(client, town, url):
     assert client.get(url).status_code == 200
 
