@@ -37,12 +37,15 @@ def test_the_coordinator_honours_a_volunteer_and_a_team_and_they_are_listed(sess
     honour(session, town, COORDINATOR, team_id=team.id, kind="commendation", title="优秀平安志愿服务队",
            awarded_on="2026-10-01")
     mine = commendations.for_volunteer(session, volunteer.id)
-    assert [(h.item.title, h.recipient, h.is_team) for h in mine] == [("见义勇为 群众卫士", volunteer.name, False)]
+    assert ("见义勇为 群众卫士", volunteer.name, False) in [(h.item.title, h.recipient, h.is_team) for h in mine]
+    assert all(h.item.volunteer_id == volunteer.id for h in mine)
     theirs = commendations.for_team(session, team.id)
-    assert [(h.item.title, h.recipient, h.is_team) for h in theirs] == [("优秀平安志愿服务队", "义警队", True)]
+    assert [(h.item.title, h.recipient, h.is_team) for h in theirs] == [("优秀平安志愿服务队", "义警队", True)]  # newest first
     station = commendations.for_station(session, volunteer.station_id)
-    assert [h.item.title for h in station] == ["见义勇为 群众卫士", "优秀平安志愿服务队"]  # newest first
-    assert session.exec(select(AuditEvent).where(AuditEvent.action == "commendation.record")).all()
+    titles = [h.item.title for h in station]
+    assert titles.index("见义勇为 群众卫士") < titles.index("优秀平安志愿服务队")  # newest first
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "commendation.record",
+                                                 AuditEvent.object_id == first.id)).all()
 
 
 def test_the_same_honour_sent_twice_is_recorded_once(session, town):
@@ -50,7 +53,7 @@ def test_the_same_honour_sent_twice_is_recorded_once(session, town):
     first, _ = honour(session, town, COORDINATOR, volunteer_id=volunteer.id)
     again, created = honour(session, town, COORDINATOR, volunteer_id=volunteer.id)
     assert not created and again.id == first.id
-    assert len(session.exec(select(Commendation)).all()) == 1
+    assert len(session.exec(select(Commendation).where(Commendation.title == "见义勇为 群众卫士")).all()) == 1
 
 
 def test_an_officer_honours_volunteers_of_their_grids_only(session, town):
@@ -60,7 +63,7 @@ def test_an_officer_honours_volunteers_of_their_grids_only(session, town):
         honour(session, town, OFFICER_G34, volunteer_id=g1_volunteer.id, title="别的")
     with pytest.raises(Forbidden):
         honour(session, town, OFFICER_G12, volunteer_id=town.user(VOLUNTEER_G3).id)
-    assert len(session.exec(select(Commendation)).all()) == 1
+    assert len(session.exec(select(Commendation).where(Commendation.title == "见义勇为 群众卫士")).all()) == 1
 
 
 def test_a_teams_grid_is_its_leaders_home_grid_else_where_most_members_live(session, town):
@@ -114,3 +117,9 @@ def test_the_choices_of_an_officer_are_the_people_of_their_grids(session, town):
     grids = {town.grid("G1").id, town.grid("G2").id}
     assert people and all(p.home_grid_id in grids for p in people)
     assert commendations.recipient_choices(session, town.user(VOLUNTEER)) == ([], [])
+
+
+def test_the_demo_town_has_a_banner_for_a_volunteer_and_a_commendation_for_a_team(session, town):
+    honours = commendations.for_station(session, town.user(COORDINATOR).station_id)
+    assert sorted((h.item.kind, h.is_team) for h in honours) == [("banner", False), ("commendation", True)]
+    assert [h.item.title for h in commendations.for_volunteer(session, town.user(VOLUNTEER).id)] == ["热心巡逻 守护平安"]

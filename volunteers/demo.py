@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageDraw
 from sqlmodel import Session
 
-from volunteers import accounts, db, duties, grids, hours, photos
+from volunteers import accounts, certificates, commendations, db, duties, grids, hours, photos
 from volunteers.errors import Conflict, N_
 from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, Hazard, HazardEvent, Patrol, Photo, Route,
                                RouteStop, Station, Team, TeamMember, User, utcnow)
@@ -244,5 +244,7 @@ def build(session: Session, *, now: datetime | None = None, seed: int = 7, histo
     session.commit()
     duties.add_demo_duty(session, now=now)
     hours.add_demo_history(session, now=now)
+    certificates.add_demo(session, now=now)
+    commendations.add_demo(session, now=now)
     return {"station": station.name, "grids": len(grid_by_code), "volunteers": len(volunteers),
             "patrols": patrol_count, "hazards": hazard_count}
