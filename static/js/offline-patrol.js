@@ -119,7 +119,7 @@
   // The breadcrumb: a fix every third of the interval while the patrol runs, kept on the phone, and sent as one
   // batch (one outbox item, one client_id) every breadcrumb_every_s seconds and when the patrol ends.
   var crumbKey = "crumbs:" + app.user;
-  var everyMs = Math.max(30, data.breadcrumb_every_s || 180) * 1000;
+  var everyMs = Math.max(3, data.breadcrumb_every_s || 180) * 1000;
   function crumbs() {
     try { return JSON.parse(localStorage.getItem(crumbKey)) || []; } catch (e) { return []; }
   }

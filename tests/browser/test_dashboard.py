@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from tests.browser.conftest import log_in, open_page, until
-from volunteers.models import Patrol
+from volunteers.models import Patrol, PatrolPosition
 
 VOLUNTEER, OFFICER = "13800000201", "13800000101"
 
@@ -39,4 +39,32 @@ def test_the_dashboard_shows_a_volunteer_who_just_checked_in_on_a_phone_without_
     until(desk, "Array.from(document.querySelectorAll('.leaflet-tooltip')).some(t => t.textContent.includes('"
           + desk.locator(f"#on-patrol-{patrol.id} strong").inner_text() + "'))", timeout_s=10)
     assert desk.evaluate("window.__sameDocument") == "yes"  # the same page, never reloaded
+    assert not desk.problems.items and not phone.problems.items
+
+
+def test_a_running_patrol_sends_its_breadcrumb_and_the_officer_replays_it(live, contexts):
+    live.app.config["BREADCRUMB_EVERY_S"] = 3  # a fix each second, a batch every three
+    office = live.checkpoint("东街村委会")
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": office.lat, "longitude": office.lon, "accuracy": 8})
+    phone = open_page(ctx)
+    log_in(phone, live, VOLUNTEER)
+    phone.locator("#app-start").click()
+    for step in range(1, 8):
+        phone.wait_for_timeout(1100)
+        ctx.set_geolocation({"latitude": office.lat + 0.0002 * step, "longitude": office.lon, "accuracy": 10})
+    phone.click("#app-end")
+    phone.wait_for_url(live.url + "/patrols/")
+    with live.session() as s:
+        [patrol] = s.exec(select(Patrol).where(Patrol.client_id.not_like("demo-%"))).all()
+        crumbs = s.exec(select(PatrolPosition).where(PatrolPosition.patrol_id == patrol.id)).all()
+    assert len(crumbs) >= 3 and len({c.client_id for c in crumbs}) >= 2  # several batches
+    assert max(c.lat for c in crumbs) > office.lat + 0.0005
+
+    desk = open_page(contexts("desktop"))
+    log_in(desk, live, OFFICER)
+    desk.goto(f"{live.url}/dashboard/patrols/{patrol.id}")
+    # The line, drawn with no tiles (a straight north-bound line has no width, so "attached", not "visible").
+    desk.locator("[data-track-map] path.leaflet-interactive").first.wait_for(state="attached")
+    assert desk.locator("#track li.small").count() == len(crumbs)  # the same positions listed below the map
     assert not desk.problems.items and not phone.problems.items
