@@ -431,3 +431,13 @@ def test_in_chinese_an_accepted_task_reads_yi_jieshou_not_the_reports_yi_shouli(
     with app.test_request_context(), force_locale("zh_CN"):
         assert translate(tasks.STATE_LABELS["accepted"]) == "已接受"
         assert translate(hazards.STATE_LABELS["accepted"]) == "已受理"
+
+
+def test_a_chinese_error_names_the_field_in_chinese_and_the_api_keeps_the_raw_name(login_as, town):
+    officer = login_as(OFFICER_G12)
+    page = officer.post("/tasks/new", data=form(town, title=" "))
+    assert page.status_code == 400 and "“标题”必须填写。" in page.text and "“title”" not in page.text
+    body = {"client_id": str(uuid.uuid4()), "kind": "patrol", "title": "", "grid": town.grid("G1").id,
+            "starts_at": later(2), "ends_at": later(3), "volunteer_ids": [town.user(VOLUNTEER).id]}
+    api = officer.post("/api/v1/tasks", json=body)
+    assert api.status_code == 400 and "title" in api.get_json()["error"]["message"]

@@ -1,12 +1,13 @@
 """Errors become a clear, translated message with the right status: JSON on the API, a page elsewhere."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from volunteers import fields
 from volunteers.errors import DomainError
 from volunteers.web.templating import translate as label
 
@@ -34,8 +35,13 @@ def http_message(status: int) -> str:
 
 
 def translate(message: str, params: dict) -> str:
-    """Translate a domain message; text parameters (state or category labels) are translated too."""
-    return _(message, **{k: label(v) if isinstance(v, str) and v else v for k, v in params.items()})
+    """Translate a domain message; text parameters (state or category labels) are translated too, and on pages a raw
+    field name is shown by its label (fields.FIELD_LABELS)."""
+    # People read a label; API callers (scripts, the phone's outbox) keep the raw field name they sent.
+    people = not (has_request_context() and wants_json())
+    named = {k: fields.label(v) if people and k == "field" and isinstance(v, str) else v for k, v in params.items()}
+    return _(message, **{k: label(v) if isinstance(v, str) and v and (people or k != "field") else v
+                         for k, v in named.items()})
 
 
 def wants_json() -> bool:
