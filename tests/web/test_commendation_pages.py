@@ -93,3 +93,16 @@ def test_another_stations_coordinator_gets_404(app, session, town, url):
 def test_anonymous_visitors_are_sent_to_log_in(client, town, url):
     response = client.get(url)
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_honours_show_on_the_volunteers_profile_hours_page_and_the_teams_page(login_as, session, town):
+    volunteer = town.user(VOLUNTEER)
+    team = session.exec(select(Team).where(Team.name == "义警队")).one()
+    honour(session, town, COORDINATOR, team_id=team.id, title="优秀服务队")
+    coordinator = login_as(COORDINATOR)
+    profile = coordinator.get(f"/people/{volunteer.id}")
+    assert profile.status_code == 200 and 'id="person-honours"' in profile.text and "热心巡逻 守护平安" in profile.text
+    team_page = coordinator.get(f"/teams/{team.id}")
+    assert team_page.status_code == 200 and 'id="team-honours"' in team_page.text and "优秀服务队" in team_page.text
+    mine = login_as(VOLUNTEER).get("/hours/")
+    assert mine.status_code == 200 and 'id="my-honours"' in mine.text and "热心巡逻 守护平安" in mine.text

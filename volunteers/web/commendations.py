@@ -20,6 +20,24 @@ bp = Blueprint("commendations", __name__, url_prefix="/commendations")
 LABELS = {"kind_labels": commendations.KIND_LABELS, "kinds": commendations.KINDS}
 
 
+@bp.app_template_global()
+def honours_of_volunteer(user_id: int) -> list[commendations.Honour]:
+    """For profile pages: {% with honours = honours_of_volunteer(person.id) %}{% include "commendations/_list.html" %}."""
+    return commendations.for_volunteer(get_session(), user_id)
+
+
+@bp.app_template_global()
+def honours_of_team(team_id: int) -> list[commendations.Honour]:
+    """For team pages, like honours_of_volunteer."""
+    return commendations.for_team(get_session(), team_id)
+
+
+@bp.app_template_global()
+def honour_kind(kind: str) -> str:
+    """The untranslated label of an honour's kind (the template translates it)."""
+    return commendations.KIND_LABELS.get(kind, kind)
+
+
 def page(full: str, fragment: str, status: int = 200, **context: Any):
     """The full page, or only its partial when htmx asks."""
     return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
