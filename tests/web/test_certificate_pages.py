@@ -256,3 +256,12 @@ def test_a_coordinator_of_another_station_gets_404_everywhere(app, session, cert
     assert cert.number not in client.get("/certificates/notice").text
     session.expire_all()
     assert session.get(Certificate, cert.id).status == "notice"
+
+
+def test_the_certificate_and_the_notice_are_also_partials(login_as, cert):
+    client = login_as(COORDINATOR)
+    detail = client.get(f"/certificates/{cert.id}", headers=HX)
+    assert detail.status_code == 200 and "<html" not in detail.text and f'id="certificate-{cert.id}"' in detail.text
+    assert "HX-Request" in detail.headers.get("Vary", "")
+    notice = client.get("/certificates/notice", headers=HX)
+    assert notice.status_code == 200 and "<html" not in notice.text and f'id="notice-{cert.id}"' in notice.text
