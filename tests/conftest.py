@@ -43,9 +43,12 @@ def fresh_database_url(migrated_database: str, data_dir: Path) -> str:
     """An empty, migrated database for one test."""
     if ON_POSTGRES:
         engine = db.make_engine(PG_URL)
-        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        # DELETE, children first, is many times faster than TRUNCATE on tables this small; ids restart at 1.
+        statements = [f'DELETE FROM "{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables)]
+        statements += [f"SELECT setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)"
+                       for t in SQLModel.metadata.sorted_tables if [c.name for c in t.primary_key.columns] == ["id"]]
         with engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql("; ".join(statements))
         engine.dispose()
         return PG_URL
     target = data_dir / "volunteers.sqlite3"
@@ -115,8 +118,36 @@ def demo_template(migrated_database, tmp_path_factory) -> str | None:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def demo_rows(migrated_database) -> dict[str, list[dict]] | None:
+    """On PostgreSQL, the demo town built once and kept as rows that each test inserts again: building it through
+    the ORM takes seconds there, inserting its rows a few hundredths."""
+    if not ON_POSTGRES:
+        return None
+    engine = db.make_engine(PG_URL)
+    fresh_database_url(migrated_database, Path("."))
+    with Session(engine) as s:
+        demo.build(s, password_hash=CHEAP_DEMO_HASH)
+    with engine.connect() as conn:
+        rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select().order_by(*t.primary_key.columns))]
+                for t in SQLModel.metadata.sorted_tables}
+    engine.dispose()
+    return rows
+
+
+def insert_demo_rows(engine: sa.Engine, rows: dict[str, list[dict]]) -> None:
+    """Put the demo's rows back (parents first, ids kept) and move each id sequence past them."""
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if rows[table.name]:
+                conn.execute(table.insert(), rows[table.name])
+            if [c.name for c in table.primary_key.columns] == ["id"]:
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence(:t, 'id'), "
+                                     f'COALESCE(MAX(id), 0) + 1, false) FROM "{table.name}"'), {"t": f'"{table.name}"'})
+
+
 @pytest.fixture
-def town(app, session, demo_template) -> Town:
+def town(app, session, demo_template, demo_rows) -> Town:
     """The demo town loaded into the test's database."""
     engine = app.extensions["volunteers.engine"]
     if demo_template and session.get_bind() is engine and not session.in_transaction():
@@ -125,6 +156,8 @@ def town(app, session, demo_template) -> Town:
         for suffix in ("-wal", "-shm"):
             Path(target + suffix).unlink(missing_ok=True)
         shutil.copyfile(demo_template, target)
+    elif demo_rows and session.get_bind() is engine and not session.in_transaction():
+        insert_demo_rows(engine, demo_rows)
     else:
         demo.build(session, password_hash=CHEAP_DEMO_HASH)
     return Town(session)
