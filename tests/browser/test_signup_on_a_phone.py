@@ -39,6 +39,8 @@ def test_sign_up_on_a_phone_then_the_officer_approves_on_a_desktop(live, context
     log_in(officer, live, "13800000101")
     officer.click("#people-link")
     officer.select_option("#f-status", "pending")
+    officer.wait_for_url("**status=pending**")  # the filtered list is in: approving now cannot race its swap
+    officer.wait_for_load_state("networkidle")
     row = officer.locator(".person-row", has_text="新志愿者")
     row.locator("button").click()
     row.locator(".status-active").wait_for()
