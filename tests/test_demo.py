@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from volunteers import accounts, db, demo, grids, hazards, photos
 from volunteers.errors import Conflict
-from volunteers.models import CheckIn, Grid, Hazard, HazardEvent, Patrol, Photo, Route, User, utcnow
+from volunteers.models import Assignment, CheckIn, Grid, Hazard, HazardEvent, Patrol, PatrolPosition, Photo, Route, Task, User, utcnow
 
 
 def test_the_people_of_the_contract_are_there(town, session):
@@ -39,7 +39,18 @@ def test_there_are_a_few_weeks_of_patrol_history(town, session):
     first = session.exec(select(sa.func.min(Patrol.started_at))).one()
     assert utcnow() - first > timedelta(days=14)
     assert session.exec(select(sa.func.count()).select_from(CheckIn)).one() > 100
-    assert session.exec(select(Patrol).where(Patrol.ended_at.is_(None))).all() == []
+    running = session.exec(select(Patrol).where(Patrol.ended_at.is_(None))).all()
+    # Two people are out on patrol now (for the dashboard); the accounts people log in as are free to start one.
+    assert sorted(session.get(User, p.user_id).phone for p in running) == ["13800000205", "13800000213"]
+    assert all(session.exec(select(PatrolPosition).where(PatrolPosition.patrol_id == p.id)).all() for p in running)
+
+
+def test_there_are_patrol_shifts_with_points_visited_and_missed(town, session):
+    shifts = session.exec(select(Task).where(Task.kind == "patrol", Task.title == "网格巡逻")).all()
+    past = [t for t in shifts if t.ends_at <= utcnow()]
+    assert {t.grid_id for t in shifts} == {town.grid("G1").id, town.grid("G3").id} and len(past) >= 14
+    verified = session.exec(select(Assignment).where(Assignment.task_id.in_([t.id for t in past]))).all()
+    assert verified and all(a.state == "verified" for a in verified)
 
 
 def test_there_are_reports_in_every_state_and_the_station_queue(town, session):

@@ -11,12 +11,12 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from volunteers import accounts, certificates, commendations, db, duties, grids, hours, photos
+from volunteers import accounts, certificates, commendations, db, duties, grids, hours, photos, tasks
 from volunteers.errors import Conflict, N_
-from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, Hazard, HazardEvent, Patrol, Photo, Route,
-                               RouteStop, Station, Team, TeamMember, User, utcnow)
+from volunteers.models import (Assignment, CheckIn, Checkpoint, Duty, Grid, GridOfficer, Hazard, HazardEvent, Patrol,
+                               PatrolPosition, Photo, Route, RouteStop, Station, Team, TeamMember, User, utcnow)
 
 PASSWORD = "demo1234"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -243,8 +243,70 @@ def build(session: Session, *, now: datetime | None = None, seed: int = 7, histo
                                coordinator=coordinator, users_by_number=users_by_number, now=now, rng=rng, store=store)
     session.commit()
     duties.add_demo_duty(session, now=now)
+    add_patrol_shifts(session, now=now)
+    add_patrols_now(session, routes=routes, now=now)
     hours.add_demo_history(session, now=now)
     certificates.add_demo(session, now=now)
     commendations.add_demo(session, now=now)
     return {"station": station.name, "grids": len(grid_by_code), "volunteers": len(volunteers),
             "patrols": patrol_count, "hazards": hazard_count}
+
+
+# Two volunteers out on patrol right now, so the officer's dashboard has someone to show on first start. They are
+# people the tests never log in as (205 in G1, 213 in G3); 201 and 211 stay free to start their own patrol.
+ON_PATROL_NOW = (("13800000205", "G1"), ("13800000213", "G3"))
+PATROL_WINDOWS = [["08:00", "11:00"], ["14:00", "17:00"], ["19:00", "21:00"]]
+
+
+def add_patrol_shifts(session: Session, *, now: datetime) -> None:
+    """A daily 网格巡逻 duty in G1 and G3 (three windows a day, 2 people), from last week to two weeks ahead: past
+    shifts were done by one person, so the dashboard and coverage show points visited and missed."""
+    today = now.astimezone(SHANGHAI).date()
+    for code, officer_phone in (("G1", "13800000101"), ("G3", "13800000102")):
+        grid = session.exec(select(Grid).where(Grid.code == code)).one()
+        officer = session.exec(select(User).where(User.phone == officer_phone)).one()
+        duty = Duty(station_id=grid.station_id, grid_id=grid.id, created_by_id=officer.id, kind="patrol",
+                    title="网格巡逻", place=grid.name, weekdays=list(range(7)), windows=PATROL_WINDOWS,
+                    first_day=today - timedelta(days=7), last_day=today + timedelta(days=90), capacity=2)
+        session.add(duty)
+        session.flush()
+        made = tasks.generate(session, user=officer, duty=duty, first=today - timedelta(days=6),
+                                     last=today + timedelta(days=13))
+        people = list(session.exec(select(User).where(User.home_grid_id == grid.id, User.role == "volunteer",
+                                                      User.status == "active").order_by(User.phone)))
+        on_patrol = {phone for phone, c in ON_PATROL_NOW if c == code}
+        for n, task in enumerate(made):
+            if task.ends_at <= now:
+                person = people[n % len(people)]
+                session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="verified",
+                                       answered_at=task.created_at, done_at=task.ends_at, verified_at=task.ends_at))
+            elif task.starts_at <= now:  # the shift on now: the volunteer out on patrol holds it
+                for person in people:
+                    if person.phone in on_patrol:
+                        session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="accepted",
+                                               answered_at=task.created_at))
+    session.commit()
+
+
+def add_patrols_now(session: Session, *, routes: dict, now: datetime) -> None:
+    """Patrols started 40 minutes ago, checked in at their route's first point, with a breadcrumb every 5 minutes."""
+    for phone, code in ON_PATROL_NOW:
+        user = session.exec(select(User).where(User.phone == phone)).one()
+        route, stops = routes[code]
+        started = now - timedelta(minutes=40)
+        patrol = Patrol(client_id=f"demo-patrol-now-{phone}", fingerprint="demo", user_id=user.id, route_id=route.id,
+                        started_at=started, received_at=started)
+        session.add(patrol)
+        session.flush()
+        first, second = stops[0], stops[1]
+        at = started + timedelta(minutes=12)
+        session.add(CheckIn(client_id=f"demo-checkin-now-{phone}", fingerprint="demo", patrol_id=patrol.id,
+                            checkpoint_id=first.id, method="gps", lat=first.lat, lon=first.lon, accuracy_m=12,
+                            distance_m=4.0, recorded_at=at, received_at=at, flags=[]))
+        for n in range(8):  # walking from the first point towards the second
+            f = n / 7
+            session.add(PatrolPosition(client_id=f"demo-track-{phone}", seq=n, fingerprint="demo", patrol_id=patrol.id,
+                                       lat=round(first.lat + (second.lat - first.lat) * f, 7),
+                                       lon=round(first.lon + (second.lon - first.lon) * f, 7), accuracy_m=15,
+                                       recorded_at=started + timedelta(minutes=5 * n), received_at=now))
+    session.commit()

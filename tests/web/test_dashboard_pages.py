@@ -39,7 +39,19 @@ def dashboard_data(html: str) -> dict:
 
 
 @pytest.fixture
-def on_patrol(login_as, town):
+def quiet_day(town):
+    """The demo town without its own patrols running now and its daily 网格巡逻 shifts, for exact counts."""
+    s = town.session
+    for task in s.exec(select(Task).where(Task.title == "网格巡逻")):
+        s.delete(task)
+    for patrol in s.exec(select(Patrol).where(Patrol.client_id.like("demo-patrol-now-%"))):
+        s.delete(patrol)
+    s.commit()
+    return town
+
+
+@pytest.fixture
+def on_patrol(login_as, town, quiet_day):
     """Volunteer 13800000201 (G1) on patrol with one GPS check-in and a breadcrumb: (patrol id, checkpoint)."""
     client = login_as(VOLUNTEER)
     start = utcnow() - timedelta(minutes=20)
@@ -121,7 +133,7 @@ def test_the_coordinator_sees_the_whole_station(english, town, on_patrol):
     assert f'id="on-patrol-{patrol_id}"' in html
 
 
-def test_must_visit_points_are_coloured_for_todays_shift(english, town, on_patrol):
+def test_must_visit_points_are_coloured_for_todays_shift(english, town, on_patrol, quiet_day):
     _patrol_id, visited = on_patrol
     task = patrol_shift(town)
     html = english(OFFICER_G12).get("/dashboard/").text
@@ -135,7 +147,7 @@ def test_must_visit_points_are_coloured_for_todays_shift(english, town, on_patro
     assert statuses[visited.name] == "visited"
 
 
-def test_an_ended_shift_shows_missed_points_and_tells_the_officers_once_when_the_dashboard_loads(english, town):
+def test_an_ended_shift_shows_missed_points_and_tells_the_officers_once_when_the_dashboard_loads(english, town, quiet_day):
     start = utcnow() - timedelta(hours=3)
     task = patrol_shift(town, start=start, hours=2)
     client = english(OFFICER_G12)
@@ -150,7 +162,7 @@ def test_an_ended_shift_shows_missed_points_and_tells_the_officers_once_when_the
     assert len(notes) == 1
 
 
-def test_flask_missed_tells_the_officers_once(app, town):
+def test_flask_missed_tells_the_officers_once(app, town, quiet_day):
     task = patrol_shift(town, start=utcnow() - timedelta(hours=3), hours=2)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["missed"])
@@ -160,7 +172,7 @@ def test_flask_missed_tells_the_officers_once(app, town):
     assert town.session.exec(select(MissedCheckpointAlert)).one().task_id == task.id
 
 
-def test_todays_tasks_show_unfilled_places(english, town):
+def test_todays_tasks_show_unfilled_places(english, town, quiet_day):
     task = patrol_shift(town, capacity=3, title="白天巡逻")
     town.session.add(Assignment(task_id=task.id, volunteer_id=town.user(VOLUNTEER).id, state="accepted"))
     town.session.commit()
@@ -295,3 +307,13 @@ def test_an_unknown_patrol_replay_is_404(login_as, town):
 def test_strangers_are_sent_to_log_in(client, town, url):
     response = client.get(url)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_on_first_start_the_demo_shows_people_on_patrol_and_todays_shifts(english, town):
+    """The demo town has two volunteers out now (G1 and G3) and a daily 网格巡逻 in G1 and G3."""
+    html = english(OFFICER_G12).get("/dashboard/").text
+    data = dashboard_data(html)
+    assert [p["label"] for p in data["people"]] and all("G3" not in p["label"] for p in data["people"])
+    assert town.user("13800000205").name in html and town.user("13800000213").name not in html
+    assert "网格巡逻" in html
+    assert any(p["status"] in ("visited", "missed", "late", "not_yet") for p in data["points"])
