@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import audit, db, hours
+from volunteers import audit, db, fields, hours
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
 from volunteers.models import AuditEvent, Certificate, CertificateObjection, Station, User, utcnow
 from volunteers.tasks import SHANGHAI
@@ -187,18 +187,6 @@ def _date(data: dict[str, Any], field: str) -> date:
         raise Invalid("bad_date", N_("“%(value)s” is not a date like 2026-01-31."), value=str(raw)[:20]) from None
 
 
-def _text(data: dict[str, Any], field: str, limit: int, required: bool = False) -> str:
-    value = data.get(field) or ""
-    if not isinstance(value, str):
-        raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field=field)
-    value = value.strip()
-    if required and not value:
-        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
-    if len(value) > limit:
-        raise Invalid("too_long", N_("“%(field)s” may be at most %(limit)d characters."), field=field, limit=limit)
-    return value
-
-
 def next_number(session: Session, year: int) -> str:
     """The next free number of the year, PAV-2026-000123; numbers only grow, so none is ever given twice."""
     prefix = f"{PREFIX}-{year}-"
@@ -228,7 +216,7 @@ def publish(session: Session, *, user: User, data: dict[str, Any], notice_days: 
     if period_to > local_day(now):
         raise Invalid("future_period", N_("The period must be over: it cannot end after today."))
     station = session.get(Station, user.station_id)
-    issuer = _text(data, "issuer", 100) or station.name
+    issuer = fields.text(data, "issuer", 100) or station.name
     clash = session.exec(select(Certificate.number).where(
         Certificate.volunteer_id == volunteer.id, Certificate.period_from == period_from,
         Certificate.period_to == period_to, Certificate.status != "withdrawn")).first()
@@ -268,8 +256,8 @@ def object_to(session: Session, *, user: User, certificate_id: int | None, data:
     cert = in_notice(session, user, certificate_id)
     if cert.status != "notice":
         raise Conflict("not_in_notice", N_("Objections can only be raised while the certificate is in public notice."))
-    text = _text(data, "text", 1000, required=True)
-    raised_by = _text(data, "raised_by", 100) if is_coordinator(user) else ""
+    text = fields.text(data, "text", 1000, required=True)
+    raised_by = fields.text(data, "raised_by", 100) if is_coordinator(user) else ""
     objection = CertificateObjection(certificate_id=cert.id, text=text, raised_by=raised_by or user.name,
                                      recorded_by_id=user.id)
     session.add(objection)
@@ -287,7 +275,7 @@ def resolve(session: Session, *, user: User, objection_id: int | None, data: dic
     if objection is None:
         raise NotFound(N_("This objection does not exist."))
     cert = managed(session, user, objection.certificate_id)
-    resolution = _text(data, "resolution", 300, required=True)
+    resolution = fields.text(data, "resolution", 300, required=True)
     if objection.resolution:
         if objection.resolution == resolution:
             return objection
@@ -333,7 +321,7 @@ def withdraw(session: Session, *, user: User, certificate_id: int | None, data: 
              ip: str | None = None) -> Certificate:
     """Withdraw a certificate in notice or issued, with a reason; its number stays taken and shows as withdrawn."""
     cert = managed(session, user, certificate_id)
-    reason = _text(data, "reason", 300, required=True)
+    reason = fields.text(data, "reason", 300, required=True)
     if cert.status == "withdrawn":
         raise Conflict("withdrawn", N_("This certificate was withdrawn."))
     previous, cert.status = cert.status, "withdrawn"

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, db
+from volunteers import accounts, audit, db, fields
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
 from volunteers.models import Commendation, Team, TeamMember, User, utcnow
 from volunteers.tasks import SHANGHAI
@@ -63,18 +63,6 @@ def may_record(user: User) -> bool:
 
 # --- Recording ----------------------------------------------------------------------------------------------
 
-def _text(data: dict[str, Any], field: str, limit: int, required: bool = False) -> str:
-    value = data.get(field) or ""
-    if not isinstance(value, str):
-        raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field=field)
-    value = value.strip()
-    if required and not value:
-        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
-    if len(value) > limit:
-        raise Invalid("too_long", N_("“%(field)s” may be at most %(limit)d characters."), field=field, limit=limit)
-    return value
-
-
 def _id(data: dict[str, Any], field: str) -> int | None:
     raw = data.get(field)
     if raw in (None, ""):
@@ -111,9 +99,9 @@ def record(session: Session, *, user: User, data: dict[str, Any], now: datetime 
     kind = data.get("kind") or "commendation"
     if kind not in KINDS:
         raise Invalid("bad_choice", N_("“%(value)s” is not a valid %(field)s."), field="kind", value=str(kind)[:40])
-    title = _text(data, "title", 200, required=True)
-    given_by = _text(data, "given_by", 100)
-    note = _text(data, "note", 500)
+    title = fields.text(data, "title", 200, required=True)
+    given_by = fields.text(data, "given_by", 100)
+    note = fields.text(data, "note", 500)
     awarded_on = _day(data, today)
     if volunteer_id is not None:
         volunteer = db.get(session, User, volunteer_id)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import audit, db, notifications, tasks
+from volunteers import audit, db, fields, notifications, tasks
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
 from volunteers.models import Assignment, Checkpoint, Duty, Grid, Notification, Task, Team, User, utcnow
 from volunteers.sms import Sms
@@ -54,16 +54,16 @@ def parse_pattern(session: Session, *, user: User, data: dict[str, Any]) -> Duty
     kind = data.get("kind")
     if kind not in tasks.KINDS:
         raise Invalid("bad_choice", N_("“%(value)s” is not a valid %(field)s."), field="kind", value=str(kind)[:40])
-    title = tasks._text(data, "title", 100, required=True)
-    grid_id = tasks._int(data, "grid", required=True)
+    title = fields.text(data, "title", 100, required=True)
+    grid_id = fields.integer(data, "grid", required=True)
     if not tasks.may_manage(session, user, grid_id):
         raise Forbidden(N_("You can only give tasks in your own grids."))
-    team_id = tasks._int(data, "team_id")
+    team_id = fields.integer(data, "team_id")
     if team_id is not None:
         team = db.get(session, Team, team_id)
         if team is None or team.station_id != user.station_id:
             raise Invalid("unknown_team", N_("There is no such team at this station."))
-    checkpoint_id = tasks._int(data, "checkpoint_id")
+    checkpoint_id = fields.integer(data, "checkpoint_id")
     if checkpoint_id is not None:
         cp = db.get(session, Checkpoint, checkpoint_id)
         if cp is None or cp.grid_id != grid_id:
@@ -88,12 +88,12 @@ def parse_pattern(session: Session, *, user: User, data: dict[str, Any]) -> Duty
         raise Invalid("last_before_first", N_("The last day must not be before the first day."))
     skips = sorted({_day(part, "skip_dates").isoformat()
                     for part in re.split(r"[,，\s]+", data.get("skip_dates") or "") if part})
-    capacity = tasks._int(data, "capacity", required=True)
+    capacity = fields.integer(data, "capacity", required=True)
     if not 1 <= capacity <= tasks.MAX_CAPACITY:
         raise Invalid("bad_capacity", N_("The number of people needed must be between 1 and %(max)d."),
                       max=tasks.MAX_CAPACITY)
     return Duty(station_id=user.station_id, grid_id=grid_id, team_id=team_id, created_by_id=user.id, kind=kind,
-                title=title, place=tasks._text(data, "place", 200), checkpoint_id=checkpoint_id, weekdays=weekdays,
+                title=title, place=fields.text(data, "place", 200), checkpoint_id=checkpoint_id, weekdays=weekdays,
                 windows=windows, skip_dates=skips, first_day=first, last_day=last, capacity=capacity)
 
 

@@ -1,8 +1,12 @@
-"""How request fields are named to people. Domain errors carry the raw field name (`field="lat"`); the web layer
+"""Request fields: reading them (text, whole numbers) and naming them to people.
+
+How request fields are named to people. Domain errors carry the raw field name (`field="lat"`); the web layer
 shows it through FIELD_LABELS, so a Chinese sentence says “纬度”, not “lat”. API clients still get the code."""
 from __future__ import annotations
 
-from volunteers.errors import N_
+from typing import Any
+
+from volunteers.errors import Invalid, N_
 
 FIELD_LABELS = {
     "accuracy_m": N_("accuracy (metres)"), "address": N_("address"), "app_installs": N_("anti-fraud app installs"),
@@ -24,3 +28,33 @@ FIELD_LABELS = {
 def label(field: str) -> str:
     """The msgid that names a field to people (the raw name when there is none)."""
     return FIELD_LABELS.get(field, field)
+
+
+# --- Reading fields from a form or a JSON body (one set of rules and messages for every noun) -------------------
+
+def text(data: dict[str, Any], field: str, limit: int, required: bool = False) -> str:
+    """Trimmed text of at most `limit` characters; a number or list where text belongs is a 400."""
+    value = data.get(field) or ""
+    if not isinstance(value, str):
+        raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field=field)
+    value = value.strip()
+    if required and not value:
+        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
+    if len(value) > limit:
+        raise Invalid("too_long", N_("“%(field)s” may be at most %(limit)d characters."), field=field, limit=limit)
+    return value
+
+
+def integer(data: dict[str, Any], field: str, required: bool = False) -> int | None:
+    """A whole number (an id, a count): 1.5 is not quietly 1, and JSON true or 1e400 are not numbers at all."""
+    raw = data.get(field)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
+        return None
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
+    try:
+        return int(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None

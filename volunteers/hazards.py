@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, db, geo, grids, notifications, photos
+from volunteers import accounts, audit, clientids, db, fields, geo, grids, notifications, photos
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Grid, GridOfficer, Hazard, HazardEvent, Photo, Team, TeamMember, User, utcnow
 from volunteers.patrols import parse_time
@@ -120,16 +120,6 @@ def is_overdue(hazard: Hazard, now: datetime | None = None) -> bool:
 
 # --- Reporting ----------------------------------------------------------------------------------------
 
-def _text(data: dict[str, Any], field: str, limit: int) -> str:
-    value = data.get(field) or ""
-    if not isinstance(value, str):
-        raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field=field)
-    value = value.strip()
-    if len(value) > limit:
-        raise Invalid("too_long", N_("“%(field)s” may be at most %(limit)d characters."), field=field, limit=limit)
-    return value
-
-
 def _choice(data: dict[str, Any], field: str, choices: tuple[str, ...], default: str | None = None) -> str:
     value = data.get(field) or default
     if value is None:
@@ -158,10 +148,10 @@ class ReportInput:
         category = _choice(data, "category", CATEGORIES)
         point = geo.point(data, required=False)
         accuracy = geo.number(data, "accuracy_m", low=0, high=100_000, required=False) if point else None
-        address = _text(data, "address", MAX_ADDRESS)
+        address = fields.text(data, "address", MAX_ADDRESS)
         if point is None and not address:
             raise Invalid("location_required", N_("Please give the place: use your location, tap the map, or type an address or landmark."))
-        return cls(client_id, kind, category, _text(data, "description", MAX_DESCRIPTION), point, accuracy, address)
+        return cls(client_id, kind, category, fields.text(data, "description", MAX_DESCRIPTION), point, accuracy, address)
 
 
 def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[bytes], store: photos.PhotoStore,
@@ -238,19 +228,6 @@ def parse_deadline(value: Any) -> datetime | None:
     return datetime.combine(day, time(23, 59), SHANGHAI).astimezone(timezone.utc)
 
 
-def _int_or_none(data: dict[str, Any], field: str) -> int | None:
-    raw = data.get(field)
-    if raw in (None, ""):
-        return None
-    # As patrols._int: JSON true is not person #1, 2.7 is not report #2, and 1e400 (inf) is no id — not a 500.
-    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
-    try:
-        return int(raw)
-    except (TypeError, ValueError, OverflowError):
-        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
-
-
 def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, Any], photo: bytes | None,
                store: photos.PhotoStore, ip: str | None = None) -> Hazard:
     """Move a hazard one step along the state machine, recording who, when, why, and an optional photo."""
@@ -263,7 +240,7 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
     if to not in TRANSITIONS[hazard.status]:
         raise Conflict("illegal_transition", N_("A report that is “%(current)s” cannot become “%(to)s”."),
                        current=STATE_LABELS[hazard.status], to=STATE_LABELS[to])
-    note = _text(data, "note", MAX_NOTE)
+    note = fields.text(data, "note", MAX_NOTE)
     # Every check runs before the hazard is touched: a refused step must leave nothing in the caller's session.
     changes: dict[str, Any] = {}
     detail: dict[str, Any] = {}
@@ -279,7 +256,7 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
         if not note:
             raise Invalid("reason_required", N_("Please write the reason."))
     elif to == "duplicate":
-        original = _original(session, user, hazard, _int_or_none(data, "duplicate_of"))
+        original = _original(session, user, hazard, fields.integer(data, "duplicate_of"))
         changes = {"duplicate_of_id": original.id}
         detail = {"duplicate_of": original.id}
     elif to == "assigned":
@@ -351,7 +328,7 @@ def _original(session: Session, user: User, hazard: Hazard, original_id: int | N
 
 
 def _assignee(session: Session, user: User, hazard: Hazard, data: dict[str, Any]) -> tuple[User | None, Team | None]:
-    assignee_id, team_id = _int_or_none(data, "assignee_id"), _int_or_none(data, "team_id")
+    assignee_id, team_id = fields.integer(data, "assignee_id"), fields.integer(data, "team_id")
     if team_id is not None:
         team = db.get(session, Team, team_id)
         if team is None or team.station_id != hazard.station_id:

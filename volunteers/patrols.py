@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, db, geo, grids, hours
+from volunteers import accounts, audit, clientids, db, fields, geo, grids, hours
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Checkpoint, CheckIn, Patrol, User, utcnow
 
@@ -65,19 +65,6 @@ def recorded_time(value: Any, field: str) -> datetime | None:
     return when
 
 
-def _int(data: dict[str, Any], field: str) -> int | None:
-    raw = data.get(field)
-    if raw is None or raw == "":
-        return None
-    # An id is a whole number: 1.5 is not quietly checkpoint 1, and true/1e400 are not ids at all.
-    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
-    try:
-        return int(raw)
-    except (TypeError, ValueError, OverflowError):
-        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
-
-
 @dataclass(frozen=True)
 class CheckInInput:
     """A check-in request, validated: GPS (lat/lon/accuracy) and/or a QR code, and the device's time."""
@@ -104,7 +91,7 @@ class CheckInInput:
             point=point,
             accuracy_m=accuracy,
             recorded_at=recorded_time(data.get("recorded_at"), "recorded_at"),
-            checkpoint_id=_int(data, "checkpoint_id"),
+            checkpoint_id=fields.integer(data, "checkpoint_id"),
             qr=qr,
         )
 

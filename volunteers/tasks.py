@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, clientids, db, geo, hours, notifications, photos
+from volunteers import accounts, audit, clientids, db, fields, geo, hours, notifications, photos
 from volunteers.errors import NP_, Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Assignment, Checkpoint, Duty, Grid, Photo, Task, Team, TeamMember, User, utcnow
 from volunteers.patrols import parse_time
@@ -99,39 +99,13 @@ def _eligible(session: Session, user: User, task: Task) -> bool:
 
 # --- Creating -------------------------------------------------------------------------------------------
 
-def _int(data: dict[str, Any], field: str, required: bool = False) -> int | None:
-    raw = data.get(field)
-    if raw in (None, ""):
-        if required:
-            raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
-        return None
-    if isinstance(raw, bool):
-        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
-
-
-def _text(data: dict[str, Any], field: str, limit: int, required: bool = False) -> str:
-    value = data.get(field) or ""
-    if not isinstance(value, str):
-        raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field=field)
-    value = value.strip()
-    if required and not value:
-        raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
-    if len(value) > limit:
-        raise Invalid("too_long", N_("“%(field)s” may be at most %(limit)d characters."), field=field, limit=limit)
-    return value
-
-
 def _volunteer_ids(data: dict[str, Any]) -> list[int]:
     raw = data.get("volunteer_ids") or []
     if isinstance(raw, str):
         raw = [part for part in raw.replace(",", " ").split() if part]
     if not isinstance(raw, list):
         raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field="volunteer_ids")
-    return sorted({_int({"v": v}, "v") for v in raw})
+    return sorted({fields.integer({"v": v}, "v") for v in raw})
 
 
 def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None = None) -> tuple[Task, bool]:
@@ -140,22 +114,22 @@ def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None
     kind = data.get("kind")
     if kind not in KINDS:
         raise Invalid("bad_choice", N_("“%(value)s” is not a valid %(field)s."), field="kind", value=str(kind)[:40])
-    title = _text(data, "title", 100, required=True)
-    grid_id = _int(data, "grid", required=True)
+    title = fields.text(data, "title", 100, required=True)
+    grid_id = fields.integer(data, "grid", required=True)
     starts = parse_time(data.get("starts_at"), "starts_at")
     ends = parse_time(data.get("ends_at"), "ends_at")
     if starts is None or ends is None:
         raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400,
                       field="starts_at" if starts is None else "ends_at")
-    team_id = _int(data, "team_id")
+    team_id = fields.integer(data, "team_id")
     volunteer_ids = _volunteer_ids(data)
-    capacity = _int(data, "capacity")
+    capacity = fields.integer(data, "capacity")
     if capacity is None:
         capacity = max(1, len(volunteer_ids))
     content = {"kind": kind, "title": title, "grid": grid_id, "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
                "team_id": team_id, "volunteer_ids": volunteer_ids, "capacity": capacity,
-               "notes": _text(data, "notes", 1000), "place": _text(data, "place", 200),
-               "checkpoint_id": _int(data, "checkpoint_id"), "hazard_id": _int(data, "hazard_id")}
+               "notes": fields.text(data, "notes", 1000), "place": fields.text(data, "place", 200),
+               "checkpoint_id": fields.integer(data, "checkpoint_id"), "hazard_id": fields.integer(data, "hazard_id")}
     fp = clientids.fingerprint(content)
     existing = session.exec(select(Task).where(Task.client_id == cid)).first()
     if existing is not None:
@@ -260,7 +234,7 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
         _check_free(session, user.id, task, except_id=assignment.id)
         assignment.answered_at = now
     elif action == "decline":
-        assignment.reason = _text(data, "reason", 300)
+        assignment.reason = fields.text(data, "reason", 300)
         if not assignment.reason:
             raise Invalid("reason_required", N_("Please write the reason."))
         assignment.answered_at = now
