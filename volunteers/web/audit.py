@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from volunteers import auditlog
+from volunteers import audit, auditlog
 from volunteers.web.extensions import get_session
 from volunteers.web.templating import fragment_wanted
 
@@ -23,6 +23,6 @@ def index():
     db = get_session()
     filters = auditlog.Filters.parse(request.args.to_dict())
     rows, next_before = auditlog.events(db, current_user, filters)
-    context = dict(rows=rows, next_before=next_before, chosen=filters, links=OBJECT_LINKS,
+    context = dict(rows=rows, next_before=next_before, chosen=filters, links=OBJECT_LINKS, action_label=audit.action_label,
                    **auditlog.choices(db, current_user))
     return render_template("audit/_list.html" if fragment_wanted() else "audit/index.html", **context)
