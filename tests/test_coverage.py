@@ -164,6 +164,17 @@ def test_map_colours_the_worst_state_of_the_day_and_grids_without_shifts_by_any_
     assert colours[g3[0].id] == coverage.VISITED and colours[g3[1].id] == coverage.NOT_YET
 
 
+def test_while_a_shift_runs_the_map_shows_that_shift_so_a_visit_now_turns_a_missed_point_green(town):
+    a, b = route_points(town)[:2]
+    morning = shift(town, at(7, 7), at(7, 9))
+    evening = shift(town, at(7, 19), at(7, 21))
+    visit(town, a, at(7, 19, 30))
+    shifts = coverage.shifts_coverage(town.session, [morning, evening], now=at(7, 20))
+    colours = coverage.point_colours(town.session, [town.grid("G1").id], shifts, now=at(7, 20))
+    assert states(shifts[0])[a.name] == coverage.MISSED  # the morning's own list still says so
+    assert colours[a.id] == coverage.VISITED and colours[b.id] == coverage.NOT_YET
+
+
 # --- Weekly coverage ----------------------------------------------------------------------------------
 
 def test_weekly_coverage_counts_each_shift_and_each_day_without_a_shift(town):

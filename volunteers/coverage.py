@@ -141,12 +141,16 @@ def today_shifts(session: Session, grid_ids: list[int], now: datetime | None = N
 
 def point_colours(session: Session, grid_ids: list[int], shifts: list[ShiftCoverage],
                   now: datetime | None = None) -> dict[int, str]:
-    """One state per must-visit point for today's map: missed beats not yet beats visited across today's shifts;
-    in a grid with no shift today, visited if anyone checked in there today."""
+    """One state per must-visit point for today's map. While a shift runs in a grid, its points show that shift (a
+    point missed this morning turns green when someone checks in now); otherwise missed beats not yet beats visited
+    across the day's shifts. In a grid with no shift today, visited if anyone checked in there today."""
     now = now or utcnow()
     order = {MISSED: 3, LATE: 3, NOT_YET: 2, VISITED: 1}
     colours: dict[int, str] = {}
+    running = {s.task.grid_id for s in shifts if s.task.starts_at <= now < s.task.ends_at}
     for shift in shifts:
+        if shift.task.grid_id in running and not shift.task.starts_at <= now < shift.task.ends_at:
+            continue
         for p in shift.points:
             status = MISSED if p.status == LATE else p.status
             if order[status] > order.get(colours.get(p.checkpoint.id), 0):

@@ -60,7 +60,8 @@ def test_a_volunteer_takes_a_school_gate_post_and_the_officer_verifies_it(live, 
 def label_text(msgid: str) -> str:
     """What people see for an English msgid (from the compiled Chinese catalog)."""
     catalog = Translations.load(Path(__file__).resolve().parents[2] / "translations", ["zh_Hans_CN"])
-    return catalog.gettext(msgid)
+    context = getattr(msgid, "context", None)  # NP_("assignment", "Accepted") is 已接受, not the report's 已受理
+    return catalog.pgettext(context, msgid) if context else catalog.gettext(msgid)
 
 
 def label(state: str) -> str:
