@@ -175,7 +175,7 @@
       evt.preventDefault();
       Outbox.list(Number(user)).then(function (rows) {
         if (rows.length && !window.confirm(text(form, "waiting"))) return;
-        ["patrol:", "ended:"].forEach(function (prefix) { localStorage.removeItem(prefix + user); });
+        ["patrol:", "ended:", "crumbs:"].forEach(function (prefix) { localStorage.removeItem(prefix + user); });
         sessionStorage.removeItem("warmed:" + user);
         var clear = [Outbox.clearUser(Number(user)), Outbox.setMeta("user", null), Outbox.setMeta("csrf", null)];
         if (window.caches) clear.push(caches.keys().then(function (keys) {

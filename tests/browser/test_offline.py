@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests.browser.conftest import log_in, open_page, until
-from volunteers.models import CheckIn, Hazard, Patrol, Photo
+from volunteers.models import CheckIn, Hazard, Patrol, Photo, User
 
 VOLUNTEER = "13800000201"
 
@@ -202,6 +202,9 @@ def test_logging_out_warns_about_waiting_items_then_clears_this_persons_data(liv
     ctx.route("**/api/v1/**", lambda route: route.abort())
     ctx.set_offline(False)
 
+    with live.session() as s:  # a breadcrumb not yet batched stays on the phone until logout
+        uid = s.exec(select(User).where(User.phone == VOLUNTEER)).one().id
+    page.evaluate(f"localStorage.setItem('crumbs:{uid}', JSON.stringify([{{lat: 30.25, lon: 120.09}}]))")
     page.once("dialog", lambda dialog: dialog.dismiss())      # "not now": nothing is lost
     page.click("footer form[data-logout] button")
     page.wait_for_timeout(300)
