@@ -284,6 +284,18 @@ def test_a_pending_record_in_a_locked_month_cannot_be_decided(town, session):
     assert err.value.code == "month_locked"
 
 
+def test_a_patrol_that_arrives_after_its_month_was_certified_is_filed_in_the_open_month_and_can_be_decided(town, session):
+    station_id = town.user(VOLUNTEER).station_id
+    session.add(MonthCertification(station_id=station_id, month="2025-03"))
+    session.commit()
+    record = derive(session, patrol(session, town, "2025-03-31 22:00", "2025-03-31 23:30"))
+    assert record.month == hours.month_of(utcnow()) and hours.FLAG_LATE in record.flags
+    assert record.starts_at == at("2025-03-31 22:00") and record.minutes == 90  # when it happened is kept
+    hours.decide(session, user=town.user(OFFICER_G12), record_ids=[record.id], approve=True)
+    session.refresh(record)
+    assert record.status == "approved"
+
+
 @pytest.mark.parametrize("month, error", [("2025-3", Invalid), ("soon", Invalid), (None, Invalid)])
 def test_certify_needs_a_month(town, session, month, error):
     with pytest.raises(error):

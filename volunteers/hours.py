@@ -104,8 +104,10 @@ MAX_PATROL_MINUTES = 12 * 60
 FLAG_NO_CHECKPOINT = "no_checkpoint"
 FLAG_CAPPED = "capped"
 FLAG_OVERLAP = "overlap"
+FLAG_LATE = "after_certification"
 FLAG_LABELS = {FLAG_NO_CHECKPOINT: N_("No must-visit point checked in"), FLAG_CAPPED: N_("Capped at 12 hours"),
-               FLAG_OVERLAP: N_("Overlaps other service")}
+               FLAG_OVERLAP: N_("Overlaps other service"),
+               FLAG_LATE: N_("Arrived after its month was certified")}
 SOURCE_LABELS = {"patrol": N_("Patrol"), "assignment": N_("Task"), "manual": N_("Manual entry"),
                  "correction": N_("Correction")}
 STATUS_LABELS = {"pending": N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected")}
@@ -161,13 +163,23 @@ def _new_evidence_record(session: Session, *, volunteer: User, grid_id: int | No
         minutes, was_capped = capped_minutes(minutes)
         if was_capped:
             flags.append(FLAG_CAPPED)
+    month = filing_month(session, volunteer.station_id, starts_at, flags)
     record = ServiceRecord(station_id=volunteer.station_id, volunteer_id=volunteer.id, grid_id=grid_id, source=source,
-                           starts_at=starts_at, ends_at=ends_at, month=month_of(starts_at), minutes=minutes,
-                           flags=flags, **link)
+                           starts_at=starts_at, ends_at=ends_at, month=month, minutes=minutes, flags=flags, **link)
     session.add(record)
     session.flush()
     audit.record(session, actor_id=None, action=f"service_record.derive_{source}", obj=record, minutes=minutes)
     return record
+
+
+def filing_month(session: Session, station_id: int, starts_at: datetime, flags: list[str]) -> str:
+    """Evidence that arrives after its month was certified (a phone offline for days) is filed in the current month,
+    flagged, so it can still be decided; the certified month stays as it was."""
+    month = month_of(starts_at)
+    if is_certified(session, station_id, month):
+        flags.append(FLAG_LATE)
+        return month_of(utcnow())
+    return month
 
 
 def from_patrol(session: Session, patrol) -> ServiceRecord | None:
