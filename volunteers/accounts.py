@@ -23,6 +23,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether the password matches the stored hash."""
+    return check_password_hash(password_hash, password)
+
+
 def normalise_phone(phone: str) -> str:
     """Digits only, without a +86/0086 prefix, so '+86 138-0000-0201' logs in as 13800000201."""
     # A Chinese input method in full-width mode types １３８…: those are the same digits.

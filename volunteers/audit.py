@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "roster.import": N_("Roster imported"), "user.import": N_("Person imported"),
     "person.signup": N_("Signed up"), "person.approve": N_("Account approved"), "person.suspend": N_("Account suspended"),
     "person.reactivate": N_("Account reactivated"), "person.reset_password": N_("Password reset"),
+    "person.change_password": N_("Own password changed"),
     "person.role": N_("Role changed"),
     "team.create": N_("Team created"), "team.update": N_("Team renamed"), "team.leader": N_("Team leader set"),
     "team.add_member": N_("Member added"), "team.remove_member": N_("Member removed"),

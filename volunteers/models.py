@@ -120,6 +120,9 @@ class User(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)
     home_grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True)
     created_at: datetime = when(default=utcnow)
+    # Set when someone else reset the password: the person chooses their own before anything else.
+    must_change_password: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()))
 
     # Flask-Login's user protocol, spelled out here so the domain needs no Flask import.
     @property

@@ -250,10 +250,28 @@ def reset_password(session: Session, *, user: User, person_id: int, ip: str | No
         raise Conflict("own_account", N_("You cannot reset your own password here."))
     temporary = "".join(secrets.choice(TEMP_ALPHABET) for _ in range(4)) + "".join(secrets.choice("23456789") for _ in range(4))
     person.password_hash = accounts.hash_password(temporary)
+    person.must_change_password = True
     session.add(person)
     audit.record(session, actor_id=user.id, action="person.reset_password", obj=person, ip=ip)
     session.commit()
     return person, temporary
+
+
+def change_own_password(session: Session, *, user: User, data: dict[str, Any], ip: str | None = None) -> User:
+    """Anyone changes their own password with the current one (after a reset: the temporary one); the new one
+    follows the sign-up rules and must differ from the current one."""
+    current = data.get("current") or ""
+    if not isinstance(current, str) or not accounts.verify_password(user.password_hash, current):
+        raise Invalid("wrong_password", N_("The current password is not right."))
+    new = check_password(data.get("password"), phone=user.phone, confirm=data.get("password2") or "")
+    if new == current:
+        raise Invalid("same_password", N_("Choose a password different from the current one."))
+    user.password_hash = accounts.hash_password(new)
+    user.must_change_password = False
+    session.add(user)
+    audit.record(session, actor_id=user.id, action="person.change_password", obj=user, ip=ip)
+    session.commit()
+    return user
 
 
 def change_role(session: Session, *, user: User, person_id: int, role: Any, ip: str | None = None) -> User:

@@ -302,3 +302,51 @@ def test_the_home_page_links_to_people_teams_and_for_the_coordinator_the_audit_l
     assert 'id="people-link"' in coordinator and 'id="teams-link"' in coordinator and 'id="audit-link"' in coordinator
     officer = login_as(OFFICER_G12).get("/").text
     assert 'id="people-link"' in officer and 'id="audit-link"' not in officer
+
+
+# --- After a reset: the person chooses their own password first ---------------------------------------------
+
+def reset_by_officer(english, town, phone=VOLUNTEER) -> str:
+    """The G1/G2 officer resets the volunteer's password; the temporary one shown once."""
+    answer = english(OFFICER_G12).post(f"/people/{town.user(phone).id}/password")
+    assert answer.status_code == 200
+    return re.search(r'class="big-code">([^<]+)</strong>', answer.text).group(1)
+
+
+def test_after_a_reset_every_page_leads_to_choosing_a_new_password_until_it_is_done(english, client, town, session):
+    temporary = reset_by_officer(english, town)
+    session.expire_all()
+    assert town.user(VOLUNTEER).must_change_password
+    assert client.post("/login", data={"phone": VOLUNTEER, "password": temporary}).status_code == 302
+    for url in ("/", "/tasks/", "/hazards/new", "/hours/"):
+        answer = client.get(url)
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/account/password"), url
+    assert client.get("/tasks/", headers={"HX-Request": "true"}).headers["HX-Redirect"] == "/account/password"
+    assert client.get("/api/v1/me").status_code == 200  # the phone's outbox keeps sending meanwhile
+    page = client.get("/account/password")
+    assert page.status_code == 200 and 'id="password-required"' in page.text
+
+    wrong = client.post("/account/password", data={"current": "nope", "password": "Qingshi2026", "password2": "Qingshi2026"})
+    assert wrong.status_code == 422 and 'id="password-error"' in wrong.text
+    weak = client.post("/account/password", data={"current": temporary, "password": "12345678", "password2": "12345678"})
+    assert weak.status_code == 422
+    same = client.post("/account/password", data={"current": temporary, "password": temporary, "password2": temporary})
+    assert same.status_code == 422
+    done = client.post("/account/password", data={"current": temporary, "password": "Qingshi2026", "password2": "Qingshi2026"})
+    assert done.status_code == 302
+    session.expire_all()
+    assert not town.user(VOLUNTEER).must_change_password
+    assert client.get("/tasks/").status_code == 200
+    client.post("/logout")
+    assert client.post("/login", data={"phone": VOLUNTEER, "password": temporary}).status_code != 302
+    assert client.post("/login", data={"phone": VOLUNTEER, "password": "Qingshi2026"}).status_code == 302
+
+
+def test_anyone_can_change_their_own_password_from_the_footer(english, town):
+    officer = english(OFFICER_G12)
+    assert 'href="/account/password"' in officer.get("/").text
+    page = officer.get("/account/password")
+    assert page.status_code == 200 and 'id="password-required"' not in page.text
+    saved = officer.post("/account/password", data={"current": "demo1234", "password": "Jingguan2026",
+                                                    "password2": "Jingguan2026"})
+    assert saved.status_code == 302

@@ -7,7 +7,8 @@ from flask import (Blueprint, current_app, flash, jsonify, redirect, request, se
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from volunteers import accounts, audit
+from volunteers import accounts, audit, people
+from volunteers.errors import DomainError
 from volunteers.models import User
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx, login_manager
@@ -101,6 +102,40 @@ def logout():
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+# What someone whose password was reset may still reach before choosing a new one (the phone's outbox keeps
+# sending through /api: nothing saved offline is held back).
+BEFORE_NEW_PASSWORD = {"auth.change_password", "auth.logout", "auth.set_language", "static", "home.healthz",
+                       "pwa.service_worker", "pwa.manifest", "pwa.offline", "pwa.csrf_token"}
+
+
+@bp.before_app_request
+def password_first():
+    """After a reset by someone else, every page leads to 'choose your own password' until it is done."""
+    if (current_user.is_authenticated and getattr(current_user, "must_change_password", False)
+            and request.endpoint not in BEFORE_NEW_PASSWORD and not request.path.startswith("/api/")):
+        target = url_for("auth.change_password")
+        return ("", 204, {"HX-Redirect": target}) if htmx else redirect(target)
+    return None
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Choose a new password, with the current (or temporary) one."""
+    error, status = None, 200
+    if request.method == "POST":
+        db = get_session()
+        try:
+            people.change_own_password(db, user=current_user, data=request.form.to_dict(), ip=client_ip())
+        except DomainError as err:
+            db.rollback()
+            error, status = translate(err.message, err.params), err.status
+        else:
+            flash(_("Your new password is saved."), "success")
+            return redirect(url_for("home.index"))
+    return render_page("auth/password.html", error=error), status
 
 
 @bp.post("/lang")
