@@ -17,7 +17,7 @@ ACTION_LABELS = {
     "hazard.rectifying": N_("Report being fixed"), "hazard.rectified": N_("Report fixed"),
     "hazard.closed": N_("Report closed"), "hazard.rejected": N_("Report rejected"),
     "hazard.duplicate": N_("Report marked duplicate"),
-    "task.create": N_("Task given"), "assignment.accept": N_("Task accepted"), "assignment.decline": N_("Task declined"),
+    "task.create": N_("Task given"), "task.cancel": N_("Task called off"), "assignment.accept": N_("Task accepted"), "assignment.decline": N_("Task declined"),
     "assignment.done": N_("Task done"), "assignment.verify": N_("Task verified"),
     "assignment.no_show": N_("Marked did not come"), "assignment.claim": N_("Open place taken"),
     "duty.create": N_("Duty created"), "duty.update": N_("Duty changed"), "duty.stop": N_("Duty stopped"),

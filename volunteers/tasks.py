@@ -283,6 +283,34 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
     return assignment
 
 
+CANCELLED = N_("The task “%(title)s” on %(time)s was cancelled: %(reason)s")
+
+
+def cancel(session: Session, *, user: User, task_id: int, data: dict[str, Any], now: datetime | None = None,
+           ip: str | None = None) -> Task:
+    """The officer calls off a task that has not started; everyone offered it or on it is told why. A duty's
+    shift is changed through its duty (skip the date), so the next two weeks' shifts do not bring it back."""
+    now = now or utcnow()
+    task = visible_task(session, user, task_id)
+    if not may_manage(session, user, task.grid_id):
+        raise Forbidden(N_("This is not yours to do."))
+    if task.duty_id is not None:
+        raise Conflict("duty_shift", N_("This shift belongs to a duty: change the duty (skip the date) instead."))
+    if task.starts_at <= now:
+        raise Conflict("already_started", N_("This task has already started and cannot be called off."))
+    reason = fields.text(data, "reason", 300, required=True)
+    when = task.starts_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    people = session.exec(select(Assignment.volunteer_id).where(
+        Assignment.task_id == task.id, Assignment.state.in_(("offered",) + TAKING_PLACES)))
+    for volunteer_id in people:
+        notifications.notify(session, user_id=volunteer_id, link="/tasks/", message=CANCELLED, title=task.title,
+                             time=when, reason=reason)
+    audit.record(session, actor_id=user.id, action="task.cancel", obj=task, ip=ip, reason=reason, title=task.title)
+    session.delete(task)
+    session.commit()
+    return task
+
+
 def done_photos(session: Session, assignment_ids: list[int]) -> dict[int, list[int]]:
     """The ids of the photos taken when each assignment was marked done."""
     found: dict[int, list[int]] = {}

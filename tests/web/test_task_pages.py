@@ -441,3 +441,37 @@ def test_a_chinese_error_names_the_field_in_chinese_and_the_api_keeps_the_raw_na
             "starts_at": later(2), "ends_at": later(3), "volunteer_ids": [town.user(VOLUNTEER).id]}
     api = officer.post("/api/v1/tasks", json=body)
     assert api.status_code == 400 and "title" in api.get_json()["error"]["message"]
+
+
+# --- Calling off a task ------------------------------------------------------------------------------------
+
+def test_the_officer_calls_off_a_task_and_everyone_on_it_is_told_why(english, give, session, town):
+    from volunteers.models import Notification
+    task, offer = give(title="周末集市安保")
+    task_id = task.id
+    officer = english(OFFICER_G12)
+    assert f'/tasks/{task_id}/cancel' in officer.get("/tasks/").text
+    refused = officer.post(f"/tasks/{task_id}/cancel", headers=HX, data={"reason": " "})
+    assert refused.status_code == 400 and task_count(session) > 0
+    done = officer.post(f"/tasks/{task_id}/cancel", headers=HX, data={"reason": "下雨，集市取消"})
+    assert done.status_code == 200 and 'id="tasks"' in done.text and "周末集市安保" in done.text
+    session.expire_all()
+    assert session.get(Task, task_id) is None
+    told = session.exec(select(Notification).where(Notification.user_id == town.user(VOLUNTEER).id,
+                                                    Notification.message == tasks.CANCELLED)).all()
+    assert len(told) == 1 and told[0].params["reason"] == "下雨，集市取消"
+
+
+def test_a_started_task_or_a_duty_shift_cannot_be_called_off_and_others_may_not(english, give, session, town):
+    from volunteers.models import Duty
+    started, _offer = give(starts_at=later(-1), ends_at=later(1))
+    officer = english(OFFICER_G12)
+    assert officer.post(f"/tasks/{started.id}/cancel", headers=HX, data={"reason": "x"}).status_code == 409
+    shift = session.exec(select(Task).where(Task.duty_id.is_not(None), Task.starts_at > utcnow())).first()
+    assert f'/tasks/{shift.id}/cancel' not in officer.get("/tasks/").text
+    assert officer.post(f"/tasks/{shift.id}/cancel", data={"reason": "x"}).status_code == 409
+    later_task, _ = give()
+    assert english(OFFICER_G34).post(f"/tasks/{later_task.id}/cancel", data={"reason": "x"}).status_code == 404
+    assert english(VOLUNTEER).post(f"/tasks/{later_task.id}/cancel", data={"reason": "x"}).status_code == 403
+    session.expire_all()
+    assert session.get(Task, later_task.id) is not None and session.get(Task, started.id) is not None

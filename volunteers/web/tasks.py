@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from volunteers import db as dbs, hazards, tasks
 from volunteers.errors import N_, DomainError
-from volunteers.models import Assignment, Task
+from volunteers.models import Assignment, Task, utcnow
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
@@ -41,7 +41,7 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
     if is_staff():
         items = tasks.for_manager(db, current_user)
         rows = tasks.assignments_of(db, [t.id for t in items])
-        return dict(manager=True, items=items, rows=rows, message=message, error=error,
+        return dict(manager=True, items=items, rows=rows, message=message, error=error, now=utcnow(),
                     done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]))
     return dict(manager=False, mine=tasks.for_volunteer(db, current_user), open=tasks.open_for(db, current_user),
                 message=message, error=error)
@@ -127,7 +127,7 @@ def card(assignment: Assignment, status: int = 200, **notes: Any):
     if assignment.volunteer_id == current_user.id:
         return render_template("tasks/_card.html", task=task, a=assignment, **notes, **LABELS), status
     rows = tasks.assignments_of(db, [task.id])[task.id]
-    return render_template("tasks/_task.html", task=task, rows=rows, **notes, **LABELS,
+    return render_template("tasks/_task.html", task=task, rows=rows, **notes, **LABELS, now=utcnow(),
                            done_photos=tasks.done_photos(db, [a.id for a, _v in rows])), status
 
 
@@ -151,6 +151,26 @@ def act(assignment_id: int, action: str):
         flash(done, "success")
         return redirect(url_for("tasks.index"))
     return card(assignment, message=done)
+
+
+@bp.post("/<int:task_id>/cancel")
+@login_required
+def cancel(task_id: int):
+    """Call off a task that has not started (with a reason its people are told); htmx gets the list back."""
+    db = get_session()
+    try:
+        task = tasks.cancel(db, user=current_user, task_id=task_id, data=request.form.to_dict(), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        if err.status == 404 or not fragment_wanted():
+            raise
+        return page("tasks/index.html", "tasks/_list.html", err.status,
+                    **list_context(error=translate(err.message, err.params)))
+    done = _("“%(title)s” was called off; everyone on it was told.", title=task.title)
+    if not fragment_wanted():
+        flash(done, "success")
+        return redirect(url_for("tasks.index"))
+    return page("tasks/index.html", "tasks/_list.html", **list_context(message=done))
 
 
 @bp.post("/<int:task_id>/claim")
