@@ -265,3 +265,13 @@ def test_the_certificate_and_the_notice_are_also_partials(login_as, cert):
     assert "HX-Request" in detail.headers.get("Vary", "")
     notice = client.get("/certificates/notice", headers=HX)
     assert notice.status_code == 200 and "<html" not in notice.text and f'id="notice-{cert.id}"' in notice.text
+
+
+def test_with_a_public_url_configured_the_qr_points_there_not_at_the_request_host(app, english, session, cert):
+    app.config["PUBLIC_URL"] = "https://zyz.qingshi.example.cn"
+    end_notice(session, cert)
+    client = english(COORDINATOR)
+    assert client.post(f"/certificates/{cert.id}/issue", headers=HX).status_code == 200
+    pdf = client.get(f"/certificates/{cert.id}/pdf")
+    codes = zxingcpp.read_barcodes(pypdfium2.PdfDocument(pdf.data)[0].render(scale=2).to_pil())
+    assert [c.text for c in codes] == [f"https://zyz.qingshi.example.cn/verify/{cert.number}"]

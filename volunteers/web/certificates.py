@@ -186,8 +186,10 @@ def withdraw(certificate_id: int):
 def pdf(certificate_id: int):
     """The issued certificate as an A4 PDF with a QR code of its public verify page."""
     cert, name = certificates.pdf_for(get_session(), user=current_user, certificate_id=certificate_id)
-    body = certificates.render_pdf(cert, name=name, verify_url=url_for("certificates.verify", number=cert.number,
-                                                                       _external=True),
+    public = current_app.config.get("PUBLIC_URL")
+    verify_url = (public + url_for("certificates.verify", number=cert.number) if public
+                  else url_for("certificates.verify", number=cert.number, _external=True))
+    body = certificates.render_pdf(cert, name=name, verify_url=verify_url,
                                    font_path=current_app.config["CJK_FONT"])
     return body, 200, {"Content-Type": "application/pdf", "Cache-Control": "private, no-store",
                        "Content-Disposition": f'attachment; filename="{cert.number}.pdf"'}
