@@ -216,6 +216,14 @@ def test_open_places_are_claimed_until_full(session, town):
         tasks.claim(session, user=town.user(VOLUNTEER_G3), task_id=task.id)  # another grid cannot even see it
 
 
+def test_open_places_list_only_the_coming_week_but_a_later_place_can_still_be_claimed(session, town):
+    soon, _ = new_task(session, town, volunteer_ids=[], starts_at=later(24 * 6), ends_at=later(24 * 6 + 1))
+    far, _ = new_task(session, town, volunteer_ids=[], starts_at=later(24 * 8), ends_at=later(24 * 8 + 1))
+    listed = {t.id for t, _taken in tasks.open_for(session, town.user(VOLUNTEER))}
+    assert soon.id in listed and far.id not in listed
+    assert tasks.claim(session, user=town.user(VOLUNTEER), task_id=far.id).state == "accepted"
+
+
 def test_done_keeps_the_gps_evidence_and_the_publicity_reach(session, town):
     school = town.checkpoints("G1")[1]
     task, _ = new_task(session, town, kind="publicity", checkpoint_id=school.id)

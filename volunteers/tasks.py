@@ -378,8 +378,12 @@ def for_manager(session: Session, user: User, since: datetime | None = None) -> 
                              .order_by(Task.starts_at, Task.id)))
 
 
-def open_for(session: Session, user: User, now: datetime | None = None) -> list[tuple[Task, int]]:
-    """Tasks still to come that this volunteer may claim (their grid, or a team they belong to) with room left,
+OPEN_AHEAD = timedelta(days=7)  # open places further ahead are not shown yet: a short list for old eyes
+
+
+def open_for(session: Session, user: User, now: datetime | None = None,
+             ahead: timedelta = OPEN_AHEAD) -> list[tuple[Task, int]]:
+    """Tasks of the coming week that this volunteer may claim (their grid, or a team they belong to) with room left,
     which they hold no live assignment on; with the places already taken."""
     if user.role != "volunteer" or user.status != "active":
         return []
@@ -389,7 +393,8 @@ def open_for(session: Session, user: User, now: datetime | None = None) -> list[
     taken = (select(sa.func.count()).select_from(Assignment)
              .where(Assignment.task_id == Task.id, Assignment.state.in_(TAKING_PLACES)).scalar_subquery())
     where_ok = sa.or_(Task.team_id.in_(teams), sa.and_(Task.team_id.is_(None), Task.grid_id == user.home_grid_id))
-    rows = session.exec(select(Task, taken).where(where_ok, Task.ends_at > now, Task.id.not_in(mine), taken < Task.capacity)
+    rows = session.exec(select(Task, taken).where(where_ok, Task.ends_at > now, Task.starts_at < now + ahead,
+                                                  Task.id.not_in(mine), taken < Task.capacity)
                         .order_by(Task.starts_at, Task.id))
     return [(task, count) for task, count in rows]
 
