@@ -6,7 +6,9 @@
   var DB_NAME = "volunteers";
   var RETRYABLE = { 408: true, 429: true };
   // Back-off doubles from 2 s up to 5 min; a plain request gives up after 30 s, one with photos after 2 min.
-  var config = { baseMs: 2000, maxMs: 5 * 60 * 1000, timeoutMs: 30000, photoTimeoutMs: 120000 };
+  // offlineMaxMs: while /healthz does not answer, look again at least this often (a probe is cheap), so the
+  // queue moves soon after the signal comes back even if no "online" event fires.
+  var config = { baseMs: 2000, maxMs: 5 * 60 * 1000, offlineMaxMs: 15000, timeoutMs: 30000, photoTimeoutMs: 120000 };
   var channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("outbox") : null;
   var listeners = [];
   var flushing = null;
@@ -165,7 +167,8 @@
     item.attempts += 1;
     item.state = "waiting";
     item.last_error = message;
-    item.next_try_at = Date.now() + backoff(item.attempts);
+    var wait = backoff(item.attempts);
+    item.next_try_at = Date.now() + (message === "offline" ? Math.min(wait, config.offlineMaxMs) : wait);
     return put(item).then(function () { emit({ type: "changed", item: item }); return "wait"; });
   }
 
@@ -254,10 +257,16 @@
 
   /* Send what is waiting. One run at a time; resolves when the queue is empty or has to wait.
      In the service worker, a run that ends offline rejects so Background Sync tries again later. */
+  var again = false;  // a "send now" (online, a new item) that came while a run was busy, e.g. probing offline
   function flush(opts) {
-    if (flushing) return flushing;
+    if (flushing) {
+      if (opts && opts.now) again = true;
+      return flushing;
+    }
     flushing = drain(opts || {}).then(function (outcome) {
       flushing = null;
+      if (again && outcome !== "empty") { again = false; return flush({ now: true }); }
+      again = false;
       emit({ type: "flushed", outcome: outcome });
       if (opts && opts.fromWorker && (outcome === "offline" || outcome === "wait")) throw new Error("retry later");
       return outcome;

@@ -67,3 +67,53 @@ def label_text(msgid: str) -> str:
 def label(state: str) -> str:
     """The Chinese label of an assignment state."""
     return label_text(tasks.STATE_LABELS[state])
+
+
+def test_marked_done_at_the_post_with_no_signal_it_is_kept_and_arrives_with_its_photo(live, contexts, tmp_path):
+    """At the school gate the signal is gone: 'done' (GPS and a photo) waits in the outbox, then arrives once."""
+    from PIL import Image
+
+    from tests.browser.conftest import until
+    from volunteers.models import Photo
+    gate = live.checkpoint("青石小学校门")
+    photo = tmp_path / "gate.jpg"
+    Image.new("RGB", (2400, 1800), (30, 90, 160)).save(photo, "JPEG", quality=90)
+    with live.session() as s:
+        officer = s.exec(select(User).where(User.phone == "13800000101")).one()
+        volunteer = s.exec(select(User).where(User.phone == "13800000201")).one()
+        task, _ = tasks.create(s, user=officer, data={
+            "client_id": str(uuid.uuid4()), "kind": "school_gate", "title": "放学护学岗（离线）",
+            "grid": live.grid("G1").id, "checkpoint_id": gate.id,
+            "starts_at": (utcnow() + timedelta(minutes=5)).isoformat(),
+            "ends_at": (utcnow() + timedelta(minutes=45)).isoformat(), "volunteer_ids": [volunteer.id]})
+        offer = s.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": gate.lat, "longitude": gate.lon, "accuracy": 9})
+    phone = open_page(ctx)
+    log_in(phone, live, "13800000201")
+    phone.goto(live.url + "/tasks/")
+    phone.locator(f"#assignment-{offer.id} form button[type=submit]").first.click()  # 接受, online
+    expect(phone.locator(f"#state-{offer.id}")).to_have_text(label("accepted"))
+    until(phone, "navigator.serviceWorker.controller !== null")
+
+    ctx.set_offline(True)
+    card = phone.locator(f"#assignment-{offer.id}")
+    card.locator("[data-task-gps]").click()
+    expect(card.locator("input[name=lat]")).not_to_have_value("")
+    card.locator(f"#photo-{offer.id}").set_input_files(str(photo))
+    card.locator(f"#done-{offer.id} button[type=submit]").click()
+    expect(card.locator("[data-outbox-status]").first).to_be_visible()
+    until(phone, "Outbox.list(null).then(rows => rows.length === 1)")
+    with live.session() as s:
+        assert s.get(Assignment, offer.id).state == "accepted"  # nothing reached the server yet
+
+    ctx.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(phone.locator(f"#state-{offer.id}")).to_have_text(label("done"), timeout=20_000)
+    until(phone, "Outbox.list(null).then(rows => rows.length === 0)")
+    with live.session() as s:
+        done = s.get(Assignment, offer.id)
+        photos = s.exec(select(Photo).where(Photo.assignment_id == offer.id)).all()
+    assert done.state == "done" and done.distance_m is not None and done.distance_m < 5
+    assert len(photos) == 1 and max(photos[0].width, photos[0].height) <= 1600  # shrunk on the phone
+    assert not phone.problems.items

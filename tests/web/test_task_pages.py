@@ -377,7 +377,9 @@ def test_the_done_form_offers_an_optional_photo_sent_as_multipart(english, give)
     _task, offer, volunteer = accepted_offer(give, english)
     card = volunteer.get("/tasks/").text
     assert f'id="photo-{offer.id}"' in card and 'capture="environment"' in card
-    assert 'hx-encoding="multipart/form-data"' in card
+    assert 'enctype="multipart/form-data"' in card
+    # On a phone the step goes through the outbox to the API (saved first, sent when there is signal).
+    assert f'data-outbox-url="/api/v1/assignments/{offer.id}/done"' in card and 'data-outbox="assignment"' in card
 
 
 def test_done_with_a_photo_stores_it_stripped_and_the_officer_sees_it(english, give, session, town):

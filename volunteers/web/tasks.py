@@ -50,8 +50,15 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
 @bp.get("/")
 @login_required
 def index():
-    """My tasks (today first) and open places to claim; for officers, their grids' tasks to verify."""
-    return page("tasks/index.html", "tasks/_list.html", **list_context())
+    """My tasks (today first) and open places to claim; for officers, their grids' tasks to verify.
+    ?step=<assignment id> (where the phone's outbox lands after sending a step) says what the task is now."""
+    message = None
+    step = request.args.get("step", "")
+    if step.isdigit():
+        mine = dbs.get(get_session(), Assignment, int(step))
+        if mine is not None and mine.volunteer_id == current_user.id:
+            message = _("Saved. The task is now: %(state)s.", state=label(tasks.STATE_LABELS[mine.state]))
+    return page("tasks/index.html", "tasks/_list.html", **list_context(message=message))
 
 
 # --- Giving a task ----------------------------------------------------------------------------------------

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_login import current_user, login_required
 
 from volunteers import accounts, tasks
 from volunteers.web.api import body, bp, iso
 from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
+from volunteers.web.photos import store as photo_store
 
 
 def assignment_json(assignment, volunteer=None) -> dict[str, Any]:
@@ -62,7 +63,10 @@ def claim_task(task_id: int):
 @bp.post("/assignments/<int:assignment_id>/<action>")
 @login_required
 def assignment_action(assignment_id: int, action: str):
-    """accept, decline (reason), done (optional GPS, publicity reach), verify, no_show: 200; 409 illegal; 403 not yours."""
+    """accept, decline (reason), done (optional GPS, publicity reach, photo), verify, no_show: 200; 409 illegal;
+    403 not yours. Repeating the step just taken answers 200 again, so the phone's outbox may retry freely."""
+    upload = request.files.get("photo")
     assignment = tasks.act(get_session(), user=current_user, assignment_id=assignment_id, action=action,
-                           data=body(), ip=client_ip())
+                           data=body(), ip=client_ip(), photo=upload.read() if upload and upload.filename else None,
+                           store=photo_store())
     return jsonify(assignment_json(assignment)), 200
