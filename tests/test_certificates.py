@@ -2,7 +2,6 @@
 issue and withdrawal, the public facts, and the PDF (Chinese text, QR code of the verify URL)."""
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta, timezone
 
 import pypdfium2
@@ -13,7 +12,7 @@ from sqlmodel import select
 from tests.conftest import COORDINATOR, OFFICER_G12, VOLUNTEER, VOLUNTEER_G3
 from volunteers import certificates
 from volunteers.errors import Conflict, Forbidden, Invalid, NotFound
-from volunteers.models import AuditEvent, Certificate, ServiceRecord, Station, User, utcnow
+from volunteers.models import AuditEvent, Certificate, ServiceRecord, Station, User
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
 SPRING = {"period_from": "2026-03-01", "period_to": "2026-05-31"}

@@ -11,7 +11,7 @@ from sqlmodel import select
 from tests.conftest import OFFICER_G12, VOLUNTEER, VOLUNTEER_G3
 from volunteers import grids, patrols
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from volunteers.models import CheckIn, Patrol, utcnow
+from volunteers.models import Patrol, utcnow
 
 KEY = "test-secret-key"
 

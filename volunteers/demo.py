@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from volunteers import accounts, certificates, commendations, db, duties, grids, hours, photos, tasks
 from volunteers.errors import Conflict, N_
 from volunteers.models import (Assignment, CheckIn, Checkpoint, Duty, Grid, GridOfficer, Hazard, HazardEvent, Patrol,
-                               PatrolPosition, Photo, Route, RouteStop, Station, Team, TeamMember, User, utcnow)
+                               PatrolPosition, Route, RouteStop, Station, Team, TeamMember, User, utcnow)
 
 PASSWORD = "demo1234"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -126,9 +126,7 @@ def add_hazards(session: Session, *, station: Station, grid_by_code: dict, offic
         session.add(HazardEvent(hazard_id=hazard.id, actor_id=reporter.id, at=at, to_status="reported"))
         if store is not None and n % 3 == 0:
             processed = photos.process(sample_photo(rng, 60 + 15 * n))
-            session.add(Photo(hazard_id=hazard.id, stored_name=store.save(processed), width=processed.width,
-                              height=processed.height, size_bytes=len(processed.full), sha256=processed.sha256,
-                              created_at=at))
+            session.add(photos.keep(store, processed, created_at=at, hazard_id=hazard.id))
         status = "reported"
         for to, who, after, note in steps:
             actor = coordinator if who == "c" else officers[code]

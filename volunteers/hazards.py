@@ -182,10 +182,9 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
         event = HazardEvent(hazard_id=hazard.id, actor_id=user.id, at=now, from_status=None, to_status="reported")
         session.add(event)
         for p in processed:
-            name = store.save(p)
-            stored.append(name)
-            session.add(Photo(hazard_id=hazard.id, stored_name=name, width=p.width, height=p.height,
-                              size_bytes=len(p.full), sha256=p.sha256, created_at=now))
+            row = photos.keep(store, p, created_at=now, hazard_id=hazard.id)
+            stored.append(row.stored_name)
+            session.add(row)
         audit.record(session, actor_id=user.id, action="hazard.report", obj=hazard, ip=ip, photos=len(processed))
         for officer_id in officers_of_grid(session, grid_id):
             notifications.notify(session, user_id=officer_id, link=f"/hazards/{hazard.id}",
@@ -284,10 +283,9 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
         session.add(event)
         session.flush()
         if processed:
-            stored = store.save(processed)
-            session.add(Photo(hazard_id=hazard.id, event_id=event.id, stored_name=stored, width=processed.width,
-                              height=processed.height, size_bytes=len(processed.full), sha256=processed.sha256,
-                              created_at=now))
+            row = photos.keep(store, processed, created_at=now, hazard_id=hazard.id, event_id=event.id)
+            stored = row.stored_name
+            session.add(row)
         # Only move if nobody else moved it meanwhile (two officers on one report).
         moved = session.execute(sa.update(Hazard).where(Hazard.id == hazard.id, Hazard.status == hazard.status)
                                 .values(status=to, updated_at=now)).rowcount

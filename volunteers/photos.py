@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from volunteers.errors import Invalid, N_
+from volunteers.models import Photo
 
 # MPO: a JPEG with extra frames (Ultra HDR gain maps, depth maps) as many phones now write; frame 0 is the photo.
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
@@ -122,3 +123,10 @@ class PhotoStore:
     def path(self, name: str, thumb: bool = False) -> Path:
         """Where a stored photo lives on disk."""
         return self._path(name, thumb)
+
+
+def keep(store: "PhotoStore", photo: Processed, *, created_at, **owner) -> Photo:
+    """Save a checked photo in the store and return its row for the caller's transaction (hazard_id, event_id or
+    assignment_id say whose it is). If that transaction fails, the caller deletes `row.stored_name` again."""
+    return Photo(stored_name=store.save(photo), width=photo.width, height=photo.height, size_bytes=len(photo.full),
+                 sha256=photo.sha256, created_at=created_at, **owner)

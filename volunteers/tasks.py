@@ -267,10 +267,9 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
     stored = None
     try:
         if action == "done" and processed:
-            stored = store.save(processed)
-            session.add(Photo(assignment_id=assignment.id, stored_name=stored, width=processed.width,
-                              height=processed.height, size_bytes=len(processed.full), sha256=processed.sha256,
-                              created_at=now))
+            row = photos.keep(store, processed, created_at=now, assignment_id=assignment.id)
+            stored = row.stored_name
+            session.add(row)
         audit.record(session, actor_id=user.id, action=f"assignment.{action}", obj=assignment, ip=ip,
                      **({"photo": True} if stored else {}))
         session.commit()

@@ -1,11 +1,9 @@
 """Nothing a volunteer submits on a weak signal is lost or duplicated: the offline outbox in a real browser."""
 from __future__ import annotations
 
-import json
 import random
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from geopy.distance import geodesic
 from PIL import Image

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 from sqlmodel import select
 
 from volunteers import grids
-from volunteers.models import (Assignment, CheckIn, Hazard, MissedCheckpointAlert, Notification, Patrol, ServiceRecord,
+from volunteers.models import (Assignment, Hazard, MissedCheckpointAlert, Notification, Patrol, ServiceRecord,
                                Task, Team, TeamMember, utcnow)
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3

@@ -1,11 +1,9 @@
 """Messages: the unread count in the header, the list with links to the report, read once opened."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
-from PIL import Image
 from sqlmodel import func, select
 
 from volunteers import hazards

@@ -465,7 +465,6 @@ def test_the_officer_calls_off_a_task_and_everyone_on_it_is_told_why(english, gi
 
 
 def test_a_started_task_or_a_duty_shift_cannot_be_called_off_and_others_may_not(english, give, session, town):
-    from volunteers.models import Duty
     started, _offer = give(starts_at=later(-1), ends_at=later(1))
     officer = english(OFFICER_G12)
     assert officer.post(f"/tasks/{started.id}/cancel", headers=HX, data={"reason": "x"}).status_code == 409
