@@ -68,7 +68,9 @@ def test_an_officer_cannot_task_another_grid(login_as, body):
 
 
 def test_an_open_place_is_claimed(login_as, body):
-    task = login_as(OFFICER_G12).post("/api/v1/tasks", json=body | {"volunteer_ids": [], "capacity": 1}).json
+    # Forty days ahead: past the demo's generated 护学岗 shifts, which 13800000202 may hold at any hour of the day.
+    body |= {"volunteer_ids": [], "capacity": 1, "starts_at": later(24 * 40), "ends_at": later(24 * 40 + 1)}
+    task = login_as(OFFICER_G12).post("/api/v1/tasks", json=body).json
     taken = login_as("13800000202").post(f"/api/v1/tasks/{task['id']}/claim", json={})
     assert taken.status_code == 200 and taken.json["state"] == "accepted"
     full = login_as(VOLUNTEER).post(f"/api/v1/tasks/{task['id']}/claim", json={})

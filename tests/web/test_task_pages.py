@@ -106,9 +106,19 @@ def test_open_places_of_my_grid_can_be_claimed_through_the_page(english, give, s
     assert f'id="assignment-{mine.id}"' in partial.text and f'id="open-{task.id}"' not in partial.text
 
 
+def noon_tomorrow() -> tuple[str, str]:
+    """Tomorrow 12:00–13:00 Beijing time: clear of the demo's 护学岗 shifts, which G1 volunteers hold at 07:20 and 16:30."""
+    from datetime import datetime, time
+    day = (utcnow().astimezone(SHANGHAI) + timedelta(days=1)).date()
+    start = datetime.combine(day, time(12, 0), SHANGHAI)
+    return start.isoformat(), (start + timedelta(hours=1)).isoformat()
+
+
 def test_a_full_task_is_no_longer_open_and_a_claim_is_refused_with_409(english, give, session, town):
-    task, _ = give(volunteer_ids=[], capacity=1, title="一个位置")
-    english(OTHER_VOLUNTEER_G1).post(f"/tasks/{task.id}/claim")
+    starts, ends = noon_tomorrow()
+    task, _ = give(volunteer_ids=[], capacity=1, title="一个位置", starts_at=starts, ends_at=ends)
+    assert f'id="open-{task.id}"' in english(VOLUNTEER).get("/tasks/").text
+    assert english(OTHER_VOLUNTEER_G1).post(f"/tasks/{task.id}/claim").status_code == 302
     client = english(VOLUNTEER)
     assert f'id="open-{task.id}"' not in client.get("/tasks/").text
     refused = client.post(f"/tasks/{task.id}/claim", headers=HX)
