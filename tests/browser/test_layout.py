@@ -11,7 +11,10 @@ from tests.browser.conftest import log_in, open_page, until
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "patrol-phone.png"
 
-PAGES = ["/", "/patrols/", "/hazards/new", "/hazards/mine", "/outbox", "/notifications/"]
+PAGES = ["/", "/patrols/", "/hazards/new", "/hazards/mine", "/outbox", "/notifications/", "/tasks/", "/hours/",
+         "/certificates/", "/account/password"]
+# Officers use their phones too: the dashboard, the hours to approve, their people, the week's schedule.
+OFFICER_PAGES = ["/dashboard/", "/hours/review", "/people/", "/duties/week", "/tasks/"]
 
 TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('main a, main button, main input:not([type=hidden]), main select, main summary, header a, header button')]
   .filter(el => el.offsetParent !== null && !el.closest('.leaflet-container'))
@@ -29,6 +32,18 @@ def test_volunteer_pages_fit_a_small_phone_with_big_targets(live, contexts, path
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 18
     assert page.evaluate(TARGETS_TOO_SMALL) == []
+    assert page.problems.items == []
+
+
+@pytest.mark.parametrize("path", OFFICER_PAGES)
+def test_an_officers_pages_fit_a_small_phone(live, contexts, path):
+    page = open_page(contexts("phone"))
+    log_in(page, live, "13800000101")
+    page.goto(live.url + path)
+    page.wait_for_load_state("networkidle")
+    # The week schedule is a wide table: it scrolls inside its own box, never the page.
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 18
     assert page.problems.items == []
 
 
