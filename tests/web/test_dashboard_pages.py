@@ -108,7 +108,7 @@ def test_the_officer_sees_their_grids_and_who_is_on_patrol_with_the_last_positio
     volunteer = town.user(VOLUNTEER)
     row = re.search(rf'id="on-patrol-{patrol_id}".*?</li>', html, re.S).group(0)
     assert volunteer.name in row and "138****0201" in row and "13800000201" not in html
-    assert "1 check-ins" in row and f"{cp.lat + 0.0006:.5f}" in row  # the newest breadcrumb point
+    assert "· 1 check-in<" in row and f"{cp.lat + 0.0006:.5f}" in row  # the newest breadcrumb point
     data = dashboard_data(html)
     assert {g["code"] for g in data["grids"]} == {"G1", "G2"}
     [person] = data["people"]
