@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from volunteers import db, demo
-from volunteers.models import Checkpoint, Grid, User
+from volunteers.models import Assignment, Checkpoint, Grid, Patrol, ServiceRecord, Task, User
 
 PG_URL = os.environ.get("DATABASE_URL", "")
 # The demo password hashed with a small scrypt cost: the same check, a hundredth of the time per login.
@@ -161,6 +161,22 @@ def town(app, session, demo_template, demo_rows) -> Town:
     else:
         demo.build(session, password_hash=CHEAP_DEMO_HASH)
     return Town(session)
+
+
+@pytest.fixture
+def quiet_day(town):
+    """The demo town without its own patrols running now, its daily 网格巡逻 shifts and the hours they earned: for
+    tests that count exactly, or that work 'now' and must not meet the demo's evening shift."""
+    s = town.session
+    for task in s.exec(select(Task).where(Task.title == "网格巡逻")):
+        shifts = select(Assignment.id).where(Assignment.task_id == task.id)
+        for record in s.exec(select(ServiceRecord).where(ServiceRecord.assignment_id.in_(shifts))):
+            s.delete(record)
+        s.delete(task)
+    for patrol in s.exec(select(Patrol).where(Patrol.client_id.like("demo-patrol-now-%"))):
+        s.delete(patrol)
+    s.commit()
+    return town
 
 
 VOLUNTEER, VOLUNTEER_G3 = "13800000201", "13800000211"

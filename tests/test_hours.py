@@ -114,6 +114,40 @@ def test_a_rejected_record_does_not_cover_later_ones(town, session):
     assert second.minutes == 60 and second.flags == []
 
 
+def test_rejecting_a_record_gives_the_pending_records_it_shortened_their_minutes_back(town, session):
+    first = derive(session, patrol(session, town, "2025-03-03 08:00", "2025-03-03 10:00"))
+    second = derive(session, patrol(session, town, "2025-03-03 09:00", "2025-03-03 11:00"))
+    third = derive(session, patrol(session, town, "2025-03-03 09:30", "2025-03-03 10:30"))
+    assert (second.minutes, third.minutes) == (60, 0)
+    hours.decide(session, user=town.user(OFFICER_G12), record_ids=[first.id], approve=False, reason="假记录")
+    session.expire_all()
+    second, third = session.get(ServiceRecord, second.id), session.get(ServiceRecord, third.id)
+    # The second now counts whole; the third is still inside the second, so it stays at nothing.
+    assert (second.minutes, second.flags) == (120, [])
+    assert (third.minutes, third.flags) == (0, ["overlap"])
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "service_record.recount")).all()
+
+
+def test_a_rejection_leaves_decided_records_and_other_people_alone(town, session):
+    first = derive(session, patrol(session, town, "2025-03-03 08:00", "2025-03-03 10:00"))
+    approved = derive(session, patrol(session, town, "2025-03-03 09:00", "2025-03-03 11:00"))
+    hours.decide(session, user=town.user(OFFICER_G12), record_ids=[approved.id], approve=True)
+    other = derive(session, patrol(session, town, "2025-03-03 08:00", "2025-03-03 10:00", phone="13800000202"))
+    hours.decide(session, user=town.user(OFFICER_G12), record_ids=[first.id], approve=False, reason="假记录")
+    session.expire_all()
+    assert session.get(ServiceRecord, approved.id).minutes == 60
+    assert session.get(ServiceRecord, other.id).minutes == 120
+
+
+def test_a_rejection_gives_a_long_patrol_back_only_up_to_the_cap(town, session):
+    first = derive(session, patrol(session, town, "2025-03-03 06:00", "2025-03-03 10:00"))
+    long = derive(session, patrol(session, town, "2025-03-03 06:00", "2025-03-03 20:00"))
+    assert (long.minutes, long.flags) == (600, ["overlap"])
+    hours.decide(session, user=town.user(OFFICER_G12), record_ids=[first.id], approve=False, reason="重复")
+    session.expire_all()
+    assert (session.get(ServiceRecord, long.id).minutes, session.get(ServiceRecord, long.id).flags) == (720, ["capped"])
+
+
 def test_other_peoples_patrols_do_not_overlap(town, session):
     derive(session, patrol(session, town, "2025-03-03 08:00", "2025-03-03 10:00"))
     other = derive(session, patrol(session, town, "2025-03-03 08:00", "2025-03-03 10:00", phone="13800000202"))
@@ -159,7 +193,8 @@ def test_a_patrol_during_a_verified_shift_is_not_counted_twice(town, session):
     assert record.minutes == 60 and "overlap" in record.flags
 
 
-def test_ending_a_patrol_files_its_record(town, session):
+def test_ending_a_patrol_files_its_record(quiet_day, session):
+    town = quiet_day
     user = town.user(VOLUNTEER)
     p, _ = patrols.start(session, user=user, client_id=str(uuid.uuid4()))
     p.started_at = utcnow() - timedelta(minutes=42)

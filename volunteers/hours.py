@@ -127,15 +127,16 @@ def capped_minutes(minutes: int) -> tuple[int, bool]:
 
 
 def uncovered_minutes(session: Session, volunteer_id: int, starts_at: datetime, ends_at: datetime,
-                      except_id: int | None = None) -> tuple[int, bool]:
+                      earlier_than: int | None = None) -> tuple[int, bool]:
     """Service of one person is never counted twice: only the minutes no earlier patrol or shift record
     (pending or approved) of theirs already covers count; says whether anything was covered."""
     rec = ServiceRecord.__table__.c
-    others = session.execute(
-        sa.select(rec.starts_at, rec.ends_at).where(
-            rec.volunteer_id == volunteer_id, rec.source.in_(("patrol", "assignment")),
-            rec.status.in_(("pending", "approved")), rec.id != (except_id or -1),
-            rec.starts_at < ends_at, rec.ends_at > starts_at).order_by(rec.starts_at)).all()
+    query = sa.select(rec.starts_at, rec.ends_at).where(
+        rec.volunteer_id == volunteer_id, rec.source.in_(("patrol", "assignment")),
+        rec.status.in_(("pending", "approved")), rec.starts_at < ends_at, rec.ends_at > starts_at)
+    if earlier_than is not None:
+        query = query.where(rec.id < earlier_than)
+    others = session.execute(query.order_by(rec.starts_at)).all()
     covered = timedelta()
     cursor = starts_at
     for begin, finish in others:
@@ -211,6 +212,46 @@ def from_assignment(session: Session, assignment) -> ServiceRecord | None:
     return _new_evidence_record(session, volunteer=volunteer, grid_id=task.grid_id, source="assignment",
                                 starts_at=task.starts_at, ends_at=task.ends_at, cap=False, flags=[],
                                 assignment_id=assignment.id)
+
+
+def _count(session: Session, record: ServiceRecord) -> tuple[int, list[str]]:
+    """A derived record's minutes and flags as the rules give them now, against the records filed before it."""
+    minutes, overlapped = uncovered_minutes(session, record.volunteer_id, record.starts_at, record.ends_at,
+                                            earlier_than=record.id)
+    flags = [f for f in record.flags or [] if f not in (FLAG_OVERLAP, FLAG_CAPPED)]
+    if overlapped:
+        flags.append(FLAG_OVERLAP)
+    if record.source == "patrol":
+        minutes, was_capped = capped_minutes(minutes)
+        if was_capped:
+            flags.append(FLAG_CAPPED)
+    return minutes, flags
+
+
+def recount_after_rejection(session: Session, rejected: ServiceRecord) -> list[ServiceRecord]:
+    """A rejected record no longer covers anything: the still-pending later records of the same person that it had
+    shortened get their minutes back (decided records and locked months stay as they are). Not committed."""
+    if rejected.source not in ("patrol", "assignment"):
+        return []
+    later = session.exec(select(ServiceRecord).where(
+        ServiceRecord.volunteer_id == rejected.volunteer_id, ServiceRecord.status == "pending",
+        ServiceRecord.source.in_(("patrol", "assignment")), ServiceRecord.id > rejected.id,
+        ServiceRecord.starts_at < rejected.ends_at, ServiceRecord.ends_at > rejected.starts_at)
+        .order_by(ServiceRecord.id)).all()
+    changed = []
+    for record in later:
+        if is_certified(session, record.station_id, record.month):
+            continue
+        minutes, flags = _count(session, record)
+        if (minutes, flags) == (record.minutes, list(record.flags or [])):
+            continue
+        audit.record(session, actor_id=None, action="service_record.recount", obj=record, minutes=minutes,
+                     was=record.minutes)
+        record.minutes, record.flags = minutes, flags
+        session.add(record)
+        changed.append(record)
+    session.flush()
+    return changed
 
 
 # --- Who may see and decide ---------------------------------------------------------------------------
@@ -372,6 +413,9 @@ def _decide_one(session: Session, user: User, record: ServiceRecord, approve: bo
         raise Conflict("changed_meanwhile", N_("Someone else changed this just now. Please reload."))
     audit.record(session, actor_id=user.id, action=f"service_record.{'approve' if approve else 'reject'}", obj=record,
                  ip=ip, **({"reason": reason} if reason else {}))
+    if not approve:
+        session.refresh(record)
+        recount_after_rejection(session, record)
     return True
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from volunteers import grids
-from volunteers.models import (Assignment, Hazard, MissedCheckpointAlert, Notification, Patrol, ServiceRecord,
+from volunteers.models import (Assignment, Hazard, MissedCheckpointAlert, Notification, ServiceRecord,
                                Task, Team, TeamMember, utcnow)
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
@@ -36,18 +36,6 @@ def dashboard_data(html: str) -> dict:
     match = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S)
     assert match, "the map data is missing"
     return json.loads(match.group(1))
-
-
-@pytest.fixture
-def quiet_day(town):
-    """The demo town without its own patrols running now and its daily 网格巡逻 shifts, for exact counts."""
-    s = town.session
-    for task in s.exec(select(Task).where(Task.title == "网格巡逻")):
-        s.delete(task)
-    for patrol in s.exec(select(Patrol).where(Patrol.client_id.like("demo-patrol-now-%"))):
-        s.delete(patrol)
-    s.commit()
-    return town
 
 
 @pytest.fixture
