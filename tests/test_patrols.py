@@ -112,6 +112,31 @@ def test_qr_check_in_needs_no_gps_and_verifies_the_signature(session, volunteer,
     assert checkin.lat is None and checkin.distance_m is None
 
 
+def test_a_retired_checkpoint_takes_no_new_check_ins_but_keeps_one_made_before(session, town, volunteer, patrol,
+                                                                             school_gate):
+    from volunteers import places
+    code = grids.qr_code(school_gate, KEY)
+    before = (utcnow() - timedelta(minutes=5)).isoformat()
+    places.retire_checkpoint(session, user=town.user(OFFICER_G12), checkpoint_id=school_gate.id)
+    session.refresh(school_gate)
+    for data in ({"qr": code}, {"lat": school_gate.lat, "lon": school_gate.lon, "accuracy_m": 5,
+                                "checkpoint_id": school_gate.id}):
+        with pytest.raises(Invalid) as err:
+            patrols.check_in(session, user=volunteer, patrol_id=patrol.id, qr_key=KEY, data={"client_id": new_id(), **data})
+        assert err.value.code == "checkpoint_retired" and err.value.status == 422
+    # Standing on it without naming it matches another point (or none), never the retired one.
+    try:
+        checkin, _ = patrols.check_in(session, user=volunteer, patrol_id=patrol.id, qr_key=KEY, data={
+            "client_id": new_id(), "lat": school_gate.lat, "lon": school_gate.lon, "accuracy_m": 5})
+        assert checkin.checkpoint_id != school_gate.id
+    except Invalid as err:
+        assert err.code == "too_far"
+    # A phone that was offline sends a scan made before the retirement: it still counts.
+    late, created = patrols.check_in(session, user=volunteer, patrol_id=patrol.id, qr_key=KEY,
+                                     data={"client_id": new_id(), "qr": code, "recorded_at": before})
+    assert created and late.checkpoint_id == school_gate.id
+
+
 @pytest.mark.parametrize("mangle", [
     lambda code: code[:-1] + ("A" if code[-1] != "A" else "B"),   # forged signature
     lambda code: code.replace("-2-", "-3-", 1),                   # someone else's id

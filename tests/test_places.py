@@ -178,3 +178,42 @@ def test_only_officers_of_the_station_can_hold_a_grid(session, town):
     assert event.detail["removed"] == [town.user(OFFICER_G12).id]
     with pytest.raises(Forbidden):
         places.set_officers(session, user=town.user(OFFICER_G12), grid_id=g1.id, officer_ids=[])
+
+
+# --- Retiring a checkpoint -----------------------------------------------------------------------------------
+
+def test_a_retired_checkpoint_leaves_its_routes_and_the_grid_list_and_comes_back_without_them(session, town):
+    officer = town.user(OFFICER_G12)
+    a, b, c = town.checkpoints("G1")
+    route = session.exec(select(Route).where(Route.grid_id == town.grid("G1").id)).first()
+    before = order(session, route.id)
+    assert b.name in before
+    left = places.retire_checkpoint(session, user=officer, checkpoint_id=b.id, ip="10.0.0.9")
+    assert [r.id for r in left] == [route.id]
+    assert order(session, route.id) == [n for n in before if n != b.name]
+    view = places.grid_view(session, town.grid("G1"))
+    assert b.id not in [x.id for x in view.checkpoints] and [x.id for x in view.retired] == [b.id]
+    assert b.id not in [cp.id for cp, _g in grids.checkpoints_in(session, [town.grid("G1").id])]
+    assert places.retire_checkpoint(session, user=officer, checkpoint_id=b.id) == []  # again: nothing more happens
+    assert count(session, AuditEvent, AuditEvent.action == "checkpoint.retire") == 1
+    with pytest.raises(Conflict) as caught:
+        places.add_stop(session, user=officer, route_id=route.id, checkpoint_id=b.id)
+    assert caught.value.code == "checkpoint_retired"
+    places.restore_checkpoint(session, user=officer, checkpoint_id=b.id)
+    session.expire_all()
+    assert session.get(Checkpoint, b.id).retired_at is None
+    assert order(session, route.id) == [n for n in before if n != b.name]  # back in use, not back on the route
+    places.add_stop(session, user=officer, route_id=route.id, checkpoint_id=b.id)
+    assert order(session, route.id)[-1] == b.name
+    assert count(session, AuditEvent, AuditEvent.action == "checkpoint.restore") == 1
+
+
+@pytest.mark.parametrize("phone, error", [(OFFICER_G34, NotFound), (VOLUNTEER, Forbidden)])
+def test_only_the_grids_keepers_retire_or_restore_a_checkpoint(session, town, phone, error):
+    cp = town.checkpoints("G1")[0]
+    with pytest.raises(error):
+        places.retire_checkpoint(session, user=town.user(phone), checkpoint_id=cp.id)
+    with pytest.raises(error):
+        places.restore_checkpoint(session, user=town.user(phone), checkpoint_id=cp.id)
+    session.expire_all()
+    assert session.get(Checkpoint, cp.id).retired_at is None

@@ -39,7 +39,8 @@ ACTION_LABELS = {
     "team.add_member": N_("Member added"), "team.remove_member": N_("Member removed"),
     "grid.create": N_("Grid created"), "grid.update": N_("Grid changed"), "grid.officers": N_("Grid officers changed"),
     "checkpoint.create": N_("Checkpoint placed"), "checkpoint.update": N_("Checkpoint changed"),
-    "checkpoint.rotate_qr": N_("QR secret renewed"), "route.create": N_("Route created"),
+    "checkpoint.rotate_qr": N_("QR secret renewed"), "checkpoint.retire": N_("Checkpoint retired"),
+    "checkpoint.restore": N_("Checkpoint back in use"), "route.create": N_("Route created"),
     "route.add_stop": N_("Point added to route"), "route.move_stop": N_("Route order changed"),
     "route.remove_stop": N_("Point removed from route"),
 }

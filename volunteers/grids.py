@@ -40,15 +40,15 @@ def checkpoint_for_qr(session: Session, code: str, key: str) -> Checkpoint:
     return checkpoint
 
 
-def checkpoints_in(session: Session, grid_ids: list[int]) -> list[tuple[Checkpoint, Grid]]:
-    """Checkpoints of these grids with their grid, in a stable order."""
+def checkpoints_in(session: Session, grid_ids: list[int], *, retired: bool = False) -> list[tuple[Checkpoint, Grid]]:
+    """Checkpoints in use in these grids with their grid, in a stable order (retired ones too when asked)."""
     if not grid_ids:
         return []
-    rows = session.exec(
-        select(Checkpoint, Grid).join(Grid, Grid.id == Checkpoint.grid_id)
-        .where(Checkpoint.grid_id.in_(grid_ids)).order_by(Grid.code, Checkpoint.id)
-    )
-    return list(rows)
+    query = (select(Checkpoint, Grid).join(Grid, Grid.id == Checkpoint.grid_id)
+             .where(Checkpoint.grid_id.in_(grid_ids)).order_by(Grid.code, Checkpoint.id))
+    if not retired:
+        query = query.where(Checkpoint.retired_at.is_(None))
+    return list(session.exec(query))
 
 
 def route_checkpoints(session: Session, route_id: int) -> list[Checkpoint]:

@@ -89,6 +89,7 @@ class Checkpoint(SQLModel, table=True):
     lon: float
     radius_m: int = Field(default=50)
     qr_secret: str = Field(max_length=64)
+    retired_at: Optional[datetime] = when(nullable=True)  # no longer in use: off every route, its QR refused
 
 
 class Route(SQLModel, table=True):

@@ -267,6 +267,13 @@ def _nearest(point: tuple[float, float], candidates: list[Checkpoint]) -> tuple[
     return best
 
 
+def _check_in_use(checkpoint: Checkpoint, recorded_at: datetime) -> None:
+    """A retired checkpoint takes no check-ins made after it was retired."""
+    if checkpoint.retired_at is not None and checkpoint.retired_at <= recorded_at:
+        raise Invalid("checkpoint_retired", N_("“%(name)s” is no longer a must-visit point. Please check in at "
+                                               "another one."), name=checkpoint.name)
+
+
 def accepted_distance(checkpoint: Checkpoint, accuracy_m: float) -> float:
     """How far from the checkpoint a fix may be: its radius plus the fix's accuracy, capped at 50 m extra."""
     return checkpoint.radius_m + min(max(accuracy_m, 0.0), MAX_ACCURACY_ALLOWANCE_M)
@@ -327,7 +334,8 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     recorded_at = req.recorded_at or now
     if patrol.ended_at is not None and recorded_at > patrol.ended_at:
         raise Conflict("patrol_ended", N_("This patrol has already ended. Start a new patrol to check in."))
-    allowed = {cp.id: cp for cp, _g in grids.checkpoints_in(session, accounts.grid_ids(session, user))}
+    # Retired checkpoints too: a check-in made before one was retired (sent late from an offline phone) still counts.
+    allowed = {cp.id: cp for cp, _g in grids.checkpoints_in(session, accounts.grid_ids(session, user), retired=True)}
     flags: list[str] = []
     distance = None
     if req.qr:
@@ -335,6 +343,7 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
         checkpoint = grids.checkpoint_for_qr(session, req.qr, qr_key)
         if checkpoint.id not in allowed or (req.checkpoint_id and req.checkpoint_id != checkpoint.id):
             raise Invalid("wrong_checkpoint", N_("This QR code belongs to another checkpoint (“%(name)s”)."), name=checkpoint.name)
+        _check_in_use(checkpoint, recorded_at)
         if req.point:
             distance = geo.distance_m(req.point, (checkpoint.lat, checkpoint.lon))
             if distance > accepted_distance(checkpoint, req.accuracy_m or 0):
@@ -345,9 +354,11 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
             checkpoint = allowed.get(req.checkpoint_id)
             if checkpoint is None:
                 raise NotFound(N_("This checkpoint does not exist or is not in your grid."))
+            _check_in_use(checkpoint, recorded_at)
             distance = geo.distance_m(req.point, (checkpoint.lat, checkpoint.lon))
         else:
-            candidates = patrol_checkpoints(session, user, patrol) or list(allowed.values())
+            candidates = patrol_checkpoints(session, user, patrol) or [cp for cp in allowed.values()
+                                                                       if cp.retired_at is None]
             nearest = _nearest(req.point, candidates)
             if nearest is None:
                 raise NotFound(N_("There is no checkpoint in your grid to check in at."))

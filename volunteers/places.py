@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from volunteers import accounts, audit, db, geo, geodata, grids
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import Checkpoint, Grid, GridOfficer, Route, RouteStop, User
+from volunteers.models import Checkpoint, Grid, GridOfficer, Route, RouteStop, User, utcnow
 
 MIN_RADIUS_M, MAX_RADIUS_M = 10, 500
 MANAGERS = ("coordinator", "admin")
@@ -92,6 +92,7 @@ class GridView:
     officers: list[User] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
     routes: list[tuple[Route, list[Checkpoint]]] = field(default_factory=list)
+    retired: list[Checkpoint] = field(default_factory=list)  # no longer in use, kept for their history
 
 
 def officers_by_grid(session: Session, grid_ids: list[int]) -> dict[int, list[User]]:
@@ -113,10 +114,12 @@ def station_officers(session: Session, station_id: int) -> list[User]:
 
 def grid_view(session: Session, grid: Grid) -> GridView:
     """The grid with its officers, checkpoints and routes."""
-    checkpoints = list(session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id).order_by(Checkpoint.id)))
+    every = list(session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id).order_by(Checkpoint.id)))
     routes = list(session.exec(select(Route).where(Route.grid_id == grid.id).order_by(Route.id)))
-    return GridView(grid=grid, officers=officers_by_grid(session, [grid.id])[grid.id], checkpoints=checkpoints,
-                    routes=[(r, grids.route_checkpoints(session, r.id)) for r in routes])
+    return GridView(grid=grid, officers=officers_by_grid(session, [grid.id])[grid.id],
+                    checkpoints=[c for c in every if c.retired_at is None],
+                    routes=[(r, grids.route_checkpoints(session, r.id)) for r in routes],
+                    retired=[c for c in every if c.retired_at is not None])
 
 
 # --- Grids -------------------------------------------------------------------------------------------------
@@ -312,6 +315,35 @@ def rotate_secret(session: Session, *, user: User, checkpoint_id: int, ip: str |
     return checkpoint
 
 
+def retire_checkpoint(session: Session, *, user: User, checkpoint_id: int, ip: str | None = None) -> list[Route]:
+    """Stop using a checkpoint (the shop closed, the gate moved): it leaves every route, its posters take no more
+    check-ins and it is no longer a must-visit point; its check-ins and tasks keep it. Returns the routes it left."""
+    checkpoint, _grid = checkpoint_for(session, user, checkpoint_id)
+    if checkpoint.retired_at is not None:
+        return []
+    left = list(session.exec(select(Route).join(RouteStop, RouteStop.route_id == Route.id)
+                             .where(RouteStop.checkpoint_id == checkpoint.id).order_by(Route.id)))
+    for route in left:
+        _renumber(session, route, [s.checkpoint_id for s in _stops(session, route.id) if s.checkpoint_id != checkpoint.id])
+    checkpoint.retired_at = utcnow()
+    session.add(checkpoint)
+    audit.record(session, actor_id=user.id, action="checkpoint.retire", obj=checkpoint, ip=ip,
+                 routes=[r.id for r in left])
+    session.commit()
+    return left
+
+
+def restore_checkpoint(session: Session, *, user: User, checkpoint_id: int, ip: str | None = None) -> Checkpoint:
+    """Bring a retired checkpoint back into use (its old posters work again); put it on a route again by hand."""
+    checkpoint, _grid = checkpoint_for(session, user, checkpoint_id)
+    if checkpoint.retired_at is not None:
+        checkpoint.retired_at = None
+        session.add(checkpoint)
+        audit.record(session, actor_id=user.id, action="checkpoint.restore", obj=checkpoint, ip=ip)
+        session.commit()
+    return checkpoint
+
+
 # --- Routes ------------------------------------------------------------------------------------------------
 
 def create_route(session: Session, *, user: User, grid_id: int, name: Any, ip: str | None = None) -> Route:
@@ -353,6 +385,9 @@ def add_stop(session: Session, *, user: User, route_id: int, checkpoint_id: Any,
     checkpoint = db.get(session, Checkpoint, int(checkpoint_id)) if str(checkpoint_id or "").isdigit() else None
     if checkpoint is None or checkpoint.grid_id != grid.id:
         raise Invalid("other_grid", N_("A route can only pass checkpoints of its own grid (%(grid)s)."), grid=grid.code)
+    if checkpoint.retired_at is not None:
+        raise Conflict("checkpoint_retired", N_("“%(name)s” is no longer in use. Bring it back first."),
+                       name=checkpoint.name)
     order = [s.checkpoint_id for s in _stops(session, route.id)]
     if checkpoint.id in order:
         raise Conflict("already_on_route", N_("“%(name)s” is already on this route."), name=checkpoint.name)

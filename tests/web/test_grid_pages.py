@@ -10,6 +10,7 @@ import pytest
 import zxingcpp
 from sqlmodel import func, select
 
+from volunteers import grids
 from volunteers.models import AuditEvent, Checkpoint, CheckIn, Grid, GridOfficer, Route, RouteStop
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER
@@ -107,6 +108,44 @@ def test_the_checkpoint_form_and_the_rotate_confirmation_as_pages_and_partials(e
         assert page.status_code == 200 and marker in page.text and "<html" in page.text and cp.name in page.text
         piece = client.get(url, headers=HX)
         assert piece.status_code == 200 and marker in piece.text and "<html" not in piece.text
+
+
+def test_the_retire_confirmation_as_page_and_partial(english, town):
+    cp = town.checkpoints("G1")[0]
+    client = english(OFFICER_G12)
+    page = client.get(f"/grids/checkpoints/{cp.id}/retire")
+    assert page.status_code == 200 and 'id="confirm-retire"' in page.text and "<html" in page.text
+    assert f"Stop using “{cp.name}”?" in page.text
+    piece = client.get(f"/grids/checkpoints/{cp.id}/retire", headers=HX)
+    assert 'id="confirm-retire"' in piece.text and "<html" not in piece.text
+
+
+def test_an_officer_retires_a_checkpoint_it_leaves_the_page_and_its_poster_then_comes_back(english, session, town):
+    g1, cp = town.grid("G1"), town.checkpoints("G1")[1]
+    client = english(OFFICER_G12)
+    response = client.post(f"/grids/checkpoints/{cp.id}/retire")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/grids/{g1.id}#checkpoints")
+    page = client.get(f"/grids/{g1.id}")
+    assert "is no longer in use and left these routes" in page.text
+    assert 'id="retired-checkpoints"' in page.text and "Out of use (1)" in page.text
+    assert f"/grids/checkpoints/{cp.id}/restore" in page.text
+    assert f"/grids/checkpoints/{cp.id}/rotate" not in page.text  # its buttons went with it
+    assert client.get(f"/grids/checkpoints/{cp.id}/poster.pdf").status_code == 409
+    session.expire_all()
+    assert cp.id not in [c.id for c in grids.route_checkpoints(session, session.exec(
+        select(Route).where(Route.grid_id == g1.id)).first().id)]
+    assert client.get(f"/grids/checkpoints/{cp.id}/retire").text.count('id="confirm-retire"') == 0
+    piece = client.post(f"/grids/checkpoints/{cp.id}/restore", headers=HX)
+    assert piece.status_code == 200 and "<html" not in piece.text and "is in use again" in piece.text
+    assert 'id="retired-checkpoints"' not in piece.text
+    assert client.get(f"/grids/checkpoints/{cp.id}/poster.pdf").status_code == 200
+
+
+def test_the_checkpoints_api_leaves_retired_ones_out(login_as, town):
+    cp = town.checkpoints("G1")[1]
+    login_as(OFFICER_G12).post(f"/grids/checkpoints/{cp.id}/retire")
+    listed = login_as(VOLUNTEER).get("/api/v1/checkpoints").get_json()
+    assert listed and cp.id not in [c["id"] for c in listed]
 
 
 # --- Grids: create, edit, import; refusals ----------------------------------------------------------------
@@ -296,6 +335,9 @@ def urls(town, session) -> dict[str, tuple[str, str]]:
         "update_checkpoint": ("POST", f"/grids/checkpoints/{cp.id}/edit"),
         "confirm_rotate": ("GET", f"/grids/checkpoints/{cp.id}/rotate"),
         "rotate": ("POST", f"/grids/checkpoints/{cp.id}/rotate"),
+        "confirm_retire": ("GET", f"/grids/checkpoints/{cp.id}/retire"),
+        "retire": ("POST", f"/grids/checkpoints/{cp.id}/retire"),
+        "restore": ("POST", f"/grids/checkpoints/{cp.id}/restore"),
         "poster": ("GET", f"/grids/checkpoints/{cp.id}/poster.pdf"),
         "posters": ("GET", f"/grids/{g1.id}/posters.pdf"),
         "add_route": ("POST", f"/grids/{g1.id}/routes"),
@@ -305,23 +347,24 @@ def urls(town, session) -> dict[str, tuple[str, str]]:
 
 
 ALL = ["index", "new", "create", "import_form", "import", "show", "edit", "update", "officers", "add_checkpoint",
-       "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "poster", "posters", "add_route",
-       "add_stop", "stop"]
+       "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire", "retire", "restore",
+       "poster", "posters", "add_route", "add_stop", "stop"]
 COORDINATOR_ONLY = ["new", "create", "import_form", "import", "edit", "update", "officers"]
-ON_G1 = ["show", "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "poster",
-         "posters", "add_route", "add_stop", "stop"]
+ON_G1 = ["show", "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire",
+         "retire", "restore", "poster", "posters", "add_route", "add_stop", "stop"]
 
 
 def test_the_blueprint_has_no_route_the_matrix_forgets(app):
     endpoints = {r.endpoint.split(".", 1)[1] for r in app.url_map.iter_rules() if r.endpoint.startswith("grids.")}
     named = {"index", "new", "create", "import_form", "import_grids", "show", "edit", "update", "officers",
-             "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "poster",
-             "grid_posters", "add_route", "add_stop", "stop"}
+             "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire",
+             "retire", "restore", "poster", "grid_posters", "add_route", "add_stop", "stop"}
     assert endpoints == named
 
 
 def snapshot(session):
-    return tuple(count(session, m) for m in (Grid, Checkpoint, Route, RouteStop, GridOfficer, AuditEvent))
+    return (*(count(session, m) for m in (Grid, Checkpoint, Route, RouteStop, GridOfficer, AuditEvent)),
+            count(session, Checkpoint, Checkpoint.retired_at.is_not(None)))
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -356,8 +399,8 @@ def test_another_grids_officer_gets_404_and_changes_nothing(login_as, session, t
     assert snapshot(session) == before and town.checkpoints("G1")[0].qr_secret == secret
 
 
-@pytest.mark.parametrize("name", [n for n in ON_G1 if n in ("show", "edit_checkpoint", "confirm_rotate", "poster",
-                                                            "posters")])
+@pytest.mark.parametrize("name", [n for n in ON_G1 if n in ("show", "edit_checkpoint", "confirm_rotate", "confirm_retire",
+                                                            "poster", "posters")])
 def test_the_grids_officer_and_the_coordinator_may_open_the_grids_pages(login_as, session, town, name):
     method, url = urls(town, session)[name]
     for phone in (OFFICER_G12, COORDINATOR):

@@ -64,8 +64,10 @@ def render_form(*, form: dict[str, Any], weekdays: list[str], error: str | None 
     db = get_session()
     grids = tasks.manageable_grids(db, current_user)
     ids = [g.id for g in grids]
-    checkpoints = list(db.exec(select(Checkpoint).where(Checkpoint.grid_id.in_(ids)).order_by(Checkpoint.grid_id,
-                                                                                            Checkpoint.id))) if ids else []
+    chosen = str(form.get("checkpoint_id") or "")  # a duty already at a since-retired point still shows it
+    checkpoints = [cp for cp in db.exec(select(Checkpoint).where(Checkpoint.grid_id.in_(ids))
+                                        .order_by(Checkpoint.grid_id, Checkpoint.id))
+                   if cp.retired_at is None or str(cp.id) == chosen] if ids else []
     teams = list(db.exec(select(Team).where(Team.station_id == current_user.station_id).order_by(Team.name)))
     codes = {g.id: g.code for g in grids}
     action = url_for("duties.update", duty_id=duty_id) if duty_id else url_for("duties.create")

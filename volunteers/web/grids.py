@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import geodata, places, posters
-from volunteers.errors import DomainError
+from volunteers.errors import Conflict, DomainError, N_
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
@@ -252,6 +252,43 @@ def rotate(checkpoint_id: int):
     return redirect(url_for("grids.show", grid_id=checkpoint.grid_id))
 
 
+@bp.get("/checkpoints/<int:checkpoint_id>/retire")
+@login_required
+def confirm_retire(checkpoint_id: int):
+    """Ask first: a retired checkpoint leaves its routes and its posters stop taking check-ins."""
+    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    return page("grids/retire.html", "grids/_retire.html", checkpoint=checkpoint, grid=grid)
+
+
+@bp.post("/checkpoints/<int:checkpoint_id>/retire")
+@login_required
+def retire(checkpoint_id: int):
+    """Stop using the checkpoint; its history stays."""
+    db = get_session()
+    left = places.retire_checkpoint(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
+    checkpoint, grid = places.checkpoint_for(db, current_user, checkpoint_id)
+    if left:
+        flash(_("“%(name)s” is no longer in use and left these routes: %(routes)s.", name=checkpoint.name,
+                routes="、".join(r.name for r in left)), "success")
+    else:
+        flash(_("“%(name)s” is no longer in use.", name=checkpoint.name), "success")
+    return redirect(url_for("grids.show", grid_id=grid.id, _anchor="checkpoints"))
+
+
+@bp.post("/checkpoints/<int:checkpoint_id>/restore")
+@login_required
+def restore(checkpoint_id: int):
+    """Bring a retired checkpoint back; the list of checkpoints comes back in place for htmx."""
+    db = get_session()
+    checkpoint = places.restore_checkpoint(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
+    grid = places.grid_for(db, current_user, checkpoint.grid_id)
+    done = _("“%(name)s” is in use again. Put it on a route if volunteers must visit it.", name=checkpoint.name)
+    if not fragment_wanted():
+        flash(done, "success")
+        return redirect(url_for("grids.show", grid_id=grid.id, _anchor="checkpoints"))
+    return page("grids/show.html", "grids/_checkpoints.html", **grid_context(grid, cp_message=done))
+
+
 def pdf_response(items, filename: str) -> Response:
     """The posters as an A4 PDF, in the station's language, shown in the browser (to print)."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -267,6 +304,9 @@ def pdf_response(items, filename: str) -> Response:
 def poster(checkpoint_id: int):
     """The A4 QR poster of one checkpoint."""
     checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    if checkpoint.retired_at is not None:  # a new poster for a point nobody may check in at would only mislead
+        raise Conflict("checkpoint_retired", N_("“%(name)s” is no longer in use. Bring it back first."),
+                       name=checkpoint.name)
     return pdf_response([(checkpoint, grid)], f"checkpoint-{checkpoint.id}.pdf")
 
 
