@@ -217,3 +217,32 @@ def test_only_the_grids_keepers_retire_or_restore_a_checkpoint(session, town, ph
         places.restore_checkpoint(session, user=town.user(phone), checkpoint_id=cp.id)
     session.expire_all()
     assert session.get(Checkpoint, cp.id).retired_at is None
+
+
+# --- Renaming and deleting a route ---------------------------------------------------------------------------
+
+def test_a_route_is_renamed_within_its_grids_names(session, town):
+    officer = town.user(OFFICER_G12)
+    route = session.exec(select(Route).where(Route.grid_id == town.grid("G1").id)).first()
+    places.create_route(session, user=officer, grid_id=town.grid("G1").id, name="夜巡")
+    assert places.rename_route(session, user=officer, route_id=route.id, name=" 早巡 ").name == "早巡"
+    assert places.rename_route(session, user=officer, route_id=route.id, name="早巡").name == "早巡"  # same: no event
+    assert count(session, AuditEvent, AuditEvent.action == "route.rename") == 1
+    with pytest.raises(Conflict):
+        places.rename_route(session, user=officer, route_id=route.id, name="夜巡")
+    with pytest.raises(Invalid):
+        places.rename_route(session, user=officer, route_id=route.id, name="x" * 101)
+    with pytest.raises(NotFound):
+        places.rename_route(session, user=town.user(OFFICER_G34), route_id=route.id, name="抢走")
+
+
+def test_deleting_the_main_route_makes_the_next_one_the_volunteers_default(session, town):
+    officer, g1 = town.user(OFFICER_G12), town.grid("G1")
+    main = grids.first_route(session, g1.id)
+    spare = places.create_route(session, user=officer, grid_id=g1.id, name="备用")
+    name, grid = places.delete_route(session, user=officer, route_id=main.id)
+    assert (name, grid.id) == (main.name, g1.id)
+    assert grids.first_route(session, g1.id).id == spare.id
+    assert count(session, Checkpoint, Checkpoint.grid_id == g1.id) == len(town.checkpoints("G1"))
+    with pytest.raises(NotFound):
+        places.delete_route(session, user=officer, route_id=main.id)

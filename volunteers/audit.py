@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "checkpoint.create": N_("Checkpoint placed"), "checkpoint.update": N_("Checkpoint changed"),
     "checkpoint.rotate_qr": N_("QR secret renewed"), "checkpoint.retire": N_("Checkpoint retired"),
     "checkpoint.restore": N_("Checkpoint back in use"), "route.create": N_("Route created"),
+    "route.rename": N_("Route renamed"), "route.delete": N_("Route deleted"),
     "route.add_stop": N_("Point added to route"), "route.move_stop": N_("Route order changed"),
     "route.remove_stop": N_("Point removed from route"),
 }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+import sqlalchemy as sa
 import shapely.ops
 from sqlmodel import Session, select
 
@@ -349,17 +350,47 @@ def restore_checkpoint(session: Session, *, user: User, checkpoint_id: int, ip: 
 def create_route(session: Session, *, user: User, grid_id: int, name: Any, ip: str | None = None) -> Route:
     """A new, empty route in a grid this person keeps."""
     grid = grid_for(session, user, grid_id)
-    name = str(name or "").strip()
-    if not name or len(name) > 100:
-        raise Invalid("bad_name", N_("Give the route a name of 1 to 100 characters."))
-    if session.exec(select(Route).where(Route.grid_id == grid.id, Route.name == name)).first() is not None:
-        raise Conflict("name_taken", N_("This grid already has a route called “%(name)s”."), name=name)
-    route = Route(grid_id=grid.id, name=name)
+    route = Route(grid_id=grid.id, name=_route_name(session, grid, name, None))
     session.add(route)
     session.flush()
     audit.record(session, actor_id=user.id, action="route.create", obj=route, ip=ip, grid_id=grid.id)
     session.commit()
     return route
+
+
+def _route_name(session: Session, grid: Grid, raw: Any, skip: int | None) -> str:
+    name = str(raw or "").strip()
+    if not name or len(name) > 100:
+        raise Invalid("bad_name", N_("Give the route a name of 1 to 100 characters."))
+    clash = session.exec(select(Route).where(Route.grid_id == grid.id, Route.name == name)).first()
+    if clash is not None and clash.id != skip:
+        raise Conflict("name_taken", N_("This grid already has a route called “%(name)s”."), name=name)
+    return name
+
+
+def rename_route(session: Session, *, user: User, route_id: int, name: Any, ip: str | None = None) -> Route:
+    """Give a route another name (unique in its grid)."""
+    route, grid = route_for(session, user, route_id)
+    new = _route_name(session, grid, name, route.id)
+    if new != route.name:
+        audit.record(session, actor_id=user.id, action="route.rename", obj=route, ip=ip, before=route.name)
+        route.name = new
+        session.add(route)
+        session.commit()
+    return route
+
+
+def delete_route(session: Session, *, user: User, route_id: int, ip: str | None = None) -> tuple[str, Grid]:
+    """Delete a route and its stops; its checkpoints stay, and past patrols on it keep their check-ins (they lose
+    only the link to the route). The grid's next route becomes its volunteers' default. Returns the name and grid."""
+    route, grid = route_for(session, user, route_id)
+    audit.record(session, actor_id=user.id, action="route.delete", obj=route, ip=ip, name=route.name, grid_id=grid.id,
+                 stops=[s.checkpoint_id for s in _stops(session, route.id)])
+    name = route.name
+    session.execute(sa.delete(RouteStop).where(RouteStop.route_id == route.id))
+    session.delete(route)
+    session.commit()
+    return name, grid
 
 
 def _stops(session: Session, route_id: int) -> list[RouteStop]:

@@ -11,7 +11,7 @@ import zxingcpp
 from sqlmodel import func, select
 
 from volunteers import grids
-from volunteers.models import AuditEvent, Checkpoint, CheckIn, Grid, GridOfficer, Route, RouteStop
+from volunteers.models import AuditEvent, Checkpoint, CheckIn, Grid, GridOfficer, Patrol, Route, RouteStop
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER
 
@@ -139,6 +139,41 @@ def test_an_officer_retires_a_checkpoint_it_leaves_the_page_and_its_poster_then_
     assert piece.status_code == 200 and "<html" not in piece.text and "is in use again" in piece.text
     assert 'id="retired-checkpoints"' not in piece.text
     assert client.get(f"/grids/checkpoints/{cp.id}/poster.pdf").status_code == 200
+
+
+def test_an_officer_renames_a_route_in_place_and_a_taken_name_is_refused_there(english, session, town):
+    g1 = town.grid("G1")
+    route = session.exec(select(Route).where(Route.grid_id == g1.id)).first()
+    client = english(OFFICER_G12)
+    other = client.post(f"/grids/{g1.id}/routes", data={"name": "夜巡"})
+    assert other.status_code == 302
+    piece = client.post(f"/grids/routes/{route.id}/rename", data={"name": "  早巡  "}, headers=HX)
+    assert piece.status_code == 200 and "<h3>早巡</h3>" in piece.text and "<html" not in piece.text
+    refused = client.post(f"/grids/routes/{route.id}/rename", data={"name": "夜巡"}, headers=HX)
+    assert refused.status_code == 409 and "already has a route called “夜巡”" in refused.text
+    assert client.post(f"/grids/routes/{route.id}/rename", data={"name": ""}).status_code == 422
+    session.expire_all()
+    assert session.get(Route, route.id).name == "早巡"
+
+
+def test_an_officer_deletes_a_route_after_confirming_and_its_checkpoints_and_patrols_stay(english, session, town):
+    g1 = town.grid("G1")
+    route = session.exec(select(Route).where(Route.grid_id == g1.id)).first()
+    route_id, route_name = route.id, route.name  # the row goes: the test's copy of it must not be asked again
+    points = [c.id for c in grids.route_checkpoints(session, route_id)]
+    patrols_on_it = count(session, Patrol, Patrol.route_id == route_id)
+    client = english(OFFICER_G12)
+    confirm = client.get(f"/grids/routes/{route_id}/delete")
+    assert confirm.status_code == 200 and 'id="confirm-delete-route"' in confirm.text and route_name in confirm.text
+    assert 'id="confirm-delete-route"' in client.get(f"/grids/routes/{route_id}/delete", headers=HX).text
+    response = client.post(f"/grids/routes/{route_id}/delete")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/grids/{g1.id}#routes")
+    assert "was deleted" in client.get(f"/grids/{g1.id}").text
+    assert count(session, Route, Route.id == route_id) == 0 and count(session, RouteStop, RouteStop.route_id == route_id) == 0
+    assert count(session, Checkpoint, Checkpoint.id.in_(points)) == len(points)
+    assert count(session, Patrol, Patrol.route_id.is_(None)) >= patrols_on_it
+    assert count(session, AuditEvent, AuditEvent.action == "route.delete", AuditEvent.object_id == route_id) == 1
+    assert client.post(f"/grids/routes/{route_id}/delete").status_code == 404
 
 
 def test_the_checkpoints_api_leaves_retired_ones_out(login_as, town):
@@ -343,22 +378,27 @@ def urls(town, session) -> dict[str, tuple[str, str]]:
         "add_route": ("POST", f"/grids/{g1.id}/routes"),
         "add_stop": ("POST", f"/grids/routes/{route.id}/stops"),
         "stop": ("POST", f"/grids/routes/{route.id}/stops/{cp.id}/down"),
+        "rename_route": ("POST", f"/grids/routes/{route.id}/rename"),
+        "confirm_delete_route": ("GET", f"/grids/routes/{route.id}/delete"),
+        "delete_route": ("POST", f"/grids/routes/{route.id}/delete"),
     }
 
 
 ALL = ["index", "new", "create", "import_form", "import", "show", "edit", "update", "officers", "add_checkpoint",
        "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire", "retire", "restore",
-       "poster", "posters", "add_route", "add_stop", "stop"]
+       "poster", "posters", "add_route", "add_stop", "stop", "rename_route", "confirm_delete_route", "delete_route"]
 COORDINATOR_ONLY = ["new", "create", "import_form", "import", "edit", "update", "officers"]
 ON_G1 = ["show", "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire",
-         "retire", "restore", "poster", "posters", "add_route", "add_stop", "stop"]
+         "retire", "restore", "poster", "posters", "add_route", "add_stop", "stop", "rename_route", "confirm_delete_route",
+         "delete_route"]
 
 
 def test_the_blueprint_has_no_route_the_matrix_forgets(app):
     endpoints = {r.endpoint.split(".", 1)[1] for r in app.url_map.iter_rules() if r.endpoint.startswith("grids.")}
     named = {"index", "new", "create", "import_form", "import_grids", "show", "edit", "update", "officers",
              "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire",
-             "retire", "restore", "poster", "grid_posters", "add_route", "add_stop", "stop"}
+             "retire", "restore", "poster", "grid_posters", "add_route", "add_stop", "stop", "rename_route",
+             "confirm_delete_route", "delete_route"}
     assert endpoints == named
 
 
@@ -400,7 +440,7 @@ def test_another_grids_officer_gets_404_and_changes_nothing(login_as, session, t
 
 
 @pytest.mark.parametrize("name", [n for n in ON_G1 if n in ("show", "edit_checkpoint", "confirm_rotate", "confirm_retire",
-                                                            "poster", "posters")])
+                                                            "confirm_delete_route", "poster", "posters")])
 def test_the_grids_officer_and_the_coordinator_may_open_the_grids_pages(login_as, session, town, name):
     method, url = urls(town, session)[name]
     for phone in (OFFICER_G12, COORDINATOR):

@@ -384,3 +384,35 @@ def stop(route_id: int, checkpoint_id: int, action: str):
         places.route_for(db, current_user, route_id)
         return route_piece(route_id, 400, error=_("A stop moves up or down, or is removed."))
     return route_piece(route_id)
+
+
+@bp.post("/routes/<int:route_id>/rename")
+@login_required
+def rename_route(route_id: int):
+    """Give the route another name; htmx gets the route card back."""
+    db = get_session()
+    try:
+        places.rename_route(db, user=current_user, route_id=route_id, name=request.form.get("name"), ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        if err.status == 404:
+            raise
+        return route_piece(route_id, err.status, error=message_of(err))
+    return route_piece(route_id)
+
+
+@bp.get("/routes/<int:route_id>/delete")
+@login_required
+def confirm_delete_route(route_id: int):
+    """Ask first: deleting a route takes it off volunteers' phones."""
+    route, grid = places.route_for(get_session(), current_user, route_id)
+    return page("grids/delete_route.html", "grids/_delete_route.html", route=route, grid=grid)
+
+
+@bp.post("/routes/<int:route_id>/delete")
+@login_required
+def delete_route(route_id: int):
+    """Delete the route; its checkpoints stay."""
+    name, grid = places.delete_route(get_session(), user=current_user, route_id=route_id, ip=client_ip())
+    flash(_("The route “%(name)s” was deleted. Its checkpoints are still in the grid.", name=name), "success")
+    return redirect(url_for("grids.show", grid_id=grid.id, _anchor="routes"))
