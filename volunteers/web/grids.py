@@ -354,20 +354,24 @@ def route_piece(route_id: int, status: int = 200, **notes: Any):
     return redirect(url_for("grids.show", grid_id=grid.id, _anchor=f"route-{route.id}"))
 
 
-@bp.post("/routes/<int:route_id>/stops")
-@login_required
-def add_stop(route_id: int):
-    """Put a checkpoint of the grid at the end of the route."""
+def change_route(route_id: int, change, **data: Any):
+    """Apply one change to a route; a refusal comes back inside the route card (a missing route stays a 404)."""
     db = get_session()
     try:
-        places.add_stop(db, user=current_user, route_id=route_id, checkpoint_id=request.form.get("checkpoint_id"),
-                        ip=client_ip())
+        change(db, user=current_user, route_id=route_id, ip=client_ip(), **data)
     except DomainError as err:
         db.rollback()
         if err.status == 404:
             raise
         return route_piece(route_id, err.status, error=message_of(err))
     return route_piece(route_id)
+
+
+@bp.post("/routes/<int:route_id>/stops")
+@login_required
+def add_stop(route_id: int):
+    """Put a checkpoint of the grid at the end of the route."""
+    return change_route(route_id, places.add_stop, checkpoint_id=request.form.get("checkpoint_id"))
 
 
 @bp.post("/routes/<int:route_id>/stops/<int:checkpoint_id>/<action>")
@@ -390,15 +394,7 @@ def stop(route_id: int, checkpoint_id: int, action: str):
 @login_required
 def rename_route(route_id: int):
     """Give the route another name; htmx gets the route card back."""
-    db = get_session()
-    try:
-        places.rename_route(db, user=current_user, route_id=route_id, name=request.form.get("name"), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 404:
-            raise
-        return route_piece(route_id, err.status, error=message_of(err))
-    return route_piece(route_id)
+    return change_route(route_id, places.rename_route, name=request.form.get("name"))
 
 
 @bp.get("/routes/<int:route_id>/delete")
