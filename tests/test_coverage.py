@@ -149,6 +149,18 @@ def test_a_night_shift_over_midnight_belongs_to_the_day_it_starts(town):
     assert coverage.shifts_coverage(town.session, [night], now=at(8, 3))[0].points[0].status == coverage.VISITED
 
 
+def test_after_midnight_the_dashboard_still_shows_the_night_shift_that_is_running(town):
+    a = route_points(town)[0]
+    night = shift(town, at(7, 22), at(8, 2))
+    visit(town, a, at(8, 0, 20))
+    [result] = coverage.today_shifts(town.session, [town.grid("G1").id], now=at(8, 0, 30))
+    assert result.task.id == night.id
+    assert {p.checkpoint.id: p.status for p in result.points}[a.id] == coverage.VISITED
+    colours = coverage.point_colours(town.session, [town.grid("G1").id], [result], now=at(8, 0, 30))
+    assert colours[a.id] == coverage.VISITED and set(colours.values()) == {coverage.VISITED, coverage.NOT_YET}
+    assert coverage.today_shifts(town.session, [town.grid("G1").id], now=at(9, 0, 30)) == []
+
+
 def test_map_colours_the_worst_state_of_the_day_and_grids_without_shifts_by_any_check_in(town):
     a, b = route_points(town)[:2]
     g3 = route_points(town, "G3")

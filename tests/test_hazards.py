@@ -16,6 +16,7 @@ from volunteers import demo, hazards, photos
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from volunteers.models import (AuditEvent, Hazard, HazardEvent, Notification, Photo, Station, Team, TeamMember, User,
                                utcnow)
+from volunteers.duties import today as shanghai_today  # the station's date, not the machine's (UTC)
 
 FILES = Path(__file__).parent / "files"
 JPEG, ROTATED, TEXT = ((FILES / n).read_bytes() for n in ("gps.jpg", "rotated.jpg", "not-an-image.jpg"))
@@ -269,7 +270,7 @@ def test_accepting_without_a_priority_means_normal_and_a_week(people, bring_to, 
 
 
 def test_a_deadline_given_as_a_date_ends_that_day_in_shanghai(people, bring_to, move):
-    day = date.today() + timedelta(days=10)
+    day = shanghai_today() + timedelta(days=10)
     hazard = move(people.officer, bring_to("reported"), "accepted", priority="high", deadline=day.isoformat())
     assert hazard.deadline == datetime.combine(day, time(23, 59), ZoneInfo("Asia/Shanghai"))
     assert hazard.priority == "high"
@@ -277,7 +278,7 @@ def test_a_deadline_given_as_a_date_ends_that_day_in_shanghai(people, bring_to, 
 
 @pytest.mark.parametrize("deadline", [
     (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(),
-    (date.today() - timedelta(days=2)).isoformat(),
+    (shanghai_today() - timedelta(days=2)).isoformat(),
 ], ids=["an-hour-ago", "two-days-ago"])
 def test_a_deadline_in_the_past_is_refused_and_nothing_changes(session, people, bring_to, move, file_report, deadline):
     hazard = bring_to("reported")

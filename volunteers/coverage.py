@@ -112,13 +112,16 @@ def judge(task: Task, points: list[Checkpoint], times: dict[int, list[datetime]]
     return shift
 
 
-def patrol_shifts(session: Session, grid_ids: list[int], since: datetime, until: datetime) -> list[Task]:
-    """Patrol shifts in these grids whose window starts between two moments, in time order."""
+def patrol_shifts(session: Session, grid_ids: list[int], since: datetime, until: datetime, *,
+                  overlapping: bool = False) -> list[Task]:
+    """Patrol shifts in these grids whose window starts between two moments (or, overlapping, has any part of its
+    window between them: a night shift from 22:00 to 02:00 belongs to both days), in time order."""
     if not grid_ids:
         return []
+    window = ((Task.starts_at < until, Task.ends_at > since) if overlapping
+              else (Task.starts_at >= since, Task.starts_at < until))
     return list(session.exec(
-        select(Task).where(Task.kind == "patrol", Task.grid_id.in_(grid_ids), Task.starts_at >= since,
-                           Task.starts_at < until).order_by(Task.starts_at, Task.id)))
+        select(Task).where(Task.kind == "patrol", Task.grid_id.in_(grid_ids), *window).order_by(Task.starts_at, Task.id)))
 
 
 def shifts_coverage(session: Session, tasks: list[Task], now: datetime | None = None) -> list[ShiftCoverage]:
@@ -133,10 +136,11 @@ def shifts_coverage(session: Session, tasks: list[Task], now: datetime | None = 
 
 
 def today_shifts(session: Session, grid_ids: list[int], now: datetime | None = None) -> list[ShiftCoverage]:
-    """Today's patrol shifts (Shanghai day) in these grids with the state of each must-visit point."""
+    """Today's patrol shifts (Shanghai day, a night shift from yesterday included) in these grids with the state of
+    each must-visit point."""
     now = now or utcnow()
     start, end = day_bounds(local_day(now))
-    return shifts_coverage(session, patrol_shifts(session, grid_ids, start, end), now)
+    return shifts_coverage(session, patrol_shifts(session, grid_ids, start, end, overlapping=True), now)
 
 
 def point_colours(session: Session, grid_ids: list[int], shifts: list[ShiftCoverage],

@@ -776,7 +776,8 @@ def volunteers_query(station_id: int):
 
 def add_demo_history(session: Session, *, now: datetime) -> int:
     """Demo: records for the town's ended patrols and verified shifts, the older ones (over a week) mostly approved by
-    their grid's officer, a few rejected, the last week pending; last month's training hours approved and certified."""
+    their grid's officer, a few rejected, the last week pending (so the approval queue is never empty, even on the 1st);
+    training hours in the latest month that ended before that week, approved, and that month certified."""
     made = 0
     for patrol in session.exec(select(Patrol).where(Patrol.ended_at.is_not(None)).order_by(Patrol.started_at)).all():
         made += from_patrol(session, patrol) is not None
@@ -786,8 +787,7 @@ def add_demo_history(session: Session, *, now: datetime) -> int:
     officer_of = {grid: officer for grid, officer in session.exec(select(GridOfficer.grid_id, GridOfficer.user_id)).all()}
     week_ago = now - timedelta(days=7)
     for n, record in enumerate(session.exec(select(ServiceRecord).where(
-            sa.or_(ServiceRecord.starts_at < week_ago, ServiceRecord.month < month_of(now)),
-            ServiceRecord.status == "pending")
+            ServiceRecord.starts_at < week_ago, ServiceRecord.status == "pending")
                                             .order_by(ServiceRecord.id)).all()):
         rejected = n % 17 == 5
         record.status = "rejected" if rejected else "approved"
@@ -796,8 +796,8 @@ def add_demo_history(session: Session, *, now: datetime) -> int:
         session.add(record)
     station = session.exec(select(User.station_id).where(User.role == "coordinator")).first()
     coordinator = session.exec(select(User).where(User.role == "coordinator")).first()
-    last_month_day = now.astimezone(SHANGHAI).date().replace(day=1) - timedelta(days=1)
-    training = datetime.combine(last_month_day.replace(day=15), time(9), SHANGHAI).astimezone(timezone.utc)
+    done_month_day = week_ago.astimezone(SHANGHAI).date().replace(day=1) - timedelta(days=1)  # nothing pending there
+    training = datetime.combine(done_month_day.replace(day=15), time(9), SHANGHAI).astimezone(timezone.utc)
     people = session.exec(select(User).where(User.role == "volunteer", User.status == "active").order_by(User.id)).all()
     for person in people:
         session.add(ServiceRecord(station_id=station, volunteer_id=person.id, grid_id=person.home_grid_id,

@@ -154,13 +154,15 @@ def dashboard(session: Session, user: User, now: datetime | None = None) -> Dash
     open_rows = list(session.exec(select(Hazard).where(_hazard_scope(session, user, ids), Hazard.status.not_in(hazards.FINAL))
                                   .order_by(Hazard.deadline.is_(None), Hazard.deadline, Hazard.reported_at.desc())))
     day_start, day_end = coverage.day_bounds(coverage.local_day(now))
-    tasks_today = list(session.exec(select(Task).where(Task.grid_id.in_(ids or [-1]), Task.starts_at >= day_start,
-                                                       Task.starts_at < day_end).order_by(Task.starts_at, Task.id)))
+    tasks_today = list(session.exec(select(Task).where(  # a night shift that began yesterday is today's too
+        Task.grid_id.in_(ids or [-1]), Task.starts_at < day_end, Task.ends_at > day_start).order_by(Task.starts_at, Task.id)))
     taken = dict(session.exec(select(Assignment.task_id, sa.func.count()).where(
         Assignment.task_id.in_([t.id for t in tasks_today] or [-1]), Assignment.state.in_(tasks.TAKING_PLACES))
         .group_by(Assignment.task_id)).all())
-    patrols_today = session.exec(select(sa.func.count()).select_from(Patrol).join(User, User.id == Patrol.user_id)
-                                 .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at >= day_start)).one()
+    patrols_today = session.exec(  # patrols out at any time today: one still running since before midnight counts
+        select(sa.func.count()).select_from(Patrol).join(User, User.id == Patrol.user_id)
+        .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at < day_end,
+               sa.or_(Patrol.ended_at.is_(None), Patrol.ended_at > day_start))).one()
     found, closed = hazards_found_closed(session, user, ids, month_start(now), now + timedelta(seconds=1))
     return Dashboard(
         grids=grid_rows, on_patrol=volunteers_on_patrol(session, ids), points=points, shifts=shifts,

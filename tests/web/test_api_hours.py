@@ -7,10 +7,11 @@ import pytest
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
 from volunteers import hours
+from volunteers.duties import today as shanghai_today  # the station's date, not the machine's (UTC)
 
 
 def period():
-    today = date.today()
+    today = shanghai_today()
     return {"from": (today - timedelta(days=60)).isoformat(), "to": today.isoformat()}
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from volunteers import grids
+from volunteers import coverage, grids
 from volunteers.models import (Assignment, Hazard, MissedCheckpointAlert, Notification, ServiceRecord,
                                Task, Team, TeamMember, utcnow)
 
@@ -136,11 +136,16 @@ def test_must_visit_points_are_coloured_for_todays_shift(english, town, on_patro
 
 
 def test_an_ended_shift_shows_missed_points_and_tells_the_officers_once_when_the_dashboard_loads(english, town, quiet_day):
-    start = utcnow() - timedelta(hours=3)
-    task = patrol_shift(town, start=start, hours=2)
+    now = utcnow()
+    midnight = coverage.day_bounds(coverage.local_day(now))[0]
+    end = now - coverage.ALERT_GRACE - timedelta(minutes=1)
+    task = patrol_shift(town, start=end - timedelta(hours=2), hours=2)
     client = english(OFFICER_G12)
     html = client.get("/dashboard/").text
-    assert re.search(r"<strong>Missed</strong>", re.search(rf'id="shift-{task.id}".*?</div>', html, re.S).group(0))
+    if end > midnight:  # the shift ended today: it is listed with its missed points
+        assert re.search(r"<strong>Missed</strong>", re.search(rf'id="shift-{task.id}".*?</div>', html, re.S).group(0))
+    else:  # in the first minutes after midnight it was yesterday's: not listed, but the officers are still told
+        assert f'id="shift-{task.id}"' not in html
     client.get("/dashboard/", headers=HX)
     town.session.rollback()
     assert len(town.session.exec(select(MissedCheckpointAlert).where(MissedCheckpointAlert.task_id == task.id)).all()) == 1
@@ -167,6 +172,16 @@ def test_todays_tasks_show_unfilled_places(english, town, quiet_day):
     html = english(OFFICER_G12).get("/dashboard/").text
     row = re.search(rf'id="task-today-{task.id}".*?</li>', html, re.S).group(0)
     assert "2 of 3 places unfilled" in row
+
+
+def test_a_night_shift_that_began_before_midnight_is_among_todays_tasks(english, town, quiet_day):
+    midnight = coverage.day_bounds(coverage.local_day(utcnow()))[0]
+    night = patrol_shift(town, start=midnight - timedelta(hours=2), hours=(utcnow() - midnight).total_seconds() / 3600 + 3,
+                         title="夜巡")
+    yesterday = patrol_shift(town, start=midnight - timedelta(hours=4), hours=2, title="昨晚巡逻")
+    html = english(OFFICER_G12).get("/dashboard/").text
+    assert f'id="task-today-{night.id}"' in html and f'id="shift-{night.id}"' in html
+    assert f'id="task-today-{yesterday.id}"' not in html
 
 
 def test_overdue_hazards_are_marked_in_the_list_and_on_the_map(english, town, session):

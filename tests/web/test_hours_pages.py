@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+import re
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -13,6 +14,7 @@ from sqlmodel import select
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
 from volunteers import hours
 from volunteers.models import AuditEvent, MonthCertification, ServiceRecord, utcnow
+from volunteers.duties import today as shanghai_today  # the station's date, not the machine's (UTC)
 
 HX = {"HX-Request": "true"}
 
@@ -127,7 +129,7 @@ def test_the_coordinator_adds_hours_by_hand(english, town):
     client = english(COORDINATOR)
     assert client.get("/hours/manual").status_code == 200
     volunteer = town.user(VOLUNTEER)
-    response = client.post("/hours/manual", data={"volunteer_id": volunteer.id, "day": date.today().isoformat(),
+    response = client.post("/hours/manual", data={"volunteer_id": volunteer.id, "day": shanghai_today().isoformat(),
                                                   "minutes": "120", "reason": "反诈宣传活动"})
     assert response.status_code == 302
     record = town.session.exec(select(ServiceRecord).where(ServiceRecord.source == "manual",
@@ -157,7 +159,7 @@ def test_a_certified_month_is_locked_with_a_clear_message(english, town):
 
 def test_the_tally_page_and_partial(english, town):
     client = english(OFFICER_G12)
-    page = client.get("/hours/tally", query_string={"from": "2026-01-01", "to": date.today().isoformat(), "by": "grid"})
+    page = client.get("/hours/tally", query_string={"from": "2026-01-01", "to": shanghai_today().isoformat(), "by": "grid"})
     assert page.status_code == 200 and f'id="tally-grid-{town.grid("G1").id}"' in page.text
     assert f'id="tally-grid-{town.grid("G3").id}"' not in page.text
     partial = client.get("/hours/tally", query_string={"by": "team"}, headers=HX)
@@ -167,13 +169,13 @@ def test_the_tally_page_and_partial(english, town):
 
 
 def test_the_xlsx_download_has_the_tallys_numbers(english, town):
-    query = {"from": "2026-01-01", "to": date.today().isoformat(), "by": "volunteer"}
+    query = {"from": "2026-01-01", "to": shanghai_today().isoformat(), "by": "volunteer"}
     response = english(COORDINATOR).get("/hours/export.xlsx", query_string=query)
     assert response.status_code == 200 and "spreadsheetml" in response.content_type
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
     assert [c.value for c in sheet[1]][:4] == ["编号", "志愿者", "已审核时长（小时）", "待审核时长（小时）"]
-    rows = hours.tally(town.session, town.user(COORDINATOR).station_id, date(2026, 1, 1), date.today())
+    rows = hours.tally(town.session, town.user(COORDINATOR).station_id, date(2026, 1, 1), shanghai_today())
     assert sheet.max_row == len(rows) + 1
     assert sheet["A2"].value == rows[0].id and sheet["B2"].value == rows[0].name
     assert sheet["C2"].value == pytest.approx(rows[0].approved_minutes / 60, abs=0.01)
@@ -182,7 +184,7 @@ def test_the_xlsx_download_has_the_tallys_numbers(english, town):
 
 def test_the_csv_download_is_utf8_with_a_bom(english, town):
     response = english(OFFICER_G34).get("/hours/export.csv", query_string={"from": "2026-01-01", "by": "grid",
-                                                                           "to": date.today().isoformat()})
+                                                                           "to": shanghai_today().isoformat()})
     assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert table[0][1] == "网格" and {row[1] for row in table[1:]} <= {town.grid("G3").name, town.grid("G4").name}
@@ -199,7 +201,10 @@ def test_the_monthly_evaluation_per_grid_and_team(english, town):
     month = hours.month_of(utcnow())
     page = client.get("/hours/months", query_string={"month": month, "by": "grid"})
     assert page.status_code == 200 and f'id="eval-grid-{town.grid("G1").id}"' in page.text
-    assert "Must-visit coverage" in page.text and "%" in page.text
+    assert "Must-visit coverage" in page.text and "is not over yet" in page.text and 'id="certify-form"' not in page.text
+    done = client.get("/hours/months", query_string={"month": hours.month_of(utcnow() - timedelta(days=7)),
+                                                      "by": "grid"})  # the demo's last week: patrols on routes
+    assert re.search(r'class="num">\d+\.\d%<', done.text)
     teams = client.get("/hours/months", query_string={"month": month, "by": "team"}, headers=HX)
     assert 'id="eval-team-' in teams.text and "<html" not in teams.text
     officer = english(OFFICER_G12).get("/hours/months", query_string={"month": month})
@@ -210,7 +215,11 @@ def test_the_coordinator_certifies_a_month_once_nothing_is_pending(english, town
     client = english(COORDINATOR)
     refused = client.post("/hours/months", data={"month": hours.month_of(utcnow())})
     assert refused.status_code == 422 and "is not over yet" in refused.text
-    assert english(OFFICER_G12).post("/hours/months", data={"month": "2026-09"}).status_code == 403
-    done = client.post("/hours/months", data={"month": "2026-09"})
+    first = shanghai_today().replace(day=1)
+    for _ in range(3):  # three months back: long over, all decided, and never the month the demo certified
+        first = (first - timedelta(days=1)).replace(day=1)
+    month = first.strftime("%Y-%m")
+    assert english(OFFICER_G12).post("/hours/months", data={"month": month}).status_code == 403
+    done = client.post("/hours/months", data={"month": month})
     assert done.status_code == 302
-    assert hours.is_certified(town.session, town.user(COORDINATOR).station_id, "2026-09")
+    assert hours.is_certified(town.session, town.user(COORDINATOR).station_id, month)

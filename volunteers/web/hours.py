@@ -219,7 +219,8 @@ def months_page(status: int = 200, **notes: Any):
         rows = [r for r in rows if r.id in mine]
     return page("hours/months.html", "hours/_evaluation.html", status, month=month, by=by, rows=rows,
                 certified=hours.certified_months(db, current_user.station_id),
-                is_certified=hours.is_certified(db, current_user.station_id, month), **notes)
+                is_certified=hours.is_certified(db, current_user.station_id, month),
+                is_over=hours.month_bounds(month)[1] < today(), **notes)
 
 
 @bp.get("/months")
