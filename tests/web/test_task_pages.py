@@ -3,6 +3,7 @@ verify and no-show, the new-task form (also as a hazard's follow-up), as full pa
 reach what."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from sqlmodel import func, select
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
 from volunteers import hazards, tasks
 from volunteers.models import Assignment, Station, Task, Team, utcnow
+from volunteers.duties import today as shanghai_today
 from volunteers.tasks import SHANGHAI
 
 HX = {"HX-Request": "true"}
@@ -104,6 +106,26 @@ def test_open_places_of_my_grid_can_be_claimed_through_the_page(english, give, s
     mine = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     assert mine.volunteer_id == town.user(VOLUNTEER).id and mine.state == "accepted"
     assert f'id="assignment-{mine.id}"' in partial.text and f'id="open-{task.id}"' not in partial.text
+
+
+def test_open_places_are_folded_by_day_with_the_first_day_open(english, town):
+    html = english(VOLUNTEER).get("/tasks/").text
+    days = re.findall(r'<details class="action open-day" id="open-day-(\d{4}-\d\d-\d\d)"( open)?>', html)
+    assert len(days) >= 3  # the demo's 护学岗 and 网格巡逻 fill the coming week
+    assert [d for d, _open in days] == sorted(d for d, _open in days)
+    assert days[0][1] == " open" and not any(opened for _d, opened in days[1:])
+    first = html.split(f'id="open-day-{days[0][0]}"', 1)[1].split("</summary>", 1)[0]
+    today = shanghai_today()
+    expected = {today.isoformat(): "Today", (today + timedelta(days=1)).isoformat(): "Tomorrow"}.get(days[0][0])
+    if expected:
+        assert expected in first
+    assert re.search(r"· \d+ shifts? with places", first)
+    # Each day holds only shifts that start on that day, Beijing time.
+    for day, _open in days:
+        group = html.split(f'id="open-day-{day}"', 1)[1].split("</details>", 1)[0]
+        shown = re.findall(r'id="open-(\d+)"', group)
+        assert shown and all(town.session.get(Task, int(i)).starts_at.astimezone(SHANGHAI).date().isoformat() == day
+                             for i in shown)
 
 
 def noon_tomorrow() -> tuple[str, str]:

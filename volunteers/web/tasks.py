@@ -2,13 +2,16 @@
 list with verify and no-show, and the form that gives a new task (also as a hazard's follow-up)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from babel.dates import format_skeleton
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import db as dbs, hazards, tasks
+from volunteers import db as dbs, duties, hazards, hours, tasks
 from volunteers.errors import N_, DomainError
 from volunteers.models import Assignment, Task, utcnow
 from volunteers.web.auth import client_ip
@@ -43,8 +46,21 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
         rows = tasks.assignments_of(db, [t.id for t in items])
         return dict(manager=True, items=items, rows=rows, message=message, error=error, now=utcnow(),
                     done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]))
-    return dict(manager=False, mine=tasks.for_volunteer(db, current_user), open=tasks.open_for(db, current_user),
-                message=message, error=error)
+    return dict(manager=False, mine=tasks.for_volunteer(db, current_user),
+                open_days=open_by_day(tasks.open_for(db, current_user)), message=message, error=error)
+
+
+def open_by_day(rows: list[tuple[Task, int]]) -> list[dict[str, Any]]:
+    """Open places grouped by their Shanghai day, each day named short and plain ("今天 12月3日周四"), so a week of
+    shifts folds into a few rows instead of a long scroll."""
+    today = duties.today()
+    days: dict[Any, list[tuple[Task, int]]] = {}
+    for task, taken in rows:
+        days.setdefault(task.starts_at.astimezone(hours.SHANGHAI).date(), []).append((task, taken))
+    named = {today: _("Today"), today + timedelta(days=1): _("Tomorrow")}
+    return [{"day": day, "items": items,
+             "label": " ".join(filter(None, (named.get(day), format_skeleton("MMMEd", day, locale=get_locale()))))}
+            for day, items in days.items()]
 
 
 @bp.get("/")
