@@ -224,6 +224,25 @@ def test_open_places_list_only_the_coming_week_but_a_later_place_can_still_be_cl
     assert tasks.claim(session, user=town.user(VOLUNTEER), task_id=far.id).state == "accepted"
 
 
+def test_todays_tasks_are_the_offered_and_accepted_places_of_the_beijing_day_not_yet_over(session, town):
+    def on_7_jan(hh, hours=1, day=7):
+        start = datetime(2030, 1, day, hh, tzinfo=tasks.SHANGHAI)
+        return {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=hours)).isoformat()}
+    me = town.user(VOLUNTEER)
+    running, _ = new_task(session, town, title="进行中", **on_7_jan(9, 2))
+    later_today, _ = new_task(session, town, title="下午", volunteer_ids=[], **on_7_jan(14))
+    over, _ = new_task(session, town, title="已结束", **on_7_jan(7))
+    tomorrow, _ = new_task(session, town, title="明天", **on_7_jan(9, day=8))
+    declined, _ = new_task(session, town, title="不去", **on_7_jan(16))
+    tasks.claim(session, user=me, task_id=later_today.id)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == declined.id)).one()
+    tasks.act(session, user=me, assignment_id=offer.id, action="decline", data={"reason": "有事"})
+    now = datetime(2030, 1, 7, 10, tzinfo=tasks.SHANGHAI)
+    found = [(t.title, a.state) for t, a in tasks.today_for(session, me, now=now)]
+    assert found == [("进行中", "offered"), ("下午", "accepted")]
+    assert tasks.today_for(session, town.user(VOLUNTEER_G3), now=now) == []
+
+
 def test_done_keeps_the_gps_evidence_and_the_publicity_reach(session, town):
     school = town.checkpoints("G1")[1]
     task, _ = new_task(session, town, kind="publicity", checkpoint_id=school.id)

@@ -367,6 +367,14 @@ def for_volunteer(session: Session, user: User, now: datetime | None = None) -> 
     return list(rows)
 
 
+def today_for(session: Session, user: User, now: datetime | None = None) -> list[tuple[Task, Assignment]]:
+    """What the volunteer still has to do today (Beijing day): offered or accepted places that have not ended."""
+    now = now or utcnow()
+    end_of_day = datetime.combine(now.astimezone(SHANGHAI).date() + timedelta(days=1), time(0), SHANGHAI)
+    return [(task, a) for task, a in for_volunteer(session, user, now)
+            if a.state in ("offered", "accepted") and task.ends_at > now and task.starts_at < end_of_day]
+
+
 def for_manager(session: Session, user: User, since: datetime | None = None) -> list[Task]:
     """Tasks in the grids the officer (or coordinator) manages, from `since` (default: today) on."""
     since = since or utcnow() - timedelta(days=1)

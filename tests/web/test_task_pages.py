@@ -128,6 +128,18 @@ def test_open_places_are_folded_by_day_with_the_first_day_open(english, town):
                              for i in shown)
 
 
+def test_the_volunteer_home_lists_what_is_left_of_today(english, give, town, quiet_day):
+    starts, ends = utcnow() + timedelta(minutes=5), utcnow() + timedelta(minutes=35)
+    if starts.astimezone(SHANGHAI).date() != shanghai_today():  # 23:55 in Beijing: nothing of it is left today
+        starts, ends = utcnow() - timedelta(minutes=1), utcnow() + timedelta(minutes=3)
+    task, _ = give(title="今天的巡逻", starts_at=starts.isoformat(), ends_at=ends.isoformat())
+    page = english(VOLUNTEER).get("/").text
+    assert 'id="today-tasks"' in page and "今天的巡逻" in page and "Offered" in page
+    mine = town.session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    assert f"/tasks/#assignment-{mine.id}" in page
+    assert 'id="today-tasks"' not in english(VOLUNTEER_G3).get("/").text
+
+
 def noon_tomorrow() -> tuple[str, str]:
     """Tomorrow 12:00–13:00 Beijing time: clear of the demo's 护学岗 shifts, which G1 volunteers hold at 07:20 and 16:30."""
     from datetime import datetime, time
