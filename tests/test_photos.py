@@ -46,7 +46,7 @@ def test_the_sample_with_gps_really_carries_gps_make_and_a_comment():
     assert b"Zhang San" in original.info["comment"]
 
 
-@pytest.mark.parametrize("name", ["gps.jpg", "rotated.jpg", "plain.png", "multi.jpg"])
+@pytest.mark.parametrize("name", ["gps.jpg", "rotated.jpg", "plain.png", "multi.jpg", "iphone.heic"])
 def test_a_stored_photo_has_no_exif_and_no_other_metadata(name):
     processed = photos.process(sample(name))
     for data in (processed.full, processed.thumb):
@@ -109,6 +109,17 @@ def test_a_png_transparent_through_its_trns_chunk_also_becomes_white(image, opti
     assert all(channel > 245 for channel in pixel), pixel
 
 
+def test_a_heic_photo_is_accepted_upright_as_a_jpeg():
+    """iphone.heic holds GPS and camera tags and a rotation; the phone's browser could not shrink it, so it comes whole."""
+    original = Image.open(FILES / "iphone.heic")
+    assert original.format == "HEIF" and original.getexif().get_ifd(0x8825).get(2)
+    assert sample("iphone.heic")[4:12] == b"ftypheic"
+    image = opened(photos.process(sample("iphone.heic")).full).convert("RGB")
+    assert image.size == (200, 400)
+    assert is_red(image.getpixel((image.width - 10, 10)))  # the stored top-left corner, turned clockwise
+    assert not is_red(image.getpixel((10, 10)))
+
+
 def test_a_phone_jpeg_with_extra_frames_is_accepted_as_its_first_frame():
     """Ultra HDR and depth photos are JPEGs with an MPF index; Pillow calls them MPO."""
     assert Image.open(FILES / "multi.jpg").format == "MPO"
@@ -116,7 +127,7 @@ def test_a_phone_jpeg_with_extra_frames_is_accepted_as_its_first_frame():
     assert opened(processed.full).size == (320, 240)
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG", "HEIF"])
 def test_accepted_formats_are_recognised_by_content_not_by_name(fmt):
     processed = photos.process(encoded(Image.new("RGB", (120, 80), "green"), fmt))
     assert opened(processed.full).format == "JPEG"
@@ -137,7 +148,8 @@ def test_the_fingerprint_is_of_the_upload_so_a_retry_is_recognised():
     encoded(Image.new("RGB", (60, 40)), "TIFF"),
     b"%PDF-1.7\n" + b"0" * 200,
     sample("gps.jpg")[:600],                     # a JPEG cut off in its header
-], ids=["text", "empty", "gif", "bmp", "tiff", "pdf", "truncated"])
+    sample("iphone.heic")[:400],                 # a HEIC cut off
+], ids=["text", "empty", "gif", "bmp", "tiff", "pdf", "truncated", "truncated-heic"])
 def test_anything_but_a_readable_jpeg_png_or_webp_is_not_an_image(data):
     with pytest.raises(Invalid) as err:
         photos.process(data)

@@ -12,13 +12,17 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image, ImageOps
 
 from volunteers.errors import Invalid, N_
 from volunteers.models import Photo
 
 # MPO: a JPEG with extra frames (Ultra HDR gain maps, depth maps) as many phones now write; frame 0 is the photo.
-ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
+# HEIF: HEIC photos from iPhones and newer Android cameras. The phone's browser often cannot draw them to shrink them,
+# so they arrive as taken; libheif (inside the pillow-heif wheel) applies their rotation and reads them.
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "HEIF"}
+pillow_heif.register_heif_opener()
 MAX_BYTES = 15 * 1024 * 1024       # one upload
 MAX_PIXELS = 50_000_000            # 50 MP: beyond any phone camera; bigger is a bomb or a scan
 MAX_SIDE = 12_000
@@ -52,7 +56,7 @@ def process(data: bytes) -> Processed:
     if len(data) > MAX_BYTES:
         raise Invalid("too_large", N_("A photo may be at most %(mb)d MB."), status=413, mb=MAX_BYTES // (1024 * 1024))
     if not data:
-        raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG or WebP)."))
+        raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG, WebP or HEIC)."))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -62,9 +66,9 @@ def process(data: bytes) -> Processed:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise Invalid("image_too_big", N_("This photo has too many pixels.")) from None
         except Exception:
-            raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG or WebP).")) from None
+            raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG, WebP or HEIC).")) from None
         if fmt not in ACCEPTED_FORMATS:
-            raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG or WebP)."))
+            raise Invalid("not_an_image", N_("This file is not a photo (JPEG, PNG, WebP or HEIC)."))
         if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE or min(width, height) < 1:
             raise Invalid("image_too_big", N_("This photo has too many pixels."))
         try:

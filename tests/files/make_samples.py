@@ -6,6 +6,8 @@ plain.png       RGBA: transparent all round, an opaque blue square in the middle
 multi.jpg       a two-frame MPO JPEG, as phones write for Ultra HDR / depth photos (Pillow opens it as "MPO")
 not-an-image.jpg  text with a photo's name
 huge.png        a valid 20000×20000 1-bit PNG that compresses to a few dozen KB (a decompression bomb)
+iphone.heic     an iPhone-style HEIC: landscape pixels turned by Orientation=6 (pillow-heif writes it as the HEIF
+                rotation), a red block in the stored top-left corner, GPS and camera EXIF
 """
 from __future__ import annotations
 
@@ -61,6 +63,20 @@ def plain_png() -> None:
     image.save(HERE / "plain.png", "PNG")
 
 
+def iphone_heic() -> None:
+    import pillow_heif  # only this sample needs it
+    pillow_heif.register_heif_opener()
+    image = scene((400, 200))
+    ImageDraw.Draw(image).rectangle([0, 0, 79, 59], fill=(255, 0, 0))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make], exif[ExifTags.Base.Model] = CAMERA_MAKE, CAMERA_MODEL
+    exif[ExifTags.Base.Orientation] = 6
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", dms(GPS_LAT)
+    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", dms(GPS_LON)
+    image.save(HERE / "iphone.heic", "HEIF", quality=85, exif=exif.tobytes())
+
+
 def multi_jpeg() -> None:
     scene((320, 240)).save(HERE / "multi.jpg", "MPO", save_all=True, append_images=[Image.new("RGB", (160, 120), "gray")])
 
@@ -84,4 +100,5 @@ if __name__ == "__main__":
     plain_png()
     multi_jpeg()
     huge_png()
+    iphone_heic()
     (HERE / "not-an-image.jpg").write_text("This is a shopping list, not a photo.\n鸡蛋 两斤\n")

@@ -86,6 +86,15 @@ def test_a_report_with_photos_is_created_in_the_grid_of_its_point(app, volunteer
     assert len(body["photos"]) == 3 and len(stored_files(app)) == 6  # each with its thumbnail
 
 
+def test_a_heic_photo_the_phone_could_not_shrink_is_kept_as_a_jpeg(app, volunteer):
+    """Chrome on Android cannot draw a HEIC to a canvas to shrink it, so the outbox sends the file as taken."""
+    response = post_report(volunteer, photos=["iphone.heic"])
+    assert response.status_code == 201, response.text
+    [url] = response.json["photos"]
+    got = volunteer.get(url)
+    assert got.status_code == 200 and got.mimetype == "image/jpeg" and got.data[:3] == b"\xff\xd8\xff"
+
+
 def test_a_report_outside_every_grid_has_no_grid(volunteer):
     response = post_report(volunteer, point=OUTSIDE)
     assert response.status_code == 201 and response.json["grid"] is None and response.json["grid_id"] is None
