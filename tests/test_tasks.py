@@ -146,7 +146,9 @@ def test_every_step_from_every_state(session, town, state, action, allowed):
     task, _ = new_task(session, town)
     offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     offer.state = state
-    session.add(offer)
+    if action == "no_show":  # who did not come is known once the shift has begun
+        task.starts_at = utcnow() - timedelta(minutes=10)
+    session.add_all([offer, task])
     session.commit()
     actor = town.user(VOLUNTEER if tasks.ACTIONS[action][2] == "volunteer" else OFFICER_G12)
     data = {"reason": "家里有事"}
@@ -157,6 +159,17 @@ def test_every_step_from_every_state(session, town, state, action, allowed):
         with pytest.raises(Conflict) as err:
             tasks.act(session, user=actor, assignment_id=offer.id, action=action, data=data)
         assert err.value.code == "illegal_action"
+
+
+def test_nobody_is_marked_absent_before_the_shift_begins(session, town):
+    task, _ = new_task(session, town)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="accept")
+    with pytest.raises(Conflict) as err:
+        tasks.act(session, user=town.user(OFFICER_G12), assignment_id=offer.id, action="no_show")
+    assert err.value.code == "not_started"
+    session.expire_all()
+    assert session.get(Assignment, offer.id).state == "accepted"
 
 
 def test_steps_belong_to_the_right_person(session, town):

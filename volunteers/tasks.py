@@ -227,6 +227,9 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
         raise Conflict("illegal_action", N_("A task that is “%(current)s” cannot become “%(to)s”."),
                        current=STATE_LABELS[assignment.state], to=STATE_LABELS[target])
     now = utcnow()
+    if action == "no_show" and task.starts_at > now:
+        raise Conflict("not_started", N_("“%(title)s” has not started yet. Mark who did not come once it has."),
+                       title=task.title)
     if action == "accept":
         if user.status != "active":
             raise Forbidden(N_("Your account is not active."))

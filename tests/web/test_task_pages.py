@@ -140,6 +140,27 @@ def test_the_volunteer_home_lists_what_is_left_of_today(english, give, town, qui
     assert 'id="today-tasks"' not in english(VOLUNTEER_G3).get("/").text
 
 
+def test_an_officers_tasks_are_folded_with_work_to_verify_first_then_by_day(english, give, town, session):
+    done_task, _ = give(title="待确认的活", starts_at=later(1), ends_at=later(2))
+    done_task.starts_at, done_task.ends_at = utcnow() - timedelta(hours=2), utcnow() - timedelta(hours=1)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == done_task.id)).one()
+    offer.state = "done"
+    session.add_all([done_task, offer])
+    session.commit()
+    far, _ = give(title="十天后", starts_at=later(240), ends_at=later(241))
+    html = english(OFFICER_G12).get("/tasks/").text
+    folds = re.findall(r'<details class="action open-day task-group" id="tasks-([\w-]+)"( open)?>', html)
+    assert folds[0] == ("to-verify", " open")
+    verify = html.split('id="tasks-to-verify"', 1)[1].split("</details>", 1)[0]
+    assert f'id="task-{done_task.id}"' in verify and "Done, waiting for you to verify · 1 task" in verify
+    assert html.count(f'id="task-{done_task.id}"') == 1  # not again under its day
+    far_day = far.starts_at.astimezone(SHANGHAI).date().isoformat()
+    assert (far_day, "") in folds and f'id="task-{far.id}"' in html.split(f'id="tasks-{far_day}"', 1)[1]
+    today = shanghai_today().isoformat()
+    assert all(opened == (" open" if key in (today, (shanghai_today() + timedelta(days=1)).isoformat()) else "")
+               for key, opened in folds[1:])
+
+
 def noon_tomorrow() -> tuple[str, str]:
     """Tomorrow 12:00–13:00 Beijing time: clear of the demo's 护学岗 shifts, which G1 volunteers hold at 07:20 and 16:30."""
     from datetime import datetime, time
@@ -215,10 +236,20 @@ def test_an_illegal_step_is_409_with_the_card(english, give, session):
     assert state(session, offer.id) == "offered"
 
 
-def test_the_officer_marks_a_no_show(english, give, session):
+def test_the_officer_marks_a_no_show_once_the_shift_has_begun(english, give, session):
     task, offer = give()
     english(VOLUNTEER).post(f"/tasks/assignments/{offer.id}/accept")
-    response = english(OFFICER_G12).post(f"/tasks/assignments/{offer.id}/no_show", headers=HX)
+    officer = english(OFFICER_G12)
+    card = officer.get("/tasks/").text.split(f'id="task-{task.id}"', 1)[1].split("</section>", 1)[0]
+    assert f"/tasks/assignments/{offer.id}/no_show" not in card
+    early = officer.post(f"/tasks/assignments/{offer.id}/no_show", headers=HX)
+    assert early.status_code == 409 and "has not started yet" in early.text
+    task.starts_at = utcnow() - timedelta(minutes=15)
+    session.add(task)
+    session.commit()
+    card = officer.get("/tasks/").text.split(f'id="task-{task.id}"', 1)[1].split("</section>", 1)[0]
+    assert f"/tasks/assignments/{offer.id}/no_show" in card
+    response = officer.post(f"/tasks/assignments/{offer.id}/no_show", headers=HX)
     assert response.status_code == 200 and "Did not come" in response.text
     assert state(session, offer.id) == "no_show"
 

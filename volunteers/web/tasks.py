@@ -44,23 +44,42 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
     if is_staff():
         items = tasks.for_manager(db, current_user)
         rows = tasks.assignments_of(db, [t.id for t in items])
-        return dict(manager=True, items=items, rows=rows, message=message, error=error, now=utcnow(),
-                    done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]))
+        return dict(manager=True, groups=manager_groups(items, rows), rows=rows, message=message, error=error,
+                    now=utcnow(), done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]))
     return dict(manager=False, mine=tasks.for_volunteer(db, current_user),
                 open_days=open_by_day(tasks.open_for(db, current_user)), message=message, error=error)
+
+
+def day_label(day) -> str:
+    """A day named short and plain: "今天 12月3日周四", "昨天 …", "明天 …", else just "12月5日周六"."""
+    today = duties.today()
+    named = {today - timedelta(days=1): _("Yesterday"), today: _("Today"), today + timedelta(days=1): _("Tomorrow")}
+    return " ".join(filter(None, (named.get(day), format_skeleton("MMMEd", day, locale=get_locale()))))
+
+
+def manager_groups(items: list[Task], rows: dict[int, list]) -> list[dict[str, Any]]:
+    """An officer's tasks in folds: first those with work done waiting to be verified, then one fold per day (today
+    and tomorrow open, yesterday and later days folded), so a month of duty shifts is not one long scroll on a phone."""
+    waiting = [t for t in items if any(a.state == "done" for a, _v in rows.get(t.id, []))]
+    groups = [{"key": "to-verify", "label": _("Done, waiting for you to verify"), "items": waiting, "open": True}] \
+        if waiting else []
+    today = duties.today()
+    days: dict[Any, list[Task]] = {}
+    for task in items:
+        if task not in waiting:
+            days.setdefault(task.starts_at.astimezone(hours.SHANGHAI).date(), []).append(task)
+    groups += [{"key": day.isoformat(), "label": day_label(day), "items": found,
+                "open": today <= day <= today + timedelta(days=1)} for day, found in days.items()]
+    return groups
 
 
 def open_by_day(rows: list[tuple[Task, int]]) -> list[dict[str, Any]]:
     """Open places grouped by their Shanghai day, each day named short and plain ("今天 12月3日周四"), so a week of
     shifts folds into a few rows instead of a long scroll."""
-    today = duties.today()
     days: dict[Any, list[tuple[Task, int]]] = {}
     for task, taken in rows:
         days.setdefault(task.starts_at.astimezone(hours.SHANGHAI).date(), []).append((task, taken))
-    named = {today: _("Today"), today + timedelta(days=1): _("Tomorrow")}
-    return [{"day": day, "items": items,
-             "label": " ".join(filter(None, (named.get(day), format_skeleton("MMMEd", day, locale=get_locale()))))}
-            for day, items in days.items()]
+    return [{"day": day, "items": items, "label": day_label(day)} for day, items in days.items()]
 
 
 @bp.get("/")
