@@ -274,10 +274,14 @@ def add_patrol_shifts(session: Session, *, now: datetime) -> None:
                                                       User.status == "active").order_by(User.phone)))
         on_patrol = {phone for phone, c in ON_PATROL_NOW if c == code}
         for n, task in enumerate(made):
-            if task.ends_at <= now:
+            if task.ends_at <= now - timedelta(hours=24):
                 person = people[n % len(people)]
                 session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="verified",
                                        answered_at=task.created_at, done_at=task.ends_at, verified_at=task.ends_at))
+            elif task.ends_at <= now:  # the last day's shifts: done, waiting for the officer to verify them
+                person = people[n % len(people)]
+                session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="done",
+                                       answered_at=task.created_at, done_at=task.ends_at))
             elif task.starts_at <= now:  # the shift on now: the volunteer out on patrol holds it
                 for person in people:
                     if person.phone in on_patrol:
