@@ -172,6 +172,23 @@ def test_nobody_is_marked_absent_before_the_shift_begins(session, town):
     assert session.get(Assignment, offer.id).state == "accepted"
 
 
+def test_a_decline_tells_the_grids_officers_who_why_and_when(session, town):
+    task, _ = new_task(session, town, title="周六集市安保")
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    officer = town.user(OFFICER_G12)
+    before = len(session.exec(select(Notification).where(Notification.user_id == officer.id)).all())
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="decline", data={"reason": "孙子发烧"})
+    notes = session.exec(select(Notification).where(Notification.user_id == officer.id)
+                         .order_by(Notification.id.desc())).all()
+    assert len(notes) == before + 1
+    note = notes[0]
+    assert note.link == f"/tasks/#task-{task.id}"
+    assert (note.params["name"], note.params["title"], note.params["reason"]) == (
+        town.user(VOLUNTEER).name, "周六集市安保", "孙子发烧")
+    assert not session.exec(select(Notification).where(Notification.user_id == town.user(OFFICER_G34).id,
+                                                       Notification.link == note.link)).all()
+
+
 def test_steps_belong_to_the_right_person(session, town):
     task, _ = new_task(session, town)
     offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()

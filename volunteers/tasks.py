@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 
 from volunteers import accounts, audit, clientids, db, fields, geo, hours, notifications, photos
 from volunteers.errors import NP_, Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import Assignment, Checkpoint, Duty, Grid, Photo, Task, Team, TeamMember, User, utcnow
+from volunteers.models import (Assignment, Checkpoint, Duty, Grid, GridOfficer, Photo, Task, Team, TeamMember, User,
+                               utcnow)
 from volunteers.patrols import parse_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -241,6 +242,12 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
         if not assignment.reason:
             raise Invalid("reason_required", N_("Please write the reason."))
         assignment.answered_at = now
+        # The grid's officers need to find someone else: tell them who, what and why.
+        for officer_id in session.exec(select(GridOfficer.user_id).where(GridOfficer.grid_id == task.grid_id)):
+            notifications.notify(session, user_id=officer_id, link=f"/tasks/#task-{task.id}",
+                                 message=N_("%(name)s cannot do “%(title)s” (%(when)s): %(reason)s"),
+                                 name=user.name, title=task.title, reason=assignment.reason,
+                                 when=task.starts_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M"))
     elif action == "done":
         if photo and store is None:
             raise ValueError("a photo needs a store")
