@@ -2,11 +2,11 @@
 list with verify and no-show, and the form that gives a new task (also as a hazard's follow-up)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from itertools import groupby
 from typing import Any
 
 from babel.dates import format_skeleton
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
@@ -50,36 +50,35 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
                 open_days=open_by_day(tasks.open_for(db, current_user)), message=message, error=error)
 
 
-def day_label(day) -> str:
+def day_label(day: date) -> str:
     """A day named short and plain: "今天 12月3日周四", "昨天 …", "明天 …", else just "12月5日周六"."""
     today = duties.today()
     named = {today - timedelta(days=1): _("Yesterday"), today: _("Today"), today + timedelta(days=1): _("Tomorrow")}
     return " ".join(filter(None, (named.get(day), format_skeleton("MMMEd", day, locale=get_locale()))))
 
 
+def local_day(task: Task) -> date:
+    """The Beijing day a task starts on."""
+    return task.starts_at.astimezone(hours.SHANGHAI).date()
+
+
 def manager_groups(items: list[Task], rows: dict[int, list]) -> list[dict[str, Any]]:
     """An officer's tasks in folds: first those with work done waiting to be verified, then one fold per day (today
-    and tomorrow open, yesterday and later days folded), so a month of duty shifts is not one long scroll on a phone."""
-    waiting = [t for t in items if any(a.state == "done" for a, _v in rows.get(t.id, []))]
-    groups = [{"key": "to-verify", "label": _("Done, waiting for you to verify"), "items": waiting, "open": True}] \
-        if waiting else []
+    and tomorrow open, yesterday and later days folded), so a month of duty shifts is not one long scroll on a phone.
+    The tasks come in time order, so each day's tasks are consecutive."""
+    waiting = {t.id for t in items if any(a.state == "done" for a, _v in rows.get(t.id, []))}
+    groups = [{"key": "to-verify", "label": _("Done, waiting for you to verify"), "open": True,
+               "items": [t for t in items if t.id in waiting]}] if waiting else []
     today = duties.today()
-    days: dict[Any, list[Task]] = {}
-    for task in items:
-        if task not in waiting:
-            days.setdefault(task.starts_at.astimezone(hours.SHANGHAI).date(), []).append(task)
-    groups += [{"key": day.isoformat(), "label": day_label(day), "items": found,
-                "open": today <= day <= today + timedelta(days=1)} for day, found in days.items()]
-    return groups
+    rest = [t for t in items if t.id not in waiting]
+    return groups + [{"key": day.isoformat(), "label": day_label(day), "items": list(found),
+                      "open": today <= day <= today + timedelta(days=1)} for day, found in groupby(rest, key=local_day)]
 
 
 def open_by_day(rows: list[tuple[Task, int]]) -> list[dict[str, Any]]:
-    """Open places grouped by their Shanghai day, each day named short and plain ("今天 12月3日周四"), so a week of
-    shifts folds into a few rows instead of a long scroll."""
-    days: dict[Any, list[tuple[Task, int]]] = {}
-    for task, taken in rows:
-        days.setdefault(task.starts_at.astimezone(hours.SHANGHAI).date(), []).append((task, taken))
-    return [{"day": day, "items": items, "label": day_label(day)} for day, items in days.items()]
+    """Open places (in time order) grouped by their Beijing day, so a week of shifts folds into a few rows."""
+    return [{"day": day, "items": list(found), "label": day_label(day)}
+            for day, found in groupby(rows, key=lambda row: local_day(row[0]))]
 
 
 @bp.get("/")
