@@ -25,6 +25,11 @@ def page(full: str, fragment: str, status: int = 200, **context: Any):
     return render_template(fragment if fragment_wanted() else full, **context), status
 
 
+def confirm(**question: str):
+    """The page (or htmx piece) that asks before a change: title, heading, warning, action, button, button_id, cancel."""
+    return page("grids/confirm.html", "grids/_confirm.html", **question)
+
+
 def message_of(err: DomainError) -> str:
     """The translated reason; a refused grid of a FeatureCollection says which one."""
     reason = translate(err.message, err.params)
@@ -238,7 +243,11 @@ def update_checkpoint(checkpoint_id: int):
 def confirm_rotate(checkpoint_id: int):
     """Ask first: a new QR code voids every poster printed for this checkpoint."""
     checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
-    return page("grids/rotate.html", "grids/_rotate.html", checkpoint=checkpoint, grid=grid)
+    return confirm(title=_("New QR code"), heading=_("New QR code for “%(name)s”?", name=checkpoint.name),
+                   warning=_("After this, every poster printed for “%(name)s” stops working. Volunteers scanning an "
+                             "old poster will be refused until you put up the new one.", name=checkpoint.name),
+                   action=url_for("grids.rotate", checkpoint_id=checkpoint.id), button_id="confirm-rotate",
+                   button=_("Yes, make a new QR code"), cancel=url_for("grids.show", grid_id=grid.id))
 
 
 @bp.post("/checkpoints/<int:checkpoint_id>/rotate")
@@ -257,7 +266,15 @@ def rotate(checkpoint_id: int):
 def confirm_retire(checkpoint_id: int):
     """Ask first: a retired checkpoint leaves its routes and its posters stop taking check-ins."""
     checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
-    return page("grids/retire.html", "grids/_retire.html", checkpoint=checkpoint, grid=grid)
+    if checkpoint.retired_at is not None:
+        flash(_("“%(name)s” is already out of use.", name=checkpoint.name), "success")
+        return redirect(url_for("grids.show", grid_id=grid.id, _anchor="checkpoints"))
+    return confirm(title=_("Stop using a checkpoint"), heading=_("Stop using “%(name)s”?", name=checkpoint.name),
+                   warning=_("“%(name)s” will leave every route, volunteers will no longer be asked to visit it, and "
+                             "its posters will no longer check anyone in. Its past check-ins and tasks are kept, and "
+                             "you can bring it back later.", name=checkpoint.name),
+                   action=url_for("grids.retire", checkpoint_id=checkpoint.id), button_id="confirm-retire",
+                   button=_("Yes, stop using it"), cancel=url_for("grids.show", grid_id=grid.id, _anchor="checkpoints"))
 
 
 @bp.post("/checkpoints/<int:checkpoint_id>/retire")
@@ -402,7 +419,11 @@ def rename_route(route_id: int):
 def confirm_delete_route(route_id: int):
     """Ask first: deleting a route takes it off volunteers' phones."""
     route, grid = places.route_for(get_session(), current_user, route_id)
-    return page("grids/delete_route.html", "grids/_delete_route.html", route=route, grid=grid)
+    return confirm(title=_("Delete a route"), heading=_("Delete the route “%(name)s”?", name=route.name),
+                   warning=_("Volunteers will no longer be shown this route. Its checkpoints stay in the grid, and "
+                             "past patrols keep their check-ins."),
+                   action=url_for("grids.delete_route", route_id=route.id), button_id="confirm-delete-route",
+                   button=_("Yes, delete the route"), cancel=url_for("grids.show", grid_id=grid.id, _anchor="routes"))
 
 
 @bp.post("/routes/<int:route_id>/delete")
