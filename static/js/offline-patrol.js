@@ -93,6 +93,33 @@
       button.addEventListener("click", function () { checkIn(cp, button); });
       list.appendChild(row);
     });
+    syncAwake();
+  }
+
+  // Keeping the screen on while the patrol runs, if the volunteer chose it (remembered on this phone): a locked
+  // screen stops the page, and with it the distances and the breadcrumb. root.dataset.awake says what happened.
+  var awakeKey = "awake:" + app.user, lock = null, asking = false;
+  function syncAwake() {
+    if (!("wakeLock" in navigator)) return;
+    var state = load();
+    var want = !!(state && !state.ended) && localStorage.getItem(awakeKey) === "1" && document.visibilityState === "visible";
+    if (want && !lock && !asking) {
+      asking = true;
+      navigator.wakeLock.request("screen").then(function (l) {
+        asking = false;
+        lock = l;
+        root.dataset.awake = "on";
+        l.addEventListener("release", function () { lock = null; root.dataset.awake = "off"; });
+      }, function () {  // not allowed on this phone (or battery saver): say so and untick the box
+        asking = false;
+        root.dataset.awake = "refused";
+        localStorage.setItem(awakeKey, "0");
+        root.querySelector("[data-app-awake]").checked = false;
+        say(msg("awake-refused"), true);
+      });
+    } else if (!want && lock) {
+      lock.release();
+    }
   }
 
   function refresh() { return reconcile().then(render); }
@@ -244,6 +271,16 @@
     }
   });
 
+  if ("wakeLock" in navigator) {
+    var awakeBox = root.querySelector("[data-app-awake]");
+    root.querySelector("[data-app-awake-label]").hidden = false;
+    awakeBox.checked = localStorage.getItem(awakeKey) === "1";
+    awakeBox.addEventListener("change", function () {
+      localStorage.setItem(awakeKey, awakeBox.checked ? "1" : "0");
+      syncAwake();
+    });
+    document.addEventListener("visibilitychange", syncAwake);  // the browser drops the lock when the page hides
+  }
   root.querySelector("[data-app-start]").addEventListener("click", start);
   root.querySelector("[data-app-end]").addEventListener("click", end);
   document.querySelectorAll("[data-app-nojs]").forEach(function (el) { el.hidden = true; });

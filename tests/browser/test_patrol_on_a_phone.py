@@ -57,6 +57,39 @@ def test_a_volunteer_starts_checks_in_by_gps_ends_and_sees_the_patrol(live, cont
     assert not page.problems.items
 
 
+def test_the_volunteer_may_keep_the_screen_on_while_patrolling_and_it_is_let_go_at_the_end(live, contexts):
+    page = open_page(contexts("phone"))
+    log_in(page, live, VOLUNTEER)
+    page.locator("#app-start").click()
+    box = page.locator("#app-awake")
+    box.wait_for(state="visible")
+    assert not box.is_checked() and page.locator("#patrol-app").get_attribute("data-awake") is None  # off by default
+    box.check()
+    until(page, "document.querySelector('#patrol-app').dataset.awake === 'on'")
+    assert page.evaluate("localStorage.getItem('awake:' + VolunteersApp.user)") == "1"
+    page.reload()  # the choice is remembered, and the running patrol takes the lock again
+    until(page, "document.querySelector('#patrol-app') && document.querySelector('#patrol-app').dataset.awake === 'on'")
+    assert page.locator("#app-awake").is_checked()
+    page.click("#app-end")
+    page.wait_for_url(live.url + "/patrols/")
+    assert not page.problems.items
+
+
+def test_a_phone_that_does_not_allow_it_says_so_and_the_box_is_unticked(live, contexts):
+    # Granting only geolocation leaves Chromium refusing the screen wake lock, as a phone's settings may.
+    page = open_page(contexts("phone", permissions=["geolocation"]))
+    log_in(page, live, VOLUNTEER)
+    page.locator("#app-start").click()
+    until(page, "JSON.parse(localStorage.getItem('patrol:' + VolunteersApp.user)).server_id !== null")  # start sent
+    page.locator("#app-awake").check()
+    until(page, "document.querySelector('#patrol-app').dataset.awake === 'refused'")
+    assert not page.locator("#app-awake").is_checked()
+    assert "不允许保持屏幕常亮" in page.locator("[data-app-status].notice-error").inner_text()
+    assert page.evaluate("localStorage.getItem('awake:' + VolunteersApp.user)") == "0"
+    page.click("#app-end")
+    page.wait_for_url(live.url + "/patrols/")
+
+
 def test_a_check_in_two_kilometres_away_says_too_far_and_saves_nothing(live, contexts):
     office = live.checkpoint("东街村委会")
     far = geodesic(meters=2000).destination((office.lat, office.lon), bearing=0)
