@@ -80,7 +80,7 @@ def test_a_phone_that_does_not_allow_it_says_so_and_the_box_is_unticked(live, co
     page = open_page(contexts("phone", permissions=["geolocation"]))
     log_in(page, live, VOLUNTEER)
     page.locator("#app-start").click()
-    until(page, "JSON.parse(localStorage.getItem('patrol:' + VolunteersApp.user)).server_id !== null")  # start sent
+    until(page, "(JSON.parse(localStorage.getItem('patrol:' + VolunteersApp.user)) || {}).server_id != null")  # sent
     page.locator("#app-awake").check()
     until(page, "document.querySelector('#patrol-app').dataset.awake === 'refused'")
     assert not page.locator("#app-awake").is_checked()
