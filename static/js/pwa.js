@@ -10,6 +10,11 @@
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    // A page whose load began while the worker was still installing can miss its clients.claim()
+    // (a Chromium race, seen in CI): ask the active worker to claim again, so this very page works offline.
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (!navigator.serviceWorker.controller && reg.active) reg.active.postMessage({ type: "claim" });
+    });
     var warmUrls = body.getAttribute("data-warm");
     var warmKey = "warmed:" + user;
     if (user && warmUrls && !sessionStorage.getItem(warmKey)) {  // once per visit, not on every page

@@ -150,6 +150,7 @@ function warm(urls) {
 
 self.addEventListener("message", function (event) {
   var data = event.data || {};
+  if (data.type === "claim") event.waitUntil(self.clients.claim());
   if (data.type === "warm" && Array.isArray(data.urls)) event.waitUntil(warm(data.urls));
   if (data.type === "clear-user-data") {
     event.waitUntil(Promise.all([caches.delete(PAGES), caches.delete(IMAGES), caches.delete(DATA)]));

@@ -215,3 +215,33 @@ def test_logging_out_warns_about_waiting_items_then_clears_this_persons_data(liv
     kept = page.evaluate("caches.open('pages-v1').then(c => c.keys()).then(ks => ks.map(r => new URL(r.url).pathname))")
     assert set(kept) <= {"/login"}  # no page of theirs stays on the phone
     assert page.evaluate("Object.keys(localStorage)") == []
+
+
+def test_a_page_that_began_loading_while_the_worker_installed_is_still_taken_over(live, contexts):
+    """Chromium's clients.claim() skips a page whose navigation was under way when the worker activated (seen
+    in CI): that page stayed uncontrolled, so its requests missed the worker. Reproduced by holding the worker's
+    install, starting a navigation, letting the worker activate, and only then letting the page arrive."""
+    ctx = contexts("phone")
+    held = {"install": [], "page": []}
+
+    def hold_install(route):
+        if route.request.service_worker is not None:
+            held["install"].append(route)
+        else:
+            route.continue_()
+
+    ctx.route("**/static/css/app.css", hold_install)
+    ctx.route("**/login?again=1", lambda route: held["page"].append(route))
+    page = open_page(ctx)
+    page.goto(live.url + "/login")
+    until(page, "navigator.serviceWorker.getRegistration().then(r => !!(r && r.installing))")
+    page.evaluate("location.assign('/login?again=1')")   # the navigation starts while the worker installs
+    deadline = time.monotonic() + 10
+    while not (held["install"] and held["page"]) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held["install"] and held["page"], held
+    held["install"][0].continue_()
+    page.wait_for_timeout(2000)   # the worker activates and claims; the page cannot be asked while it loads
+    held["page"][0].continue_()
+    page.wait_for_url("**/login?again=1")
+    until(page, "navigator.serviceWorker.controller !== null", timeout_s=10)
