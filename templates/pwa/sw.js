@@ -134,7 +134,9 @@ self.addEventListener("fetch", function (event) {
 
 // Background Sync: the browser wakes us when the connection is back, even with the app closed.
 self.addEventListener("sync", function (event) {
-  if (event.tag === "outbox") event.waitUntil(self.Outbox.flush({ fromWorker: true }));
+  // The browser fires this when the signal is back: send at once, not after the back-off of the last failed try
+  // (a timer in a worker nobody looks at may never run).
+  if (event.tag === "outbox") event.waitUntil(self.Outbox.flush({ fromWorker: true, now: true }));
 });
 
 // After login the page asks us to keep the few pages a volunteer needs with no signal.

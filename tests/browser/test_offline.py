@@ -245,3 +245,34 @@ def test_a_page_that_began_loading_while_the_worker_installed_is_still_taken_ove
     held["page"][0].continue_()
     page.wait_for_url("**/login?again=1")
     until(page, "navigator.serviceWorker.controller !== null", timeout_s=10)
+
+
+def test_the_service_worker_sends_the_outbox_by_itself_when_background_sync_fires(live, contexts):
+    """With no page of the app open, Background Sync wakes the service worker, which sends what waits. Headless
+    Chromium never fires it by itself; the DevTools protocol's dispatchSyncEvent does what the phone would."""
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)
+    ctx.set_offline(True)
+    page.click("#app-start")
+    page.locator("#app-end").wait_for()
+    assert outbox_size(page) == 1 and mine(live, Patrol) == []
+
+    blank = ctx.new_page()   # keeps the context; the app's page goes away before the signal comes back
+    page.close()
+    ctx.set_offline(False)
+    cdp = ctx.new_cdp_session(blank)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 10
+    while not registrations and time.monotonic() < deadline:
+        blank.wait_for_timeout(100)
+    reg = next(r for r in registrations if r["scopeURL"].startswith(live.url) and not r["isDeleted"])
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live.url, "registrationId": reg["registrationId"],
+                                                 "tag": "outbox", "lastChance": False})
+    deadline = time.monotonic() + 15
+    while not mine(live, Patrol) and time.monotonic() < deadline:
+        blank.wait_for_timeout(200)
+    assert len(mine(live, Patrol)) == 1
