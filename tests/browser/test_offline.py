@@ -32,6 +32,19 @@ def outbox_size(page) -> int:
     return page.evaluate("Outbox.list(null).then(rows => rows.length)")
 
 
+def patrol_started_offline(live, contexts):
+    """A volunteer's phone, ready for offline, that started a patrol with no signal: one item waits."""
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)
+    ctx.set_offline(True)
+    page.click("#app-start")
+    page.locator("#app-end").wait_for()
+    assert outbox_size(page) == 1
+    return ctx, page
+
+
 def test_offline_patrol_and_report_are_kept_and_arrive_exactly_once(live, contexts, tmp_path):
     office, school = live.checkpoint("东街村委会"), live.checkpoint("青石小学校门")
     photo = tmp_path / "scene.jpg"
@@ -187,14 +200,7 @@ def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, conte
 
 
 def test_logging_out_warns_about_waiting_items_then_clears_this_persons_data(live, contexts):
-    ctx = contexts("phone")
-    page = open_page(ctx)
-    log_in(page, live, VOLUNTEER)
-    ready_for_offline(page)
-    ctx.set_offline(True)
-    page.click("#app-start")
-    page.locator("#app-end").wait_for()
-    assert outbox_size(page) == 1
+    ctx, page = patrol_started_offline(live, contexts)
     # The start cannot get through yet. Blocked before going online (the "online" event and the service
     # worker's Background Sync send at once), and on the context, which also sees the service worker's requests.
     ctx.route("**/api/v1/**", lambda route: route.abort())
@@ -250,14 +256,8 @@ def test_a_page_that_began_loading_while_the_worker_installed_is_still_taken_ove
 def test_the_service_worker_sends_the_outbox_by_itself_when_background_sync_fires(live, contexts):
     """With no page of the app open, Background Sync wakes the service worker, which sends what waits. Headless
     Chromium never fires it by itself; the DevTools protocol's dispatchSyncEvent does what the phone would."""
-    ctx = contexts("phone")
-    page = open_page(ctx)
-    log_in(page, live, VOLUNTEER)
-    ready_for_offline(page)
-    ctx.set_offline(True)
-    page.click("#app-start")
-    page.locator("#app-end").wait_for()
-    assert outbox_size(page) == 1 and mine(live, Patrol) == []
+    ctx, page = patrol_started_offline(live, contexts)
+    assert mine(live, Patrol) == []
 
     blank = ctx.new_page()   # keeps the context; the app's page goes away before the signal comes back
     page.close()
