@@ -1,13 +1,14 @@
 """Duties without HTTP: patterns, the week schedule's cells, and reminders sent once through the SMS adapter."""
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import func, select
 
 from volunteers import duties, sms, tasks
-from volunteers.errors import Forbidden, Invalid, NotFound
+from volunteers.errors import Conflict, Forbidden, Invalid, NotFound
 from volunteers.models import Assignment, Duty, Notification, Task
 from volunteers.tasks import SHANGHAI
 
@@ -120,6 +121,22 @@ def test_creating_a_pattern_makes_the_next_two_weeks(town):
                                        data=form(town, first_day="2030-03-01", skip_dates="2030-03-08"), now=now)
     days = sorted(t.starts_at.astimezone(SHANGHAI).date() for t in made)
     assert days == [date(2030, 3, 4), date(2030, 3, 11), date(2030, 3, 15)]
+
+
+def test_a_retried_pattern_gives_the_saved_duty_and_its_shifts_and_is_never_someone_elses(town):
+    cid = str(uuid.uuid4())
+    now = datetime(2030, 3, 4, 0, 0, tzinfo=timezone.utc)
+    g1_officer, g3_officer = town.user("13800000101"), town.user("13800000102")
+    duty, made = duties.create_pattern(town.session, user=g1_officer, data=form(town, client_id=cid), now=now)
+    town.session.commit()
+    again, shown = duties.create_pattern(town.session, user=g1_officer, data=form(town, client_id=cid), now=now)
+    assert again.id == duty.id and [t.id for t in shown] == [t.id for t in made]
+    with pytest.raises(Conflict):
+        duties.create_pattern(town.session, user=g1_officer, data=form(town, client_id=cid, capacity="3"), now=now)
+    g3 = form(town, client_id=cid, grid=str(town.grid("G3").id))
+    with pytest.raises(Conflict):
+        duties.create_pattern(town.session, user=g3_officer, data=g3, now=now)
+    assert town.session.exec(select(func.count()).select_from(Duty).where(Duty.client_id == cid)).one() == 1
 
 
 # --- Changing and stopping a pattern -----------------------------------------------------------------------

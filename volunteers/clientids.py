@@ -10,6 +10,8 @@ import json
 import uuid
 from typing import Any
 
+from sqlmodel import Session, select
+
 from volunteers.errors import Conflict, Invalid, N_
 
 
@@ -34,3 +36,23 @@ def replay(existing: Any, fp: str) -> Any:
     if existing.fingerprint != fp:
         raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
     return existing
+
+
+def optional(data: dict[str, Any]) -> str | None:
+    """The client id of a form that sent one (the app's forms always do; code calling the domain may not)."""
+    value = data.get("client_id")
+    return None if value is None or value == "" else parse(value)
+
+
+def earlier(session: Session, model: Any, cid: str | None, creator_id: int, content: dict[str, Any]) -> tuple[str, Any]:
+    """→ (fingerprint of content, what an earlier submit under cid made, or None). The same id from someone else,
+    or with other content, is 409: never their object, never a second one."""
+    fp = fingerprint(content)
+    if cid is None:
+        return fp, None
+    found = session.exec(select(model).where(model.client_id == cid)).first()
+    if found is None:
+        return fp, None
+    if found.created_by_id != creator_id:
+        raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
+    return fp, replay(found, fp)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import audit, db, fields, notifications, tasks
+from volunteers import audit, clientids, db, fields, notifications, tasks
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
 from volunteers.models import Assignment, Checkpoint, Duty, Grid, Notification, Task, Team, User, utcnow
 from volunteers.sms import Sms
@@ -99,8 +99,14 @@ def parse_pattern(session: Session, *, user: User, data: dict[str, Any]) -> Duty
 
 def create_pattern(session: Session, *, user: User, data: dict[str, Any], now: datetime | None = None,
                    ip: str | None = None) -> tuple[Duty, list[Task]]:
-    """Save a weekly pattern and make its shifts for the next two weeks."""
+    """Save a weekly pattern and make its shifts for the next two weeks. A retry under the same client_id
+    gives the saved duty and its shifts again."""
+    cid = clientids.optional(data)
     duty = parse_pattern(session, user=user, data=data)
+    fp, saved = clientids.earlier(session, Duty, cid, user.id, {k: getattr(duty, k) for k in PATTERN_FIELDS})
+    if saved is not None:
+        return saved, list(session.exec(select(Task).where(Task.duty_id == saved.id).order_by(Task.starts_at)))
+    duty.client_id, duty.fingerprint = cid, fp
     session.add(duty)
     session.flush()
     audit.record(session, actor_id=user.id, action="duty.create", obj=duty, ip=ip)

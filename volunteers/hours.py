@@ -17,7 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, db
+from volunteers import accounts, audit, clientids, db
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (Assignment, CheckIn, Grid, GridOfficer, Hazard, HazardEvent, MonthCertification, Patrol, Route,
                                RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
@@ -347,22 +347,28 @@ def parse_day(value, field: str) -> date:
 
 def add_manual(session: Session, *, user: User, data: dict, ip: str | None = None) -> ServiceRecord:
     """A coordinator records service no patrol or task shows (training, event work): a volunteer, a day, minutes
-    and a reason; it waits for approval like any record."""
+    and a reason; it waits for approval like any record. A retry under the same client_id gives the saved one."""
     if not is_coordinator(user):
         raise Forbidden(N_("Only the coordinator adds hours by hand."))
+    cid = clientids.optional(data)
     volunteer = db.get(session, User, _number(data, "volunteer_id", 1, 2**31 - 1))
     if volunteer is None or volunteer.station_id != user.station_id or volunteer.role != "volunteer":
         raise Invalid("unknown_volunteer", N_("There is no such volunteer at this station."))
     day = parse_day(data.get("day"), "day")
     minutes = _number(data, "minutes", 1, 24 * 60)
     reason = _text(data, "reason", 300, required=True)
+    fp, saved = clientids.earlier(session, ServiceRecord, cid, user.id,
+                                  {"volunteer_id": volunteer.id, "day": day, "minutes": minutes, "reason": reason})
+    if saved is not None:
+        return saved
     starts = local_midnight(day) + timedelta(hours=9)
     if day > datetime.now(SHANGHAI).date():
         raise Invalid("in_the_future", N_("Service cannot be recorded for a day still to come."))
     check_unlocked(session, user.station_id, month_of(starts))
     record = ServiceRecord(station_id=user.station_id, volunteer_id=volunteer.id, grid_id=volunteer.home_grid_id,
                            source="manual", starts_at=starts, ends_at=starts + timedelta(minutes=minutes),
-                           month=month_of(starts), minutes=minutes, reason=reason, created_by_id=user.id)
+                           month=month_of(starts), minutes=minutes, reason=reason, created_by_id=user.id,
+                           client_id=cid, fingerprint=fp)
     session.add(record)
     session.flush()
     audit.record(session, actor_id=user.id, action="service_record.manual", obj=record, ip=ip, minutes=minutes)
@@ -372,21 +378,28 @@ def add_manual(session: Session, *, user: User, data: dict, ip: str | None = Non
 
 def correct(session: Session, *, user: User, record_id: int, data: dict, ip: str | None = None) -> ServiceRecord:
     """An approved record is never edited: a correction is a new record in the current month that points at it and
-    adds (or, negative, takes away) minutes, with a reason; it waits for approval like any record."""
+    adds (or, negative, takes away) minutes, with a reason; it waits for approval like any record. A retry under
+    the same client_id gives the saved correction."""
     original = visible_record(session, user, record_id)
     if not may_decide(session, user, original):
         raise Forbidden(N_("Only the grid's officer or the coordinator may correct hours."))
+    cid = clientids.optional(data)
     if original.status != "approved":
         raise Conflict("not_approved", N_("Only approved records are corrected; decide a pending one instead."))
     delta = _number(data, "minutes", -24 * 60, 24 * 60)
     if delta == 0:
         raise Invalid("zero_correction", N_("A correction must change the minutes."))
     reason = _text(data, "reason", 300, required=True)
+    fp, saved = clientids.earlier(session, ServiceRecord, cid, user.id,
+                                  {"corrects": original.id, "minutes": delta, "reason": reason})
+    if saved is not None:
+        return saved
     now = utcnow()
     check_unlocked(session, original.station_id, month_of(now))
     record = ServiceRecord(station_id=original.station_id, volunteer_id=original.volunteer_id, grid_id=original.grid_id,
                            source="correction", corrects_id=original.id, starts_at=now, ends_at=now,
-                           month=month_of(now), minutes=delta, reason=reason, created_by_id=user.id)
+                           month=month_of(now), minutes=delta, reason=reason, created_by_id=user.id,
+                           client_id=cid, fingerprint=fp)
     session.add(record)
     session.flush()
     audit.record(session, actor_id=user.id, action="service_record.correct", obj=record, ip=ip, corrects=original.id,

@@ -335,6 +335,8 @@ class Duty(SQLModel, table=True):
     last_day: date
     capacity: int = Field(default=1)
     created_at: datetime = when(default=utcnow)
+    client_id: Optional[str] = Field(default=None, max_length=64, unique=True)  # the form's, so a retry saves once
+    fingerprint: Optional[str] = Field(default=None, max_length=64)
 
 
 class Task(SQLModel, table=True):
@@ -390,6 +392,9 @@ class ServiceRecord(SQLModel, table=True):
     volunteer_id: int = fk("user.id", "CASCADE")
     grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True)  # whose officers approve it
     source: str = Field(max_length=12)  # patrol | assignment | manual | correction
+    # Manual entries and corrections come from a form: its id makes a retry save once (derived rows have none).
+    client_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    fingerprint: Optional[str] = Field(default=None, max_length=64)
     patrol_id: Optional[int] = Field(default=None, sa_column=sa.Column(
         sa.Integer, sa.ForeignKey("patrol.id", ondelete="SET NULL"), nullable=True, unique=True))
     assignment_id: Optional[int] = Field(default=None, sa_column=sa.Column(

@@ -131,12 +131,9 @@ def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None
                "team_id": team_id, "volunteer_ids": volunteer_ids, "capacity": capacity,
                "notes": fields.text(data, "notes", 1000), "place": fields.text(data, "place", 200),
                "checkpoint_id": fields.integer(data, "checkpoint_id"), "hazard_id": fields.integer(data, "hazard_id")}
-    fp = clientids.fingerprint(content)
-    existing = session.exec(select(Task).where(Task.client_id == cid)).first()
-    if existing is not None:
-        if existing.created_by_id != user.id:
-            raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
-        return clientids.replay(existing, fp), False
+    fp, saved = clientids.earlier(session, Task, cid, user.id, content)
+    if saved is not None:
+        return saved, False
     if not may_manage(session, user, grid_id):
         raise Forbidden(N_("You can only give tasks in your own grids."))
     if ends <= starts:

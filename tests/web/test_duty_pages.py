@@ -1,6 +1,7 @@
 """Duty pages: the pattern form, the list, and the week schedule — as pages, as htmx partials, and who may see them."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -215,3 +216,22 @@ def test_unknown_duties_are_404(login_as):
     assert client.get("/duties/99999/edit").status_code == 404
     assert client.post("/duties/99999/stop").status_code == 404
     assert client.get(f"/duties/{10**30}/edit").status_code == 404
+
+
+def test_a_new_pattern_sent_twice_makes_one_duty_and_one_set_of_shifts(english, town):
+    client = english(OFFICER_G12)
+    cid = re.search(r'name="client_id" value="([0-9a-f-]{36})"', client.get("/duties/new").text).group(1)
+    before = counts(town)
+    first = client.post("/duties/new", data=pattern(town, client_id=cid))
+    after_first = counts(town)
+    again = client.post("/duties/new", data=pattern(town, client_id=cid))
+    assert first.status_code == again.status_code == 302
+    assert counts(town) == after_first and after_first[0] == before[0] + 1 and after_first[1] > before[1]
+    other = client.post("/duties/new", data=pattern(town, client_id=cid, title="护学岗 三小"))
+    assert other.status_code == 409 and "already used for a different request" in other.text
+    assert counts(town) == after_first
+
+
+def test_the_edit_form_carries_no_client_id(english, town):
+    duty = saved_pattern(english, town)
+    assert 'name="client_id"' not in english(OFFICER_G12).get(f"/duties/{duty.id}/edit").text

@@ -223,3 +223,38 @@ def test_the_coordinator_certifies_a_month_once_nothing_is_pending(english, town
     done = client.post("/hours/months", data={"month": month})
     assert done.status_code == 302
     assert hours.is_certified(town.session, town.user(COORDINATOR).station_id, month)
+
+
+def form_client_id(html: str) -> str:
+    """The client_id the page put in its form (a retry of that form sends the same one)."""
+    return re.search(r'name="client_id" value="([0-9a-f-]{36})"', html).group(1)
+
+
+def test_a_manual_entry_sent_twice_is_saved_once_and_the_same_id_with_other_minutes_is_409(english, town):
+    client = english(COORDINATOR)
+    cid = form_client_id(client.get("/hours/manual").text)
+    data = {"client_id": cid, "volunteer_id": town.user(VOLUNTEER).id, "day": shanghai_today().isoformat(),
+            "minutes": "90", "reason": "消防培训"}
+    first, again = client.post("/hours/manual", data=data), client.post("/hours/manual", data=data)
+    assert first.status_code == again.status_code == 302 and first.headers["Location"] == again.headers["Location"]
+    saved = town.session.exec(select(ServiceRecord).where(ServiceRecord.reason == "消防培训")).all()
+    assert len(saved) == 1 and saved[0].client_id == cid
+    other = client.post("/hours/manual", data=dict(data, minutes="120"))
+    assert other.status_code == 409 and "already used for a different request" in other.text
+    town.session.expire_all()
+    assert len(town.session.exec(select(ServiceRecord).where(ServiceRecord.reason == "消防培训")).all()) == 1
+
+
+def test_a_correction_sent_twice_is_saved_once(english, town):
+    record = town.session.exec(select(ServiceRecord).where(ServiceRecord.status == "approved",
+                                                          ServiceRecord.grid_id == town.grid("G1").id,
+                                                          ServiceRecord.source == "patrol")).first()
+    client = english(OFFICER_G12)
+    cid = form_client_id(client.get(f"/hours/{record.id}").text)
+    data = {"client_id": cid, "minutes": "15", "reason": "晚到补登"}
+    assert client.post(f"/hours/{record.id}/correct", data=data).status_code == 302
+    assert client.post(f"/hours/{record.id}/correct", data=data).status_code == 302
+    assert len(town.session.exec(select(ServiceRecord).where(ServiceRecord.corrects_id == record.id)).all()) == 1
+    other = client.post(f"/hours/{record.id}/correct", data=dict(data, minutes="30"))
+    assert other.status_code == 409 and "already used for a different request" in other.text
+    assert len(town.session.exec(select(ServiceRecord).where(ServiceRecord.corrects_id == record.id)).all()) == 1
