@@ -14,6 +14,8 @@ from sqlmodel import Session, select
 
 from volunteers.errors import Conflict, Invalid, N_
 
+REUSED = N_("This client_id was already used for a different request.")
+
 
 def parse(value: Any) -> str:
     """A client id must be a UUID; return it in canonical form."""
@@ -34,7 +36,7 @@ def fingerprint(content: dict[str, Any]) -> str:
 def replay(existing: Any, fp: str) -> Any:
     """Return the stored object for a retry, or refuse a different payload under the same id."""
     if existing.fingerprint != fp:
-        raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
+        raise Conflict("client_id_reused", REUSED)
     return existing
 
 
@@ -54,5 +56,5 @@ def earlier(session: Session, model: Any, cid: str | None, creator_id: int, cont
     if found is None:
         return fp, None
     if found.created_by_id != creator_id:
-        raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
+        raise Conflict("client_id_reused", REUSED)
     return fp, replay(found, fp)

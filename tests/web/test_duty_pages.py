@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -235,3 +236,16 @@ def test_a_new_pattern_sent_twice_makes_one_duty_and_one_set_of_shifts(english, 
 def test_the_edit_form_carries_no_client_id(english, town):
     duty = saved_pattern(english, town)
     assert 'name="client_id"' not in english(OFFICER_G12).get(f"/duties/{duty.id}/edit").text
+
+
+def test_two_copies_of_one_submit_at_the_same_instant_save_once_and_the_other_gets_409(english, town, monkeypatch):
+    """The race: the other copy is saved between this one's "saved already?" check and its insert. Simulated by
+    letting the check see nothing; the unique client_id then stops the second duty, and the answer is 409."""
+    client = english(OFFICER_G12)
+    cid = str(uuid.uuid4())
+    assert client.post("/duties/new", data=pattern(town, client_id=cid)).status_code == 302
+    after_first = counts(town)
+    monkeypatch.setattr(duties.clientids, "earlier", lambda _s, _m, _cid, _by, content: ("fp", None))
+    racing = client.post("/duties/new", data=pattern(town, client_id=cid))
+    assert racing.status_code == 409 and "Someone else changed this just now" in racing.text
+    assert counts(town) == after_first
