@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -20,6 +21,10 @@ DEFAULTS = {
     # costs no bytes; a deploy still reaches phones at once because a new /sw.js re-fetches its shell.
     "SEND_FILE_MAX_AGE_DEFAULT": 3600,
     "LOGIN_MAX_FAILURES": 5,
+    # A login ends after this many days unused, and in any case this many days after it began (docs/decisions.md:
+    # a patrol phone opened once a week stays logged in; a lost one stops working within three months at most).
+    "SESSION_IDLE_DAYS": 30,
+    "SESSION_MAX_DAYS": 90,
     "LOGIN_WINDOW_MINUTES": 15,
     # Certificates: days of public notice (公示期) before issue, and the CJK font the PDF embeds (Debian fonts-noto-cjk).
     "CERTIFICATE_NOTICE_DAYS": 7,
@@ -34,10 +39,18 @@ def secret_key_for(data_dir: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written beside and renamed into place: several gunicorn workers starting at once all end up with one key.
+    tmp = data_dir / f".secret_key.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(key)
-    return key
+    try:
+        os.link(tmp, path)  # fails if another process got there first; then its key wins
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
 
 
 def load(instance_path: str, environ: Mapping[str, str], test_config: dict | None) -> dict:
@@ -59,7 +72,16 @@ def load(instance_path: str, environ: Mapping[str, str], test_config: dict | Non
     if environ.get("VOLUNTEERS_HTTPS") == "1":
         settings["SESSION_COOKIE_SECURE"] = True
         settings["REMEMBER_COOKIE_SECURE"] = True
+    # How many proxies (nginx …) stand in front and set X-Forwarded-*: 0 trusts none, so a phone cannot fake its
+    # address to the login throttle; deploy/nginx-volunteers.conf needs 1.
+    settings["PROXY_COUNT"] = int(environ.get("VOLUNTEERS_PROXY_COUNT") or 0)
+    for name in ("SESSION_IDLE_DAYS", "SESSION_MAX_DAYS"):
+        if environ.get(f"VOLUNTEERS_{name}"):
+            settings[name] = int(environ[f"VOLUNTEERS_{name}"])
     settings.update(test_config)
+    # The cookies live as long as a login may: the server decides earlier ends (idle, logout, password change).
+    settings.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(days=settings["SESSION_MAX_DAYS"]))
+    settings.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=settings["SESSION_MAX_DAYS"]))
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or secret_key_for(data_dir)
     return settings
