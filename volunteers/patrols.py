@@ -302,7 +302,7 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
         return flags
     previous = session.exec(
         select(CheckIn).where(CheckIn.patrol_id == patrol.id, CheckIn.lat.is_not(None), CheckIn.recorded_at <= recorded_at)
-        .order_by(CheckIn.recorded_at.desc(), CheckIn.id.desc())
+        .order_by(CheckIn.recorded_at.desc(), CheckIn.id.desc()).limit(1)  # one row, not the whole patrol
     ).first()
     if previous is not None:
         gap = geo.distance_m(point, (previous.lat, previous.lon))
