@@ -194,7 +194,18 @@
     });
   }
 
+  // A page may come from the service worker's cache, with the client_id the server baked in when it was first
+  // served: reused, a second report would be refused as a retry of the first (409 client_id_reused). So every
+  // form gets a fresh id when it is shown, unless the server sent it back with an error (data-client-id-kept),
+  // where the id must stay that of the attempt being corrected.
+  function freshIds(root) {
+    root.querySelectorAll("input[name=client_id]:not([data-client-id-kept])").forEach(function (input) {
+      input.value = Outbox.newId();
+    });
+  }
+
   function setup(root) {
+    freshIds(root);
     root.querySelectorAll("form[data-outbox]").forEach(captureForm);
     root.querySelectorAll("form[data-logout]").forEach(guardLogout);
     root.querySelectorAll("[data-outbox-list]").forEach(function (box) { box.hidden = false; });

@@ -93,6 +93,36 @@ def test_offline_patrol_and_report_are_kept_and_arrive_exactly_once(live, contex
     expect(page.locator("#outbox-items li")).to_have_count(0)
 
 
+def test_two_reports_from_the_cached_form_offline_both_arrive(live, contexts):
+    """The cached /hazards/new carries the client_id the server baked in: each showing must get a fresh one,
+    or the second offline report is refused for ever as a retry of the first (409 client_id_reused)."""
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    page.goto(live.url + "/hazards/new")  # opened once with signal
+    ready_for_offline(page)
+
+    ctx.set_offline(True)
+    shown = []
+    for address in ("东街 5 号井盖", "西街 8 号电线"):
+        page.goto(live.url + "/hazards/new")  # from the service worker's cache
+        shown.append(page.input_value("#report-form input[name=client_id]"))
+        page.check("input[name=category][value=fire]")
+        page.fill("#address", address)
+        page.click("#report-form button[type=submit]")
+        page.locator("[data-outbox-status]").wait_for()
+    assert shown[0] != shown[1]
+    page.goto(live.url + "/outbox")  # a page that stays put when the reports go through
+    expect(page.locator("#outbox-items li")).to_have_count(2)
+
+    ctx.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)", timeout_s=30)
+    hazards = mine(live, Hazard)
+    assert sorted(h.address for h in hazards) == ["东街 5 号井盖", "西街 8 号电线"]
+    assert len({h.client_id for h in hazards}) == 2
+
+
 def test_a_flaky_network_delivers_every_write_exactly_once(live, contexts):
     """Fifty-two queued writes through a network that drops, delays, duplicates and fails at random (seed 7)."""
     office = live.checkpoint("东街村委会")
