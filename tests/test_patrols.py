@@ -112,6 +112,29 @@ def test_qr_check_in_needs_no_gps_and_verifies_the_signature(session, volunteer,
     assert checkin.lat is None and checkin.distance_m is None
 
 
+def test_a_typed_code_forgives_case_spaces_dashes_and_look_alikes(session, volunteer, patrol, school_gate):
+    # A secret whose signature has both an O and an I, so the look-alikes are really exercised.
+    while not {"O", "I"} <= set(grids.qr_code(school_gate, KEY).split("-")[2]):
+        school_gate.qr_secret = grids.new_qr_secret()
+    session.add(school_gate)
+    session.commit()
+    code = grids.qr_code(school_gate, KEY)
+    _prefix, cp_id, sig = code.split("-")
+    typed = [
+        f"pav1 {cp_id} {sig.lower().replace('o', '0').replace('i', '1')}",   # lower case, spaces, 0 for O, 1 for I
+        f"PAV1{cp_id}{sig}",                                                # no dashes
+        f" pav1--{cp_id}--{sig[:5]} {sig[5:]} ",                            # extra dashes and spaces
+        f"https://example.org/c/{code}",                                    # a URL around it
+    ]
+    for text in typed:
+        assert grids.normalise_qr(text) == code, text
+        checkin, created = patrols.check_in(session, user=volunteer, patrol_id=patrol.id, qr_key=KEY,
+                                            data={"client_id": new_id(), "qr": text})
+        assert checkin.method == "qr" and checkin.checkpoint_id == school_gate.id
+    assert grids.normalise_qr("PAV1-12-ABCDEFGH01") == "PAV1-12-ABCDEFGHOI"
+    assert grids.normalise_qr("pav1-12-abc") is None and grids.normalise_qr("") is None
+
+
 def test_a_retired_checkpoint_takes_no_new_check_ins_but_keeps_one_made_before(session, town, volunteer, patrol,
                                                                              school_gate):
     from volunteers import places

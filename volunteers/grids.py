@@ -16,7 +16,10 @@ from volunteers.errors import Invalid, N_
 from volunteers.models import Checkpoint, Grid, Route, RouteStop
 
 QR_PREFIX = "PAV1"
-_QR_RE = re.compile(r"PAV1-(\d+)-([A-Z2-7]{10})")
+# Typed codes are forgiven: any case, spaces, missing or extra dashes, PAVI for PAV1, and in the signature
+# the look-alikes 0/1/8 for O/I/B (the base32 alphabet A-Z2-7 has no 0, 1, 8 or 9, so nothing is ambiguous).
+_QR_RE = re.compile(r"PAV[1I]-*(\d+)-*([A-Z0-9]{10})(?![A-Z0-9])")
+_LOOK_ALIKES = str.maketrans("018", "OIB")
 
 
 def new_qr_secret() -> str:
@@ -30,12 +33,21 @@ def qr_code(checkpoint: Checkpoint, key: str) -> str:
     return f"{QR_PREFIX}-{checkpoint.id}-{base64.b32encode(mac).decode()[:10]}"
 
 
-def checkpoint_for_qr(session: Session, code: str, key: str) -> Checkpoint:
-    """The checkpoint a scanned or typed QR code belongs to; refuses codes that are forged or rotated out."""
+def normalise_qr(code: str | None) -> str | None:
+    """The canonical PAV1-<id>-<signature> in a scanned or typed text, or None when there is none."""
     cleaned = re.sub(r"\s+", "", (code or "").upper())
     match = _QR_RE.search(cleaned)  # a poster may carry a URL around the code
+    if not match:
+        return None
+    return f"{QR_PREFIX}-{match.group(1)}-{match.group(2).translate(_LOOK_ALIKES)}"
+
+
+def checkpoint_for_qr(session: Session, code: str, key: str) -> Checkpoint:
+    """The checkpoint a scanned or typed QR code belongs to; refuses codes that are forged or rotated out."""
+    code = normalise_qr(code)
+    match = re.fullmatch(r"PAV1-(\d+)-[A-Z2-7]{10}", code or "")
     checkpoint = db.get(session, Checkpoint, int(match.group(1))) if match else None
-    if checkpoint is None or not hmac.compare_digest(qr_code(checkpoint, key), match.group(0)):
+    if checkpoint is None or not hmac.compare_digest(qr_code(checkpoint, key), code):
         raise Invalid("bad_qr", N_("This QR code is not valid. Check the code on the poster and try again."))
     return checkpoint
 
