@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
+from volunteers import accounts
 from volunteers.errors import Invalid, N_
-from volunteers.web.extensions import csrf
+from volunteers.web.extensions import csrf, get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -17,11 +18,19 @@ csrf.exempt(bp)
 
 @bp.before_request
 def check_csrf() -> None:
-    """A token-authenticated script needs no CSRF token; a browser session does."""
+    """A script authenticated by a valid Bearer token needs no CSRF token; anything else (a session cookie, with or
+    without some other Authorization header such as a proxy's Basic auth) does."""
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.headers.get("Authorization"):
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not bearer_authenticated():
         csrf.protect()
+
+
+def bearer_authenticated() -> bool:
+    """Whether this request carries a Bearer token that belongs to an active user."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    return bool(token) and accounts.user_for_token(get_session(), token) is not None
 
 
 def body() -> dict[str, Any]:
