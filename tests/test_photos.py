@@ -7,7 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from volunteers import photos
 from volunteers.errors import Invalid
@@ -230,3 +230,42 @@ def test_a_failed_thumbnail_write_leaves_no_orphan_photo(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         store.save(photos.process(sample("gps.jpg")))
     assert [p for p in (tmp_path / "photos").rglob("*") if p.is_file()] == []
+
+
+def test_a_7000_square_rgba_png_is_refused_before_it_is_decoded():
+    """49 MP of one colour is 200 KB on the wire and 450 MB to decode: refused from its header alone."""
+    data = encoded(Image.new("RGBA", (7000, 7000), (200, 30, 30, 128)), "PNG")
+    assert len(data) < 300_000
+    with pytest.raises(Invalid) as err:
+        photos.process(data)
+    assert err.value.code == "image_too_big"
+
+
+def test_a_24_megapixel_phone_photo_is_still_taken_and_shrunk():
+    """The iPhone's 5712 × 4284 is the largest photo a phone makes by default: it must pass."""
+    assert 5712 * 4284 <= photos.MAX_PIXELS
+    processed = photos.process(encoded(Image.new("RGB", (5712, 4284), (10, 120, 40)), "JPEG"))
+    assert (processed.width, processed.height) == (photos.LONG_EDGE, 1200)
+
+
+def test_a_big_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
+    """Image.draft makes libjpeg decode at 1/2, 1/4 … of the size: the full-size bitmap is never built."""
+    loaded = []
+    real_load = ImageFile.ImageFile.load
+
+    def spy(self):
+        result = real_load(self)
+        loaded.append(self.size)
+        return result
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    processed = photos.process(encoded(Image.new("RGB", (5600, 4200), (90, 90, 200)), "JPEG"))
+    assert loaded and max(loaded[0]) <= 2800, loaded  # 1/2 scale or smaller, still ≥ the stored 1600 px
+    assert (processed.width, processed.height) == (1600, 1200)
+
+
+def test_a_transparent_png_is_flattened_onto_white_after_shrinking():
+    image = Image.new("RGBA", (4000, 3000), (0, 0, 0, 0))
+    processed = photos.process(encoded(image, "PNG"))
+    assert (processed.width, processed.height) == (1600, 1200)
+    assert Image.open(io.BytesIO(processed.full)).getpixel((10, 10)) >= (250, 250, 250)

@@ -24,7 +24,9 @@ from volunteers.models import Photo
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "HEIF"}
 pillow_heif.register_heif_opener()
 MAX_BYTES = 15 * 1024 * 1024       # one upload
-MAX_PIXELS = 50_000_000            # 50 MP: beyond any phone camera; bigger is a bomb or a scan
+# 25 MP: a phone camera's full photo (iPhone 24 MP, 5712 × 4284; most Android 12–16 MP binned). More is a scan, a
+# 48/200 MP "pro" mode nobody needs for a hazard, or a bomb: each extra megapixel costs every volunteer's server time.
+MAX_PIXELS = 25_000_000
 MAX_SIDE = 12_000
 LONG_EDGE = 1600
 THUMB_EDGE = 320
@@ -72,16 +74,23 @@ def process(data: bytes) -> Processed:
         if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE or min(width, height) < 1:
             raise Invalid("image_too_big", N_("This photo has too many pixels."))
         try:
+            if fmt == "JPEG":
+                # Decode straight at the smallest DCT scale still ≥ the stored size: a quarter or less of the memory.
+                ratio = LONG_EDGE / max(width, height)
+                if ratio < 1:
+                    image.draft("RGB", (max(1, round(width * ratio)), max(1, round(height * ratio))))
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # no full-size copy when there is nothing to turn
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise Invalid("image_too_big", N_("This photo has too many pixels.")) from None
         except Exception:
             raise Invalid("not_an_image", N_("This photo is damaged and cannot be read.")) from None
-    # Transparency is an alpha channel or, in palette/RGB/grey PNGs, a tRNS entry in image.info: flatten onto white.
+    # Transparency is an alpha channel or, in palette/RGB/grey PNGs, a tRNS entry in image.info: flatten onto white —
+    # after shrinking, so the copies this needs are of the stored size, not of the upload's.
     if image.mode not in ("RGB", "L") or "transparency" in image.info:
-        background = Image.new("RGB", image.size, "white")
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        rgba.thumbnail((LONG_EDGE, LONG_EDGE), Image.Resampling.LANCZOS)
+        background = Image.new("RGB", rgba.size, "white")
         background.paste(rgba, mask=rgba.getchannel("A"))
         image = background
     image = image.convert("RGB")
