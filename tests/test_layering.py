@@ -27,3 +27,10 @@ def test_the_domain_modules_are_found():
 def test_domain_module_does_not_import_flask(path):
     bad = {m for m in imported_modules(path) if m.split(".")[0].startswith("flask") or m.startswith("volunteers.web")}
     assert not bad, f"{path} imports {bad}"
+
+
+def test_the_station_clock_is_defined_once():
+    """Beijing time has one home (volunteers/localtime.py): a second ZoneInfo or today() is where day edges drift."""
+    others = [p for p in ROOT.rglob("*.py") if p.name != "localtime.py"
+              and ("ZoneInfo(" in p.read_text() or "\ndef today(" in p.read_text())]
+    assert not others, others

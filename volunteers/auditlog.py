@@ -4,15 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from volunteers.localtime import SHANGHAI
 from volunteers import db
 from volunteers.errors import Forbidden, N_
 from volunteers.models import AuditEvent, User
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 50
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from volunteers import accounts, audit, db, fields
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
 from volunteers.models import Commendation, Team, TeamMember, User, utcnow
-from volunteers.tasks import SHANGHAI
+from volunteers.localtime import SHANGHAI
 
 KINDS = ("banner", "commendation", "other")
 KIND_LABELS = {"banner": N_("Silk banner (锦旗)"), "commendation": N_("Commendation (表彰)"), "other": N_("Other honour")}

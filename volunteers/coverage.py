@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from volunteers.localtime import SHANGHAI
 from volunteers import audit, notifications
 from volunteers.errors import N_
 from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, MissedCheckpointAlert, Route, RouteStop, Task,
                                utcnow)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A check-in up to this long after the window is "late" (shown, still missed); later ones belong to nothing.
 LATE_AFTER = timedelta(hours=6)
 # Officers hear about a shift this long after it ended, so an offline phone's check-ins can still arrive.

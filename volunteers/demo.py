@@ -8,18 +8,17 @@ from __future__ import annotations
 import io
 import random
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 from sqlmodel import Session, select
 
+from volunteers.localtime import SHANGHAI
 from volunteers import accounts, certificates, commendations, db, duties, grids, hours, photos, tasks
 from volunteers.errors import Conflict, N_
 from volunteers.models import (Assignment, CheckIn, Checkpoint, Duty, Grid, GridOfficer, Hazard, HazardEvent, Patrol,
                                PatrolPosition, Route, RouteStop, Station, Team, TeamMember, User, utcnow)
 
 PASSWORD = "demo1234"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # South-west corner of the town; each grid is about 1 km square.
 ORIGIN = (30.2400, 120.0900)
 STEP_LAT, STEP_LON = 0.0090, 0.0104

@@ -13,7 +13,8 @@ from volunteers import audit, clientids, db, fields, notifications, tasks
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
 from volunteers.models import Assignment, Checkpoint, Duty, Grid, Notification, Task, Team, User, utcnow
 from volunteers.sms import Sms
-from volunteers.tasks import SHANGHAI, TAKING_PLACES
+from volunteers.localtime import SHANGHAI, today  # noqa: F401 (duties.today is used by callers)
+from volunteers.tasks import TAKING_PLACES
 
 MAX_WINDOWS = 3
 WEEKDAY_VALUES = {str(n) for n in range(7)}
@@ -27,11 +28,6 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 def monday_of(day: date) -> date:
     """The Monday of the week a day falls in."""
     return day - timedelta(days=day.weekday())
-
-
-def today(now: datetime | None = None) -> date:
-    """Today's date in Asia/Shanghai."""
-    return (now or utcnow()).astimezone(SHANGHAI).date()
 
 
 def _day(value: Any, field_name: str) -> date:

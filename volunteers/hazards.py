@@ -10,17 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db, fields, geo, grids, notifications, photos
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Grid, GridOfficer, Hazard, HazardEvent, Photo, Team, TeamMember, User, utcnow
 from volunteers.patrols import parse_time
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 KINDS = ("hazard", "clue")
 CATEGORIES = ("fire", "gas_electric", "traffic", "public_order", "dispute", "suspicious", "other")

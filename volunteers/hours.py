@@ -9,7 +9,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -17,12 +16,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from sqlmodel import Session, select
 
+from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (Assignment, CheckIn, Grid, GridOfficer, Hazard, HazardEvent, MonthCertification, Patrol, Route,
                                RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TALLY_VIEWS = ("volunteer", "team", "grid")
 
 
@@ -759,11 +758,16 @@ def scoped_tally(session: Session, user: User, start, end, by: str = "volunteer"
         volunteer_id, scope = user.id, None
     if volunteer_id is not None and volunteer_id != user.id:
         person = db.get(session, User, volunteer_id)
-        if person is None or person.station_id != user.station_id:
+        if person is None or person.station_id != user.station_id or not _in_scope(
+                session, scope, person.home_grid_id, ServiceRecord.volunteer_id == person.id):
             raise NotFound(N_("There is no such volunteer here."))
     if team_id is not None:
         team_row = db.get(session, Team, team_id)
-        if team_row is None or team_row.station_id != user.station_id:
+        members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
+        lives_here = scope is None or (scope and session.exec(
+            select(User.id).where(User.id.in_(members), User.home_grid_id.in_(scope))).first() is not None)
+        if team_row is None or team_row.station_id != user.station_id or not (
+                lives_here or _in_scope(session, scope, None, ServiceRecord.volunteer_id.in_(members))):
             raise NotFound(N_("There is no such team here."))
     if grid_id is not None:
         grid_row = db.get(session, Grid, grid_id)
@@ -772,6 +776,17 @@ def scoped_tally(session: Session, user: User, start, end, by: str = "volunteer"
     rows = tally(session, user.station_id, first, last, by, grid_ids=scope, volunteer_id=volunteer_id, team_id=team_id,
                  grid_id=grid_id)
     return rows, first, last
+
+
+def _in_scope(session: Session, scope: list[int] | None, home_grid_id: int | None, whose) -> bool:
+    """Whether an officer's grids (scope; None: the whole station) hold this person (by home grid) or any of the
+    records matching `whose` — a filter naming anyone else is 404 (docs/decisions.md, hours ledger)."""
+    if scope is None:
+        return True
+    if home_grid_id is not None and home_grid_id in scope:
+        return True
+    return bool(scope) and session.exec(
+        select(ServiceRecord.id).where(whose, ServiceRecord.grid_id.in_(scope)).limit(1)).first() is not None
 
 
 def corrections_of(session: Session, record_id: int) -> list[ServiceRecord]:

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from volunteers.localtime import SHANGHAI
 from volunteers import accounts, breadcrumb, coverage, grids, hazards, tasks
 from volunteers.errors import Forbidden, N_
 from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, Hazard, HazardEvent, Patrol, ServiceRecord, Task,
                                Team, TeamMember, User, utcnow)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass

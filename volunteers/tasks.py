@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db, fields, geo, hours, notifications, photos
 from volunteers.errors import NP_, Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (Assignment, Checkpoint, Duty, Grid, GridOfficer, Photo, Task, Team, TeamMember, User,
                                utcnow)
 from volunteers.patrols import parse_time
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 KINDS = ("patrol", "school_gate", "publicity", "event_security", "home_visit", "hazard_followup")
 KIND_LABELS = {"patrol": N_("Patrol shift"), "school_gate": N_("School gate post"), "publicity": N_("Anti-fraud publicity"),
                "event_security": N_("Event security"), "home_visit": N_("Home visit"),
@@ -147,14 +146,23 @@ def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None
                 created_by_id=user.id, kind=kind, title=title, notes=content["notes"], place=content["place"],
                 checkpoint_id=content["checkpoint_id"], hazard_id=content["hazard_id"], starts_at=starts, ends_at=ends,
                 capacity=capacity)
-    session.add(task)
-    session.flush()
-    for person in people:
-        session.add(Assignment(task_id=task.id, volunteer_id=person.id))
-        notifications.notify(session, user_id=person.id, link="/tasks/", message=N_("New task for you: %(title)s"),
-                             title=title)
-    audit.record(session, actor_id=user.id, action="task.create", obj=task, ip=ip, offered=len(people))
-    session.commit()
+    try:
+        session.add(task)
+        session.flush()
+        for person in people:
+            session.add(Assignment(task_id=task.id, volunteer_id=person.id))
+            notifications.notify(session, user_id=person.id, link="/tasks/", message=N_("New task for you: %(title)s"),
+                                 title=title)
+        audit.record(session, actor_id=user.id, action="task.create", obj=task, ip=ip, offered=len(people))
+        session.commit()
+    except sa.exc.IntegrityError:
+        # A copy of this submit sent at the same instant passed the check above and saved first: answer with its task
+        # (200), as hazards and patrols do; other content under the id is still 409.
+        session.rollback()
+        fp, saved = clientids.earlier(session, Task, cid, user.id, content)
+        if saved is None:
+            raise
+        return saved, False
     return task, True
 
 

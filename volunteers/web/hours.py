@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from volunteers.localtime import today
 from volunteers import hours
 from volunteers.errors import DomainError, Forbidden, N_
 from volunteers.models import User
@@ -35,10 +36,6 @@ def is_staff() -> bool:
 def staff_only() -> None:
     if not is_staff():
         raise Forbidden(N_("This page is for grid officers and coordinators."))
-
-
-def today() -> date:
-    return datetime.now(hours.SHANGHAI).date()
 
 
 @bp.get("/")
