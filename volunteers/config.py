@@ -72,6 +72,7 @@ def load(instance_path: str, environ: Mapping[str, str], test_config: dict | Non
     if environ.get("VOLUNTEERS_HTTPS") == "1":
         settings["SESSION_COOKIE_SECURE"] = True
         settings["REMEMBER_COOKIE_SECURE"] = True
+        settings["HSTS"] = True  # Strict-Transport-Security on every answer (volunteers/web/headers.py)
     # How many proxies (nginx …) stand in front and set X-Forwarded-*: 0 trusts none, so a phone cannot fake its
     # address to the login throttle; deploy/nginx-volunteers.conf needs 1.
     settings["PROXY_COUNT"] = int(environ.get("VOLUNTEERS_PROXY_COUNT") or 0)
