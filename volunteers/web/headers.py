@@ -1,12 +1,37 @@
 """Response headers every page gets: a strict Content-Security-Policy and caching hints for htmx."""
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
+from flask_login import current_user
 
 # No inline script or style anywhere: htmx's own indicator styles are switched off in base.html.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'")
+
+# Behind HTTPS (VOLUNTEERS_HTTPS=1): the browser never tries plain HTTP again for a year.
+HSTS = "max-age=31536000; includeSubDomains"
+
+# Pages and JSON with a logged-in person's data must not be kept by the browser's HTTP cache or a proxy. Not
+# `no-store`: the service worker keeps the few pages the offline app needs and skips anything marked no-store
+# (templates/pwa/sw.js, cacheable()); `no-cache` still makes every use go back to the server first.
+PERSONAL = "private, no-cache"
+# These keep their own caching: static files, the service worker (no-cache), photos (private, max-age), and the
+# public pages anyone may see.
+OWN_CACHING = {"static", "pwa.service_worker", "photos.show", "home.healthz", "certificates.verify",
+               "certificates.verify_form"}
+PERSONAL_TYPES = {"text/html", "application/json"}
+
+
+def personal_caching(response: Response) -> None:
+    """Cache-Control for a logged-in person's page or API answer, unless the view chose its own."""
+    if "Cache-Control" in response.headers or response.mimetype not in PERSONAL_TYPES:
+        return
+    endpoint = request.endpoint or ""
+    if endpoint in OWN_CACHING or request.blueprint == "open311":
+        return
+    if current_user and current_user.is_authenticated:
+        response.headers["Cache-Control"] = PERSONAL
 
 
 def add_headers(response: Response) -> Response:
@@ -16,6 +41,9 @@ def add_headers(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+    if current_app.config.get("HSTS"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    personal_caching(response)
     response.vary.add("HX-Request")
     return response
 
