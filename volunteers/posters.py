@@ -3,16 +3,17 @@ the signed code the check-in accepts, that code in letters to type when the came
 of instruction. Chinese text is embedded as a subset of Debian's Noto Sans CJK (Simplified Chinese face)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import segno
 from fpdf import FPDF
 
 from volunteers import grids
+from volunteers.certificates import DEFAULT_FONT as FONT_PATH, FontMissing
 from volunteers.errors import N_
 from volunteers.models import Checkpoint, Grid
 
-FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 FONT_SC = 2  # the Simplified Chinese face in the collection
 PAGE_W, PAGE_H = 210, 297  # A4 in mm
 QR_SIZE = 140  # mm: readable from an arm's length by an old phone
@@ -51,13 +52,17 @@ def _centred(pdf: FPDF, text: str, size: float, y: float, height: float) -> None
 
 
 def posters_pdf(items: list[tuple[Checkpoint, Grid]], key: str,
-                gettext: Callable[..., str] = lambda message, **params: message % params if params else message) -> bytes:
-    """One A4 page per checkpoint; `key` is the app's signing key, `gettext` translates the poster's wording."""
+                gettext: Callable[..., str] = lambda message, **params: message % params if params else message,
+                font_path: str = FONT_PATH) -> bytes:
+    """One A4 page per checkpoint; `key` is the app's signing key, `gettext` translates the poster's wording,
+    `font_path` is the configured CJK font (CJK_FONT): missing, it is a 503 FontMissing, as for certificates."""
+    if not Path(font_path).is_file():
+        raise FontMissing(font_path)
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_creator("平安志愿者")
     pdf.set_title(gettext(TITLE))
-    pdf.add_font("noto", fname=FONT_PATH, collection_font_number=FONT_SC)
+    pdf.add_font("noto", fname=font_path, collection_font_number=FONT_SC)
     for checkpoint, grid in items:
         code = grids.qr_code(checkpoint, key)
         pdf.add_page()

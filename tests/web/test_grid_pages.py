@@ -502,3 +502,12 @@ def test_all_posters_of_a_grid_are_one_page_each(login_as, town):
     response = login_as(COORDINATOR).get(f"/grids/{g1.id}/posters.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert len(decode(response.data)) == len(town.checkpoints("G1"))
+
+
+def test_posters_without_the_cjk_font_are_a_clear_503_naming_the_configured_path(app, login_as, town, tmp_path):
+    """Posters use the configured CJK_FONT, like certificates; a missing file is a setup problem, not a crash."""
+    app.config["CJK_FONT"] = str(tmp_path / "missing.ttc")
+    cp = town.checkpoints("G1")[0]
+    for url in (f"/grids/checkpoints/{cp.id}/poster.pdf", f"/grids/{town.grid('G1').id}/posters.pdf"):
+        response = login_as(COORDINATOR).get(url)
+        assert response.status_code == 503 and "missing.ttc" in response.text and "fonts-noto-cjk" in response.text

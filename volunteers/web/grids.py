@@ -309,7 +309,8 @@ def restore(checkpoint_id: int):
 def pdf_response(items, filename: str) -> Response:
     """The posters as an A4 PDF, in the station's language, shown in the browser (to print)."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        data = posters.posters_pdf(items, current_app.config["SECRET_KEY"], gettext=_)
+        data = posters.posters_pdf(items, current_app.config["SECRET_KEY"], gettext=_,
+                                   font_path=current_app.config["CJK_FONT"])
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"  # a rotated secret must not come back from a cache
