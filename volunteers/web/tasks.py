@@ -117,6 +117,9 @@ def render_form(*, form: dict[str, Any], chosen: list[str] | None = None, error:
     """The new-task form, filled with what was typed."""
     db = get_session()
     people, teams = tasks.offer_choices(db, current_user)
+    # What was typed is untrusted text: a hazard id that is not a number cannot be linked (url_for would fail).
+    if not str(form.get("hazard_id") or "").isdigit():
+        form = {k: v for k, v in form.items() if k != "hazard_id"}
     return page("tasks/new.html", "tasks/_form.html", status, form=form, chosen=chosen or [], error=error,
                 grids=tasks.manageable_grids(db, current_user), people=people, teams=teams, kinds=tasks.KINDS)
 

@@ -4,6 +4,7 @@ One blueprint; each noun adds its routes in its own module (patrols.py, …), im
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -33,12 +34,23 @@ def bearer_authenticated() -> bool:
     return bool(token) and accounts.user_for_token(get_session(), token) is not None
 
 
+BAD_JSON = N_("The request body must be a JSON object.")
+
+
 def body() -> dict[str, Any]:
-    """The request body as a dict, from JSON or a form; malformed JSON is a 400."""
+    """The request body as a dict, from JSON or a form. The one guard every API write reads its body through: JSON
+    that is malformed, not UTF-8, nested too deep (RecursionError) or holding numbers Python refuses to parse is a
+    400 bad_json, never a 500."""
     if request.mimetype == "application/json" or (request.data and not request.form):
-        data = request.get_json(silent=True) if request.data else {}
+        raw = request.get_data(cache=True)
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise Invalid("bad_json", BAD_JSON, status=400) from None
         if not isinstance(data, dict):
-            raise Invalid("bad_json", N_("The request body must be a JSON object."), status=400)
+            raise Invalid("bad_json", BAD_JSON, status=400)
         return data
     return request.form.to_dict()
 
