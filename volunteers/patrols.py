@@ -1,6 +1,7 @@
 """Patrols and check-ins: the rules that decide whether a volunteer really stood at a must-visit point."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -374,3 +375,27 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     )
     return _insert_or_replay(session, checkin, CheckIn, actor_id=user.id, action="checkin.create", ip=ip,
                              checkpoint_id=checkpoint.id, flags=flags)
+
+
+def scanned_checkpoint(session: Session, *, user: User, code: str, qr_key: str) -> Checkpoint:
+    """The checkpoint a poster link names, if this user may check in there: forged or rotated codes are 422
+    `bad_qr`, another grid's point is 404, a retired one 422 `checkpoint_retired`."""
+    checkpoint = grids.checkpoint_for_qr(session, code, qr_key)
+    if checkpoint.grid_id not in accounts.grid_ids(session, user):
+        raise NotFound(N_("This must-visit point is not in your grid. Ask your grid officer which points are yours."))
+    _check_in_use(checkpoint, utcnow())
+    return checkpoint
+
+
+def check_in_by_scan(session: Session, *, user: User, code: str, client_id: Any, qr_key: str,
+                     device_now: datetime | None = None, ip: str | None = None) -> tuple[CheckIn, bool]:
+    """One tap after scanning a poster: check in by its code, starting a patrol first when none runs. The patrol's
+    client_id is derived from the check-in's, so a retry of the tap neither starts a second patrol nor checks in twice."""
+    cid = clientids.parse(client_id)
+    scanned_checkpoint(session, user=user, code=code, qr_key=qr_key)
+    done = session.exec(select(CheckIn).where(CheckIn.client_id == cid)).first()
+    patrol = session.get(Patrol, done.patrol_id) if done is not None else open_patrol(session, user)
+    if patrol is None:
+        patrol, _created = start(session, user=user, client_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"scan:{cid}")), ip=ip)
+    return check_in(session, user=user, patrol_id=patrol.id, data={"client_id": cid, "qr": code}, qr_key=qr_key,
+                    device_now=device_now, ip=ip)

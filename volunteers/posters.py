@@ -53,9 +53,10 @@ def _centred(pdf: FPDF, text: str, size: float, y: float, height: float) -> None
 
 def posters_pdf(items: list[tuple[Checkpoint, Grid]], key: str,
                 gettext: Callable[..., str] = lambda message, **params: message % params if params else message,
-                font_path: str = FONT_PATH) -> bytes:
+                font_path: str = FONT_PATH, link: Callable[[str], str] = lambda code: code) -> bytes:
     """One A4 page per checkpoint; `key` is the app's signing key, `gettext` translates the poster's wording,
-    `font_path` is the configured CJK font (CJK_FONT): missing, it is a 503 FontMissing, as for certificates."""
+    `font_path` is the configured CJK font (CJK_FONT): missing, it is a 503 FontMissing, as for certificates.
+    `link` turns the code into what the QR holds: the app's https://…/c/<code>, so any phone's scanner opens it."""
     if not Path(font_path).is_file():
         raise FontMissing(font_path)
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -70,7 +71,7 @@ def posters_pdf(items: list[tuple[Checkpoint, Grid]], key: str,
         _centred(pdf, gettext(TITLE), 64, 16, 28)
         _centred(pdf, checkpoint.name, 40, 48, 20)
         _centred(pdf, gettext(GRID_LINE, code=grid.code, name=grid.name), 20, 70, 10)
-        _qr(pdf, code, (PAGE_W - QR_SIZE) / 2, 86, QR_SIZE)
+        _qr(pdf, link(code), (PAGE_W - QR_SIZE) / 2, 86, QR_SIZE)
         _centred(pdf, gettext(CODE_LINE, code=code), 26, 232, 14)
         _centred(pdf, gettext(INSTRUCTION), 22, 252, 12)
     return bytes(pdf.output())

@@ -306,11 +306,18 @@ def restore(checkpoint_id: int):
     return page("grids/show.html", "grids/_checkpoints.html", **grid_context(grid, cp_message=done))
 
 
+def scan_link(code: str) -> str:
+    """What a poster's QR holds: the public address of /c/<code> (VOLUNTEERS_PUBLIC_URL, else this request's host)."""
+    public = current_app.config.get("PUBLIC_URL")
+    path = url_for("scan.show", code=code)
+    return public + path if public else url_for("scan.show", code=code, _external=True)
+
+
 def pdf_response(items, filename: str) -> Response:
     """The posters as an A4 PDF, in the station's language, shown in the browser (to print)."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         data = posters.posters_pdf(items, current_app.config["SECRET_KEY"], gettext=_,
-                                   font_path=current_app.config["CJK_FONT"])
+                                   font_path=current_app.config["CJK_FONT"], link=scan_link)
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"  # a rotated secret must not come back from a cache

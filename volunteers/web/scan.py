@@ -1,0 +1,55 @@
+"""A poster's QR is a link, /c/<code>: any scanner (WeChat, the camera) opens it here, with one big check-in button.
+
+The GET never writes — link previews and prefetching must not check anyone in; the tap is a POST."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from volunteers import patrols
+from volunteers.errors import DomainError
+from volunteers.models import Checkpoint
+from volunteers.web.auth import client_ip
+from volunteers.web.device import device_time
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session
+
+bp = Blueprint("scan", __name__)
+
+
+def render(code: str, *, checkpoint=None, error: str | None = None, status: int = 200):
+    """The scan page: the point and its button, or what went wrong and the way forward."""
+    return render_template("scan/checkin.html", code=code, checkpoint=checkpoint, error=error,
+                           client_id=str(uuid.uuid4())), status
+
+
+@bp.get("/c/<code>")
+@login_required
+def show(code: str):
+    """The checkpoint a scanned poster names, with one 签到 button (logged out: log in, then back here)."""
+    try:
+        checkpoint = patrols.scanned_checkpoint(get_session(), user=current_user, code=code,
+                                                qr_key=current_app.config["SECRET_KEY"])
+    except DomainError as err:
+        return render(code, error=translate(err.message, err.params), status=err.status)
+    return render(code, checkpoint=checkpoint)
+
+
+@bp.post("/c/<code>")
+@login_required
+def check_in(code: str):
+    """Check in at the scanned point, starting a patrol first if none runs; then home, which shows the patrol."""
+    db = get_session()
+    try:
+        checkin, _created = patrols.check_in_by_scan(db, user=current_user, code=code, client_id=request.form.get("client_id"),
+                                                    qr_key=current_app.config["SECRET_KEY"], device_now=device_time(),
+                                                    ip=client_ip())
+    except DomainError as err:
+        db.rollback()
+        return render(code, error=translate(err.message, err.params), status=err.status)
+    flash(_("Checked in at “%(name)s”. Thank you!", name=db.get(Checkpoint, checkin.checkpoint_id).name), "success")
+    return redirect(url_for("home.index"))
+
