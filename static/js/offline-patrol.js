@@ -200,6 +200,38 @@
     });
   }
 
+  // Check in by typing the poster's code: forgiven like the server does (case, spaces, dashes, 0/1/8 for O/I/B),
+  // queued through the outbox like a GPS check-in, and refused at once when it cannot be a code at all.
+  function normaliseCode(text) {
+    var m = String(text || "").toUpperCase().replace(/\s+/g, "").match(/PAV[1I]-*(\d+)-*([A-Z0-9]{10})(?![A-Z0-9])/);
+    if (!m) return null;
+    return "PAV1-" + m[1] + "-" + m[2].replace(/0/g, "O").replace(/1/g, "I").replace(/8/g, "B");
+  }
+  function checkInByCode(form) {
+    var state = load();
+    var input = form.querySelector("input[name=qr]");
+    if (!state || state.ended) return;
+    var code = normaliseCode(input.value);
+    if (!code || /[9]/.test(code.split("-")[2])) { say(msg("bad-code"), true); input.focus(); return; }
+    var cpId = Number(code.split("-")[1]);
+    var cp = data.checkpoints.filter(function (c) { return c.id === cpId; })[0];
+    var id = Outbox.newId();
+    mine[id] = true;
+    var body = { client_id: id, qr: code, recorded_at: new Date().toISOString() };
+    return Outbox.add({
+      user: app.user, client_id: id, kind: "checkin",
+      label: cp ? msg("label-checkin").replace("{name}", cp.name) : msg("label-code"),
+      url: patrolUrl(data.urls.checkins, state), depends_on: state.server_id == null ? state.client_id : null, json: body
+    }).then(function () {
+      if (cp) state.checkins[cp.id] = { state: "waiting", client_id: id, recorded_at: body.recorded_at };
+      save(state);
+      render(state);
+      input.value = "";
+      say(msg("saved"));
+      Outbox.flush({ now: true });
+    });
+  }
+
   // A fix from the running watch that is under 15 s old is used at once; otherwise ask for a new one.
   var lastFix = null;
   function locate(done, failed) {
@@ -245,6 +277,8 @@
         Object.keys(state.checkins).forEach(function (cpId) {
           if (state.checkins[cpId].client_id === item.client_id) state.checkins[cpId].state = "sent";
         });
+        var cpSent = event.response && event.response.checkpoint_id;  // a typed code names its point only here
+        if (cpSent && !state.checkins[cpSent]) state.checkins[cpSent] = { state: "sent", client_id: item.client_id, recorded_at: event.response.recorded_at };
       }
       if (item.kind === "patrol.end" && item.client_id === state.end_client_id) {
         remember(state.client_id);
@@ -283,6 +317,10 @@
   }
   root.querySelector("[data-app-start]").addEventListener("click", start);
   root.querySelector("[data-app-end]").addEventListener("click", end);
+  root.querySelector("[data-app-code]").addEventListener("submit", function (evt) {
+    evt.preventDefault();
+    checkInByCode(evt.target);
+  });
   document.querySelectorAll("[data-app-nojs]").forEach(function (el) { el.hidden = true; });
   root.hidden = false;
 
