@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from volunteers import audit
 from volunteers.errors import DomainError, N_
-from volunteers.models import ApiToken, Grid, GridOfficer, LoginFailure, TeamMember, User, utcnow
+from volunteers.models import ApiToken, Grid, GridOfficer, LoginFailure, TeamMember, User, UserSession, utcnow
 
 # Checked against when the phone is unknown, so a wrong phone costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -109,6 +109,73 @@ def user_for_token(session: Session, token: str) -> User | None:
         select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == digest)
     ).first()
     return user if user is not None and user.status == "active" else None
+
+
+# --- Sessions that end ------------------------------------------------------------------------------
+# A login is a UserSession row; the cookie (and the remember cookie) carry "<user id>:<row id>:<nonce>".
+
+# last_seen_at is written at most this often, so an ordinary request does not write to the database.
+SEEN_EVERY = timedelta(minutes=10)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def open_session(session: Session, *, user: User) -> str:
+    """A new login for `user`; returns the id string to keep in the cookie (the nonce is stored only hashed).
+    Commits."""
+    nonce = secrets.token_urlsafe(24)
+    row = UserSession(user_id=user.id, nonce_hash=_digest(nonce))
+    session.add(row)
+    session.commit()
+    return f"{user.id}:{row.id}:{nonce}"
+
+
+def session_user(session: Session, cookie_id: str, *, idle: timedelta, lifetime: timedelta,
+                 now: datetime | None = None) -> tuple[User, UserSession] | None:
+    """The active user and their login for a cookie's id string, unless the login was revoked, unused for longer than
+    `idle` or older than `lifetime`. An expired login is revoked on the way."""
+    parts = cookie_id.split(":") if isinstance(cookie_id, str) else []
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+        return None
+    row = session.get(UserSession, int(parts[1]))
+    if row is None or row.user_id != int(parts[0]) or row.revoked_at is not None:
+        return None
+    if not secrets.compare_digest(row.nonce_hash, _digest(parts[2])):
+        return None
+    now = now or utcnow()
+    if now - row.last_seen_at > idle or now - row.created_at > lifetime:
+        row.revoked_at = now
+        session.add(row)
+        session.commit()
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.status != "active":
+        return None
+    if now - row.last_seen_at > SEEN_EVERY:
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
+    return user, row
+
+
+def revoke_session(session: Session, session_id: int | None) -> None:
+    """End one login (logout). Does not commit."""
+    row = session.get(UserSession, session_id) if session_id else None
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+
+
+def revoke_credentials(session: Session, *, user_id: int, keep_session_id: int | None = None) -> None:
+    """After a password change or reset: every login of this person but `keep_session_id` ends, and every API token
+    of theirs is deleted. Does not commit."""
+    query = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if keep_session_id is not None:
+        query = query.where(UserSession.id != keep_session_id)
+    session.exec(query.values(revoked_at=utcnow()))
+    session.exec(sa.delete(ApiToken).where(ApiToken.user_id == user_id))
 
 
 def grid_ids(session: Session, user: User) -> list[int]:

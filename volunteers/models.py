@@ -164,6 +164,18 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = when(default=utcnow)
 
 
+class UserSession(SQLModel, table=True):
+    """One login on one device. The cookie carries its id and a random nonce (only the nonce's SHA-256 is stored);
+    logout revokes this row only, a password change or reset revokes the person's other rows."""
+    __tablename__ = "user_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = fk("user.id", "CASCADE")
+    nonce_hash: str = Field(max_length=64)
+    created_at: datetime = when(default=utcnow)
+    last_seen_at: datetime = when(default=utcnow)
+    revoked_at: Optional[datetime] = when(nullable=True)
+
+
 class LoginFailure(SQLModel, table=True):
     """One wrong password, kept for a short while to throttle guessing."""
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -252,14 +252,17 @@ def reset_password(session: Session, *, user: User, person_id: int, ip: str | No
     person.password_hash = accounts.hash_password(temporary)
     person.must_change_password = True
     session.add(person)
+    accounts.revoke_credentials(session, user_id=person.id)  # the old password's sessions and tokens end with it
     audit.record(session, actor_id=user.id, action="person.reset_password", obj=person, ip=ip)
     session.commit()
     return person, temporary
 
 
-def change_own_password(session: Session, *, user: User, data: dict[str, Any], ip: str | None = None) -> User:
+def change_own_password(session: Session, *, user: User, data: dict[str, Any], ip: str | None = None,
+                        keep_session_id: int | None = None) -> User:
     """Anyone changes their own password with the current one (after a reset: the temporary one); the new one
-    follows the sign-up rules and must differ from the current one."""
+    follows the sign-up rules and must differ from the current one. Every other login of theirs (all but
+    `keep_session_id`, the one they use now) and every API token of theirs ends."""
     current = data.get("current") or ""
     if not isinstance(current, str) or not accounts.verify_password(user.password_hash, current):
         raise Invalid("wrong_password", N_("The current password is not right."))
@@ -269,6 +272,7 @@ def change_own_password(session: Session, *, user: User, data: dict[str, Any], i
     user.password_hash = accounts.hash_password(new)
     user.must_change_password = False
     session.add(user)
+    accounts.revoke_credentials(session, user_id=user.id, keep_session_id=keep_session_id)
     audit.record(session, actor_id=user.id, action="person.change_password", obj=user, ip=ip)
     session.commit()
     return user

@@ -1,9 +1,10 @@
 """Logging in and out by phone number, API tokens, and the language switch."""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, jsonify, redirect, request, session, url_for)
+from flask import (Blueprint, current_app, flash, g, jsonify, redirect, request, session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -34,9 +35,20 @@ def safe_next(target: str | None) -> str | None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The logged-in user, as long as the account is still active."""
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.status == "active" else None
+    """The logged-in user from the session or remember cookie ("<user id>:<login id>:<nonce>"), as long as the
+    account is active and that login was not ended (logout, password change or reset, idle or too old)."""
+    cfg = current_app.config
+    found = accounts.session_user(get_session(), user_id, idle=timedelta(days=cfg["SESSION_IDLE_DAYS"]),
+                                  lifetime=timedelta(days=cfg["SESSION_MAX_DAYS"]))
+    if found is None:
+        return None
+    g.login_session_id = found[1].id
+    return found[0]
+
+
+def current_login_id() -> int | None:
+    """The UserSession id of this request's cookie login (None for a Bearer token or nobody)."""
+    return g.get("login_session_id")
 
 
 @login_manager.request_loader
@@ -87,6 +99,8 @@ def login():
             error, status = translate(refused.message, refused.params), refused.status
         else:
             login_user(user, remember=True)
+            # The cookie (and the remember cookie, written from it after the request) names this one login.
+            session["_user_id"] = accounts.open_session(get_session(), user=user)
             session.permanent = True
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
     return render_page("auth/login.html", error=error, phone=phone), status
@@ -98,6 +112,7 @@ def logout():
     """Log out and go back to the login page."""
     db = get_session()
     audit.record(db, actor_id=current_user.id, action="logout", obj=current_user, ip=client_ip())
+    accounts.revoke_session(db, current_login_id())  # a copy of this session or remember cookie no longer works
     db.commit()
     logout_user()
     flash(_("You have logged out."), "info")
@@ -114,7 +129,13 @@ BEFORE_NEW_PASSWORD = {"auth.change_password", "auth.logout", "auth.set_language
 def password_first():
     """After a reset by someone else, every page leads to 'choose your own password' until it is done."""
     if (current_user.is_authenticated and getattr(current_user, "must_change_password", False)
-            and request.endpoint not in BEFORE_NEW_PASSWORD and not request.path.startswith("/api/")):
+            and request.endpoint not in BEFORE_NEW_PASSWORD):
+        if request.path.startswith("/api/"):
+            # The API too: only GET /api/v1/me answers, so the app can tell the person what to do.
+            if request.method in ("GET", "HEAD") and request.endpoint == "api.me":
+                return None
+            message = _("Your password was reset. Please choose your own password before you go on.")
+            return jsonify(error={"code": "password_change_required", "message": message}), 403
         target = url_for("auth.change_password")
         return ("", 204, {"HX-Redirect": target}) if htmx else redirect(target)
     return None
@@ -128,7 +149,8 @@ def change_password():
     if request.method == "POST":
         db = get_session()
         try:
-            people.change_own_password(db, user=current_user, data=request.form.to_dict(), ip=client_ip())
+            people.change_own_password(db, user=current_user, data=request.form.to_dict(), ip=client_ip(),
+                                       keep_session_id=current_login_id())
         except DomainError as err:
             db.rollback()
             error, status = translate(err.message, err.params), err.status
