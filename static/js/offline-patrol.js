@@ -248,6 +248,14 @@
   function end() {
     var state = load();
     if (!state || state.ended) return;
+    // Asked once, with what the patrol holds so far: the button sits right under the check-ins.
+    var minutes = Math.max(0, Math.floor((Date.now() - Date.parse(state.started_at)) / 60000));
+    var done = data.checkpoints.filter(function (cp) {
+      var c = state.checkins[cp.id];
+      return c && c.state !== "refused";
+    }).length;
+    var question = msg("confirm-end").replace("{minutes}", minutes).replace("{done}", done).replace("{total}", data.checkpoints.length);
+    if (!window.confirm(question)) return;
     var id = Outbox.newId();
     mine[id] = true;
     return sendCrumbs(state).then(function () { return Outbox.add({

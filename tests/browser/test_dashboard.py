@@ -64,6 +64,7 @@ def test_a_running_patrol_sends_its_breadcrumb_and_the_officer_replays_it(live, 
     for step in range(1, 8):
         phone.wait_for_timeout(1100)
         ctx.set_geolocation({"latitude": office.lat + 0.0002 * step, "longitude": office.lon, "accuracy": 10})
+    phone.once("dialog", lambda d: d.accept())  # 结束巡逻 asks once
     phone.click("#app-end")
     phone.wait_for_url(live.url + "/patrols/")
     with live.session() as s:

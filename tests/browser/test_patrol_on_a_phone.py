@@ -45,6 +45,13 @@ def test_a_volunteer_starts_checks_in_by_gps_ends_and_sees_the_patrol(live, cont
     assert "✓" in row.inner_text()
     assert "签到成功" in page.locator("[data-app-status].notice-success").inner_text()
 
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.click("#app-end")  # asked once; cancel keeps the patrol running
+    until(page, "true")
+    assert re.fullmatch(r"巡逻 \d+ 分钟，签到 1/\d+ 个必到点。结束吗？", asked[0]), asked
+    assert page.locator("#app-end").is_visible() and new_patrols(live)[0].ended_at is None
+    page.once("dialog", lambda d: d.accept())
     page.click("#app-end")
     page.wait_for_url(live.url + "/patrols/")
     latest = page.locator("#patrol-list li").first
@@ -70,6 +77,7 @@ def test_the_volunteer_may_keep_the_screen_on_while_patrolling_and_it_is_let_go_
     page.reload()  # the choice is remembered, and the running patrol takes the lock again
     until(page, "document.querySelector('#patrol-app') && document.querySelector('#patrol-app').dataset.awake === 'on'")
     assert page.locator("#app-awake").is_checked()
+    page.once("dialog", lambda d: d.accept())
     page.click("#app-end")
     page.wait_for_url(live.url + "/patrols/")
     assert not page.problems.items
@@ -86,6 +94,7 @@ def test_a_phone_that_does_not_allow_it_says_so_and_the_box_is_unticked(live, co
     assert not page.locator("#app-awake").is_checked()
     assert "不允许保持屏幕常亮" in page.locator("[data-app-status].notice-error").inner_text()
     assert page.evaluate("localStorage.getItem('awake:' + VolunteersApp.user)") == "0"
+    page.once("dialog", lambda d: d.accept())
     page.click("#app-end")
     page.wait_for_url(live.url + "/patrols/")
 
