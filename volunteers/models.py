@@ -203,6 +203,7 @@ class Patrol(SQLModel, table=True):
 class CheckIn(SQLModel, table=True):
     """Evidence that a volunteer stood at a checkpoint: where, how precisely, when (device and server)."""
     __tablename__ = "checkin"
+    __table_args__ = (sa.Index("ix_checkin_patrol_recorded", "patrol_id", "recorded_at"),)  # the previous check-in
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
@@ -262,6 +263,7 @@ class AuditEvent(SQLModel, table=True):
 
 class Hazard(SQLModel, table=True):
     """A hazard (隐患) or clue (线索) a volunteer reported, worked from reported to closed."""
+    __table_args__ = (sa.Index("ix_hazard_grid_status", "grid_id", "status"),)  # triage: my grids' open reports
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
@@ -318,6 +320,7 @@ class Photo(SQLModel, table=True):
 
 class Notification(SQLModel, table=True):
     """An in-app message; the text is a msgid plus parameters, translated when shown."""
+    __table_args__ = (sa.Index("ix_notification_user_read", "user_id", "read_at"),)  # the unread badge, every page
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = fk("user.id", "CASCADE")
     created_at: datetime = when(default=utcnow)
@@ -399,6 +402,7 @@ class ServiceRecord(SQLModel, table=True):
     """One line of the hours ledger: pending → approved | rejected. Approved rows are never edited;
     a correction is a new row that points at the one it corrects (corrects_id)."""
     __tablename__ = "service_record"
+    __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),)  # my hours, overlap
     id: Optional[int] = Field(default=None, primary_key=True)
     station_id: int = fk("station.id", "CASCADE")
     volunteer_id: int = fk("user.id", "CASCADE")
