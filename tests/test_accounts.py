@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from tests.conftest import COORDINATOR, OFFICER_G12, VOLUNTEER
+from tests.conftest import COORDINATOR, OFFICER_G12, VOLUNTEER, VOLUNTEER_G3
 from volunteers import accounts, demo
 from volunteers.models import AuditEvent, LoginFailure
 
@@ -34,22 +34,46 @@ def test_wrong_password_says_how_many_tries_are_left(session, town):
     assert (err.value.code, err.value.status, err.value.params["left"]) == ("wrong_password", 401, 4)
 
 
-def test_five_wrong_passwords_lock_the_phone_even_for_the_right_one(session, town):
+def test_five_wrong_passwords_pause_that_phone_number_from_that_address_only(session, town):
+    """A stranger typing the owner's number five times stops themself, not the owner on their own phone."""
     for _ in range(5):
         with pytest.raises(accounts.LoginRefused):
             accounts.authenticate(session, phone=VOLUNTEER, password="nope", ip="10.0.0.1")
     with pytest.raises(accounts.LoginRefused) as err:
-        accounts.authenticate(session, phone=VOLUNTEER, password=demo.PASSWORD, ip="10.0.0.2")
+        accounts.authenticate(session, phone=VOLUNTEER, password=demo.PASSWORD, ip="10.0.0.1")
     assert err.value.code == "throttled" and err.value.status == 429
+    assert accounts.authenticate(session, phone=VOLUNTEER, password=demo.PASSWORD, ip="10.0.0.2").phone == VOLUNTEER
 
 
-def test_one_address_guessing_many_phones_is_throttled(session, town):
-    for n in range(20):
+def test_guessing_one_number_from_many_addresses_is_throttled_everywhere(session, town):
+    for n in range(5 * accounts.PHONE_FACTOR):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate(session, phone=VOLUNTEER, password="nope", ip=f"10.1.{n // 250}.{n % 250}")
+    with pytest.raises(accounts.LoginRefused) as err:
+        accounts.authenticate(session, phone=VOLUNTEER, password=demo.PASSWORD, ip="10.0.0.2")
+    assert err.value.code == "throttled"
+
+
+def test_a_village_address_holds_many_honest_mistakes_before_it_is_throttled(session, town):
+    for n in range(20):  # what used to lock every account behind a village's one address
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate(session, phone=f"1390000{n:04d}", password="x", ip="10.9.9.9")
+    assert accounts.authenticate(session, phone=VOLUNTEER, password=demo.PASSWORD, ip="10.9.9.9").phone == VOLUNTEER
+    for n in range(20, 5 * accounts.ADDRESS_FACTOR):
         with pytest.raises(accounts.LoginRefused):
             accounts.authenticate(session, phone=f"1390000{n:04d}", password="x", ip="10.9.9.9")
     with pytest.raises(accounts.LoginRefused) as err:
-        accounts.authenticate(session, phone=VOLUNTEER, password=demo.PASSWORD, ip="10.9.9.9")
+        accounts.authenticate(session, phone=VOLUNTEER_G3, password=demo.PASSWORD, ip="10.9.9.9")
     assert err.value.code == "throttled"
+
+
+def test_an_officer_sees_and_clears_a_lockout(session, town):
+    for _ in range(5):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate(session, phone=VOLUNTEER, password="nope", ip="10.0.0.1")
+    assert accounts.lockouts(session, phones=[VOLUNTEER]) == {VOLUNTEER: 5}
+    assert accounts.clear_lockout(session, actor=town.user(OFFICER_G12), user=town.user(VOLUNTEER)) == 5
+    assert accounts.authenticate(session, phone=VOLUNTEER, password=demo.PASSWORD, ip="10.0.0.1").phone == VOLUNTEER
 
 
 def test_a_successful_login_clears_the_failures(session, town):

@@ -243,6 +243,13 @@ def step(session: Session, *, user: User, person_id: int, action: str, ip: str |
 TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud over the phone
 
 
+def clear_lockout(session: Session, *, user: User, person_id: int, ip: str | None = None) -> User:
+    """Let a person try their password again at once (their officer has checked it is really them)."""
+    person = _managed(session, user, person_id)
+    accounts.clear_lockout(session, actor=user, user=person, ip=ip)
+    return person
+
+
 def reset_password(session: Session, *, user: User, person_id: int, ip: str | None = None) -> tuple[User, str]:
     """A new temporary password for someone else's account, returned once and stored only as a hash."""
     person = _managed(session, user, person_id)

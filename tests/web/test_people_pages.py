@@ -350,3 +350,19 @@ def test_anyone_can_change_their_own_password_from_the_footer(english, town):
     saved = officer.post("/account/password", data={"current": "demo1234", "password": "Jingguan2026",
                                                     "password2": "Jingguan2026"})
     assert saved.status_code == 302
+
+
+def test_the_officer_sees_a_volunteers_wrong_passwords_and_lets_them_in_again(app, login_as, town, english):
+    client = app.test_client()
+    for _ in range(5):
+        client.post("/login", data={"phone": VOLUNTEER, "password": "wrong"})
+    assert client.post("/login", data={"phone": VOLUNTEER, "password": "demo1234"}).status_code == 429
+    volunteer = town.user(VOLUNTEER)
+    officer = english(OFFICER_G12)
+    page = officer.get(f"/people/{volunteer.id}")
+    assert 'id="person-failures"' in page.text and "5 wrong passwords" in page.text
+    assert english(OFFICER_G34).post(f"/people/{volunteer.id}/lockout").status_code == 404  # not their volunteer
+    cleared = officer.post(f"/people/{volunteer.id}/lockout")
+    assert cleared.status_code == 302
+    assert 'id="person-failures"' not in officer.get(f"/people/{volunteer.id}").text
+    assert client.post("/login", data={"phone": VOLUNTEER, "password": "demo1234"}).status_code == 302

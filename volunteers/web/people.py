@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import people
+from volunteers import accounts, people
 from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
@@ -54,6 +54,7 @@ def person_context(person, **extra: Any) -> dict[str, Any]:
                 whole_phone=people.shows_whole_phone(db, current_user, person),
                 steps=people.next_steps(db, current_user, person),
                 manage=person.id != current_user.id and people.may_manage(db, current_user, person),
+                failures=accounts.lockouts(db, phones=[person.phone]).get(person.phone, 0),
                 change_role=current_user.role in people.STAFF and person.id != current_user.id
                 and people.may_manage(db, current_user, person), **extra)
 
@@ -113,6 +114,17 @@ def reset_password(person_id: int):
         return failed(person_id, err)
     body, status = page("people/show.html", "people/_person.html", **person_context(person, temporary=temporary))
     return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/<int:person_id>/lockout")
+@login_required
+def clear_lockout(person_id: int):
+    """Forget the person's recent wrong passwords, so they can log in again now."""
+    try:
+        person = people.clear_lockout(get_session(), user=current_user, person_id=person_id, ip=client_ip())
+    except DomainError as err:
+        return failed(person_id, err)
+    return answer(person, _("%(name)s can log in again now.", name=person.name))
 
 
 @bp.post("/<int:person_id>/role")
