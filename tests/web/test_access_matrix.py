@@ -162,8 +162,6 @@ EXPECTED: dict[str, tuple[object, object]] = {
     'teams.update': (None, ('vol', 'vol_g3', 'off_g34')),
     'auth.logout': (None, ()),
 }
-# Known leaks: endpoint → reason (xfail strict). None found so far.
-LEAKS: dict[str, str] = {}
 
 ROLES = ("anon", "vol", "vol_g3", "off_g12", "off_g34", "coord")
 PHONES = {"vol": VOLUNTEER, "vol_g3": VOLUNTEER_G3, "off_g12": OFFICER_G12, "off_g34": OFFICER_G34,
@@ -260,7 +258,7 @@ def test_get_matrix(app, town, clients):
     failures, checked = [], 0
     for rule in rules(app):
         spec = EXPECTED.get(rule.endpoint, (None, None))[0]
-        if "GET" not in rule.methods or spec is None or rule.endpoint in LEAKS:
+        if "GET" not in rule.methods or spec is None:
             continue
         url = url_for_rule(rule, ids)
         want = expected_get(rule.endpoint, spec)
@@ -299,12 +297,3 @@ def test_post_matrix(app, town, clients):
     assert checked > 200
     assert not failures, "\n".join(failures)
 
-
-@pytest.mark.parametrize("endpoint", [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=f"leak: {why}"))
-                                      for e, why in LEAKS.items()])
-def test_known_leak(app, town, clients, endpoint):
-    """A known leak: the row in EXPECTED says what is right; this fails (xfail) until the leak is fixed."""
-    rule = next(r for r in rules(app) if r.endpoint == endpoint and "GET" in r.methods)
-    url = url_for_rule(rule, ids_of(town, app))
-    got = tuple(clients[role].get(url).status_code for role in ROLES)
-    assert got == expected_get(endpoint, EXPECTED[endpoint][0])
