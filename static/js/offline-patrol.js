@@ -279,7 +279,8 @@
     if (event.type === "sent") {
       if (item.kind === "patrol.start" && item.client_id === state.client_id) {
         state.server_id = event.response.id;
-        if (mine[item.client_id]) say("");  // "saved, waiting to send" is no longer true
+        // "saved, waiting to send" is no longer true; anything said since (a refused code, say) still is.
+        if (mine[item.client_id] && root.querySelector("[data-app-status]").textContent === msg("saved")) say("");
       }
       if (item.kind === "checkin") {
         Object.keys(state.checkins).forEach(function (cpId) {
@@ -328,6 +329,12 @@
   root.querySelector("[data-app-code]").addEventListener("submit", function (evt) {
     evt.preventDefault();
     checkInByCode(evt.target);
+  });
+  // A code read by the in-app scanner or an NFC tag (scanner.js, nfc.js) checks in like a typed one.
+  document.addEventListener("patrol:code", function (evt) {
+    var form = root.querySelector("[data-app-code]");
+    form.querySelector("input[name=qr]").value = (evt.detail && evt.detail.code) || "";
+    checkInByCode(form);
   });
   document.querySelectorAll("[data-app-nojs]").forEach(function (el) { el.hidden = true; });
   root.hidden = false;
