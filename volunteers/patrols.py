@@ -301,9 +301,11 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
         flags.append(FLAG_CLOCK)
     if point is None:
         return flags
+    # Columns, not ORM objects, and one row, not the whole patrol: this runs on every check-in (issue 13).
     previous = session.exec(
-        select(CheckIn).where(CheckIn.patrol_id == patrol.id, CheckIn.lat.is_not(None), CheckIn.recorded_at <= recorded_at)
-        .order_by(CheckIn.recorded_at.desc(), CheckIn.id.desc()).limit(1)  # one row, not the whole patrol
+        select(CheckIn.lat, CheckIn.lon, CheckIn.accuracy_m, CheckIn.recorded_at)
+        .where(CheckIn.patrol_id == patrol.id, CheckIn.lat.is_not(None), CheckIn.recorded_at <= recorded_at)
+        .order_by(CheckIn.recorded_at.desc(), CheckIn.id.desc()).limit(1)
     ).first()
     if previous is not None:
         gap = geo.distance_m(point, (previous.lat, previous.lon))
@@ -335,14 +337,15 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     recorded_at = req.recorded_at or now
     if patrol.ended_at is not None and recorded_at > patrol.ended_at:
         raise Conflict("patrol_ended", N_("This patrol has already ended. Start a new patrol to check in."))
+    # The scope is the user's grids; one checkpoint is looked up by id, not all of them (the hot path, issue 13).
     # Retired checkpoints too: a check-in made before one was retired (sent late from an offline phone) still counts.
-    allowed = {cp.id: cp for cp, _g in grids.checkpoints_in(session, accounts.grid_ids(session, user), retired=True)}
+    mine = set(accounts.grid_ids(session, user))
     flags: list[str] = []
     distance = None
     if req.qr:
         method = "qr"
         checkpoint = grids.checkpoint_for_qr(session, req.qr, qr_key)
-        if checkpoint.id not in allowed or (req.checkpoint_id and req.checkpoint_id != checkpoint.id):
+        if checkpoint.grid_id not in mine or (req.checkpoint_id and req.checkpoint_id != checkpoint.id):
             raise Invalid("wrong_checkpoint", N_("This QR code belongs to another checkpoint (“%(name)s”)."), name=checkpoint.name)
         _check_in_use(checkpoint, recorded_at)
         if req.point:
@@ -352,14 +355,14 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     else:
         method = "gps"
         if req.checkpoint_id is not None:
-            checkpoint = allowed.get(req.checkpoint_id)
-            if checkpoint is None:
+            checkpoint = db.get(session, Checkpoint, req.checkpoint_id)
+            if checkpoint is None or checkpoint.grid_id not in mine:
                 raise NotFound(N_("This checkpoint does not exist or is not in your grid."))
             _check_in_use(checkpoint, recorded_at)
             distance = geo.distance_m(req.point, (checkpoint.lat, checkpoint.lon))
         else:
-            candidates = patrol_checkpoints(session, user, patrol) or [cp for cp in allowed.values()
-                                                                       if cp.retired_at is None]
+            candidates = patrol_checkpoints(session, user, patrol) or [
+                cp for cp, _g in grids.checkpoints_in(session, sorted(mine))]
             nearest = _nearest(req.point, candidates)
             if nearest is None:
                 raise NotFound(N_("There is no checkpoint in your grid to check in at."))

@@ -51,13 +51,20 @@ def current_login_id() -> int | None:
     return g.get("login_session_id")
 
 
+def token_user() -> User | None:
+    """The active user this request's `Authorization: Bearer TOKEN` belongs to, if any — looked up once per request
+    (the log-in and the API's CSRF rule both ask)."""
+    if "token_user" not in g:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        g.token_user = accounts.user_for_token(get_session(), token) if token else None
+    return g.token_user
+
+
 @login_manager.request_loader
 def load_user_from_token(req) -> User | None:
     """An `Authorization: Bearer TOKEN` header logs in for this one request."""
-    header = req.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer " and header[7:].strip():
-        return accounts.user_for_token(get_session(), header[7:].strip())
-    return None
+    return token_user()
 
 
 def return_path() -> str | None:

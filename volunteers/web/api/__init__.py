@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from volunteers import accounts
 from volunteers.errors import Invalid, N_
-from volunteers.web.extensions import csrf, get_session
+from volunteers.web.auth import token_user
+from volunteers.web.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -29,9 +29,7 @@ def check_csrf() -> None:
 
 def bearer_authenticated() -> bool:
     """Whether this request carries a Bearer token that belongs to an active user."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    return bool(token) and accounts.user_for_token(get_session(), token) is not None
+    return token_user() is not None
 
 
 BAD_JSON = N_("The request body must be a JSON object.")
