@@ -30,6 +30,9 @@ DEFAULTS = {
     "CERTIFICATE_NOTICE_DAYS": 7,
     "CJK_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "ROSTER_MAX_BYTES": 2 * 1024 * 1024,
+    # Photos one person may send in an hour, counted on every upload path (volunteers.photos.Allowance says why).
+    "PHOTO_UPLOADS_PER_HOUR": 100,
+    "PHOTO_UPLOAD_MB_PER_HOUR": 300,
 }
 
 
@@ -76,7 +79,7 @@ def load(instance_path: str, environ: Mapping[str, str], test_config: dict | Non
     # How many proxies (nginx …) stand in front and set X-Forwarded-*: 0 trusts none, so a phone cannot fake its
     # address to the login throttle; deploy/nginx-volunteers.conf needs 1.
     settings["PROXY_COUNT"] = int(environ.get("VOLUNTEERS_PROXY_COUNT") or 0)
-    for name in ("SESSION_IDLE_DAYS", "SESSION_MAX_DAYS"):
+    for name in ("SESSION_IDLE_DAYS", "SESSION_MAX_DAYS", "PHOTO_UPLOADS_PER_HOUR", "PHOTO_UPLOAD_MB_PER_HOUR"):
         if environ.get(f"VOLUNTEERS_{name}"):
             settings[name] = int(environ[f"VOLUNTEERS_{name}"])
     settings.update(test_config)

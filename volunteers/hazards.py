@@ -154,7 +154,7 @@ class ReportInput:
 
 
 def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[bytes], store: photos.PhotoStore,
-           ip: str | None = None) -> tuple[Hazard, bool]:
+           ip: str | None = None, allowance: photos.Allowance = photos.Allowance()) -> tuple[Hazard, bool]:
     """File a report with up to six photos into the grid it lies in; a retry returns the first report."""
     req = ReportInput.parse(data)
     if len(uploads) > photos.MAX_PER_REPORT:
@@ -167,6 +167,8 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
         if existing.reporter_id != user.id:
             raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
         return clientids.replay(existing, fp), False
+    # A retry of a saved report answered above without counting its photos again; a new one may be over the limit.
+    photos.admit(session, user_id=user.id, uploads=uploads, allowance=allowance)
     processed = [photos.process(b) for b in uploads]  # every photo is checked before anything is written
     grid_id = grids.locate(session, user.station_id, *req.point) if req.point else None
     now = utcnow()
@@ -227,7 +229,8 @@ def parse_deadline(value: Any) -> datetime | None:
 
 
 def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, Any], photo: bytes | None,
-               store: photos.PhotoStore, ip: str | None = None) -> Hazard:
+               store: photos.PhotoStore, ip: str | None = None,
+               allowance: photos.Allowance = photos.Allowance()) -> Hazard:
     """Move a hazard one step along the state machine, recording who, when, why, and an optional photo."""
     hazard = visible(session, user, hazard_id)
     to = data.get("to")
@@ -272,6 +275,7 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
         if hazard.category == "dispute":
             changes = {"mediation_outcome": _choice(data, "mediation_outcome", OUTCOMES)}
             detail = dict(changes)
+    photos.admit(session, user_id=user.id, uploads=[photo] if photo else [], allowance=allowance)
     processed = photos.process(photo) if photo else None
     for field, value in changes.items():
         setattr(hazard, field, value)

@@ -161,7 +161,9 @@ class ApiToken(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = fk("user.id", "CASCADE")
     token_hash: str = Field(max_length=64, unique=True)
+    label: str = Field(default="", max_length=80)  # which device or script it was made for (flask token --label)
     created_at: datetime = when(default=utcnow)
+    last_used_at: Optional[datetime] = when(nullable=True)  # written at most every few minutes
 
 
 class UserSession(SQLModel, table=True):
@@ -174,6 +176,16 @@ class UserSession(SQLModel, table=True):
     created_at: datetime = when(default=utcnow)
     last_seen_at: datetime = when(default=utcnow)
     revoked_at: Optional[datetime] = when(nullable=True)
+
+
+class PhotoUpload(SQLModel, table=True):
+    """One photo a person sent, counted whether or not it was kept, for an hour or so: the per-person upload limit."""
+    __tablename__ = "photo_upload"
+    __table_args__ = (sa.Index("ix_photo_upload_user_at", "user_id", "at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = fk("user.id", "CASCADE", index=False)
+    size_bytes: int
+    at: datetime = when(default=utcnow)
 
 
 class LoginFailure(SQLModel, table=True):

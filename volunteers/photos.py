@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import secrets
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pillow_heif
+import sqlalchemy as sa
 from PIL import Image, ImageOps
+from sqlmodel import Session, select
 
 from volunteers.errors import Invalid, N_
-from volunteers.models import Photo
+from volunteers.models import Photo, PhotoUpload, utcnow
 
 # MPO: a JPEG with extra frames (Ultra HDR gain maps, depth maps) as many phones now write; frame 0 is the photo.
 # HEIF: HEIC photos from iPhones and newer Android cameras. The phone's browser often cannot draw them to shrink them,
@@ -31,6 +35,48 @@ MAX_SIDE = 12_000
 LONG_EDGE = 1600
 THUMB_EDGE = 320
 MAX_PER_REPORT = 6
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """How much one person may send in a rolling window, every photo counted whether it is kept or refused.
+
+    The defaults are several times what the busiest honest volunteer sends in an hour (five reports of six photos,
+    each a HEIC of a few MB the phone could not shrink), and cap what one account can cost the server: the worst
+    photo that passes takes ~3 s to process (bench/README.md), so 100 an hour is at most ~5 minutes of one core."""
+    photos: int = 100
+    mb: int = 300
+    window_minutes: int = 60
+
+
+def admit(session: Session, *, user_id: int, uploads: list[bytes], allowance: Allowance,
+          now: datetime | None = None) -> None:
+    """Count these photos against the person's allowance, or refuse them all with 429 if they would go past it.
+    The one check every upload path calls before it decodes a photo. Commits (the count must stay even if the
+    photos are then refused as damaged), so call it before the request adds anything else to the session."""
+    if not uploads:
+        return
+    now = now or utcnow()
+    since = now - timedelta(minutes=allowance.window_minutes)
+    sent = session.exec(select(PhotoUpload.at, PhotoUpload.size_bytes)
+                        .where(PhotoUpload.user_id == user_id, PhotoUpload.at > since).order_by(PhotoUpload.at)).all()
+    count, size = len(sent) + len(uploads), sum(b for _at, b in sent) + sum(len(u) for u in uploads)
+    limit_bytes = allowance.mb * 1024 * 1024
+    if count > allowance.photos or size > limit_bytes:
+        # When enough of the earlier photos have left the window for these to fit.
+        free_at = now + timedelta(minutes=allowance.window_minutes)
+        for at, size_bytes in sent:
+            count, size = count - 1, size - size_bytes
+            if count <= allowance.photos and size <= limit_bytes:
+                free_at = at + timedelta(minutes=allowance.window_minutes)
+                break
+        minutes = max(1, math.ceil((free_at - now).total_seconds() / 60))
+        raise Invalid("photo_limit", N_("You have sent many photos in a short time (at most %(photos)d photos or "
+                                        "%(mb)d MB an hour). Please try again in %(minutes)d minutes."),
+                      status=429, photos=allowance.photos, mb=allowance.mb, minutes=minutes)
+    session.exec(sa.delete(PhotoUpload).where(PhotoUpload.user_id == user_id, PhotoUpload.at <= since))
+    session.add_all([PhotoUpload(user_id=user_id, size_bytes=len(u), at=now) for u in uploads])
+    session.commit()
 
 
 @dataclass(frozen=True)

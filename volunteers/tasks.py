@@ -212,7 +212,8 @@ def _check_room(session: Session, task: Task) -> None:
 
 
 def act(session: Session, *, user: User, assignment_id: int, action: str, data: dict[str, Any] | None = None,
-        ip: str | None = None, photo: bytes | None = None, store: photos.PhotoStore | None = None) -> Assignment:
+        ip: str | None = None, photo: bytes | None = None, store: photos.PhotoStore | None = None,
+        allowance: photos.Allowance = photos.Allowance()) -> Assignment:
     """Take one step on an assignment; repeating the step just taken is a harmless retry.
 
     "done" may carry a photo of the post (checked and re-encoded before anything is written)."""
@@ -256,6 +257,7 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
     elif action == "done":
         if photo and store is None:
             raise ValueError("a photo needs a store")
+        photos.admit(session, user_id=user.id, uploads=[photo] if photo else [], allowance=allowance)  # commits: first
         point = geo.point(data, required=False)
         if point:
             assignment.lat, assignment.lon = point

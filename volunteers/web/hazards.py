@@ -15,7 +15,7 @@ from volunteers.photos import MAX_PER_REPORT
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
-from volunteers.web.photos import store
+from volunteers.web.photos import allowance, store
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
 
@@ -78,7 +78,7 @@ def create():
     db = get_session()
     try:
         hazard, _created = hazards.report(db, user=current_user, data=request.form.to_dict(), uploads=uploads(),
-                                          store=store(), ip=client_ip())
+                                          store=store(), ip=client_ip(), allowance=allowance())
     except DomainError as err:
         db.rollback()
         return render_form(form=request.form.to_dict(), error=translate(err.message, err.params), status=err.status)
@@ -183,7 +183,8 @@ def transition(hazard_id: int):
         if len(photos) > 1:
             raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=1)
         hazard = hazards.transition(db, user=current_user, hazard_id=hazard_id, data=request.form.to_dict(),
-                                    photo=photos[0] if photos else None, store=store(), ip=client_ip())
+                                    photo=photos[0] if photos else None, store=store(), ip=client_ip(),
+                                    allowance=allowance())
     except DomainError as err:
         db.rollback()
         hazard = hazards.visible(db, current_user, hazard_id)

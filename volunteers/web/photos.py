@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from volunteers import db, hazards, tasks
 from volunteers.errors import N_, NotFound
 from volunteers.models import Photo
-from volunteers.photos import PhotoStore
+from volunteers.photos import Allowance, PhotoStore
 from volunteers.web.extensions import get_session
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
@@ -16,6 +16,12 @@ bp = Blueprint("photos", __name__, url_prefix="/photos")
 def store() -> PhotoStore:
     """The photo store in this app's data directory."""
     return PhotoStore(current_app.config["DATA_DIR"])
+
+
+def allowance() -> Allowance:
+    """How many photos (and MB) one person may send an hour, from the app's config."""
+    cfg = current_app.config
+    return Allowance(photos=cfg["PHOTO_UPLOADS_PER_HOUR"], mb=cfg["PHOTO_UPLOAD_MB_PER_HOUR"])
 
 
 @bp.get("/<int:photo_id>")

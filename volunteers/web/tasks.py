@@ -18,7 +18,7 @@ from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
 from volunteers.web.hazards import fragment_wanted
-from volunteers.web.photos import store as photo_store
+from volunteers.web.photos import allowance, store as photo_store
 from volunteers.web.templating import translate as label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -184,7 +184,8 @@ def act(assignment_id: int, action: str):
         upload = request.files.get("photo")
         assignment = tasks.act(db, user=current_user, assignment_id=assignment_id, action=action,
                                data=request.form.to_dict(), ip=client_ip(),
-                               photo=upload.read() if upload and upload.filename else None, store=photo_store())
+                               photo=upload.read() if upload and upload.filename else None, store=photo_store(),
+                               allowance=allowance())
     except DomainError as err:
         db.rollback()
         if err.status == 404 or not fragment_wanted():

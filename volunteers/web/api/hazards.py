@@ -12,7 +12,7 @@ from volunteers.models import User
 from volunteers.web.api import body, bp, iso
 from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
-from volunteers.web.photos import store
+from volunteers.web.photos import allowance, store
 
 
 def uploads(field: str = "photo") -> list[bytes]:
@@ -49,7 +49,7 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
 def create_hazard():
     """Report a hazard or clue (multipart, photo repeated 0–6 times): 201 {id, grid, status}; 200 on a retry."""
     hazard, created = hazards.report(get_session(), user=current_user, data=body(), uploads=uploads(),
-                                     store=store(), ip=client_ip())
+                                     store=store(), ip=client_ip(), allowance=allowance())
     return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
 
 
@@ -68,5 +68,6 @@ def transition_hazard(hazard_id: int):
     if len(photos) > 1:
         raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=1)
     hazard = hazards.transition(get_session(), user=current_user, hazard_id=hazard_id, data=body(),
-                                photo=photos[0] if photos else None, store=store(), ip=client_ip())
+                                photo=photos[0] if photos else None, store=store(), ip=client_ip(),
+                                allowance=allowance())
     return jsonify(hazard_json(hazard, current_user)), 200
