@@ -191,7 +191,9 @@ def home_state(session: Session, user: User) -> dict[str, Any]:
         patrol = {"id": current.id, "client_id": current.client_id, "started_at": current.started_at.isoformat(),
                   "checkins": [{"checkpoint_id": c.checkpoint_id, "recorded_at": c.recorded_at.isoformat()}
                                for c in checkins_of(session, current.id) if c.checkpoint_id]}
-    return {"user": user.id, "patrol": patrol,
+    # The server's GPS rules, so the phone can judge a check-in the same way with no signal (the server stays the judge).
+    rules = {"max_accuracy_m": MAX_ACCURACY_M, "max_accuracy_allowance_m": MAX_ACCURACY_ALLOWANCE_M}
+    return {"user": user.id, "patrol": patrol, "rules": rules,
             "checkpoints": [{"id": cp.id, "name": cp.name, "lat": cp.lat, "lon": cp.lon, "radius_m": cp.radius_m}
                             for cp in points]}
 

@@ -173,6 +173,23 @@
     }).then(function () { Outbox.flush(); });
   }
 
+  // The server's GPS rules (patrols.judge_gps), applied on the phone so that a check-in the server would refuse is
+  // said at once — with no signal too — and never queued as if it were fine. Haversine differs from the server's
+  // geodesic by under 0.5 %: the phone refuses only beyond that margin and leaves the borderline to the server.
+  function refusal(cp, pos) {
+    var rules = data.rules || {};
+    var accuracy = Math.max(0, pos.coords.accuracy || 0);
+    var distance = haversine([pos.coords.latitude, pos.coords.longitude], [cp.lat, cp.lon]);
+    if (rules.max_accuracy_m != null && accuracy > rules.max_accuracy_m) {
+      return msg("low-accuracy").replace("777777", Math.round(accuracy)).replace("999999", Math.round(distance)).replace("{name}", cp.name);
+    }
+    var accepted = cp.radius_m + Math.min(accuracy, rules.max_accuracy_allowance_m != null ? rules.max_accuracy_allowance_m : 50);
+    if (cp.radius_m != null && distance > accepted * 1.005 + 1) {
+      return msg("too-far").replace("999999", Math.round(distance)).replace("{name}", cp.name).replace("888888", cp.radius_m);
+    }
+    return null;
+  }
+
   function checkIn(cp, button) {
     var state = load();
     if (!state || state.ended || !navigator.geolocation) return;
@@ -180,6 +197,14 @@
     say(msg("locating"));
     locate(function (pos) {
       here = [pos.coords.latitude, pos.coords.longitude];
+      var refused = refusal(cp, pos);
+      if (refused) {
+        state.checkins[cp.id] = { state: "refused", message: refused };
+        save(state);
+        render(state);
+        say(refused, true);
+        return;
+      }
       var id = Outbox.newId();
       mine[id] = true;
       var body = { client_id: id, checkpoint_id: cp.id, lat: pos.coords.latitude, lon: pos.coords.longitude,

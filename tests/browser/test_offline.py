@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests.browser.conftest import log_in, open_page, until
-from volunteers.models import CheckIn, Hazard, Patrol, Photo, User
+from volunteers.models import CheckIn, Checkpoint, Hazard, Patrol, Photo, User
 
 VOLUNTEER = "13800000201"
 
@@ -200,9 +201,9 @@ def test_a_flaky_network_delivers_every_write_exactly_once(live, contexts):
     assert sorted(h.client_id for h in hazards) == sorted(w["client_id"] for w in writes if w["kind"] == "hazard")
 
 
-def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, contexts):
+def test_an_offline_check_in_far_from_the_point_says_how_far_at_once_and_queues_nothing(live, contexts):
     office = live.checkpoint("东街村委会")
-    far = geodesic(meters=2000).destination((office.lat, office.lon), bearing=90)
+    far = geodesic(meters=427).destination((office.lat, office.lon), bearing=90)
     ctx = contexts("phone", permissions=["geolocation"],
                    geolocation={"latitude": far.latitude, "longitude": far.longitude, "accuracy": 10})
     page = open_page(ctx)
@@ -212,7 +213,45 @@ def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, conte
     ctx.set_offline(True)
     page.click("#app-start")
     page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").click()
+    status = page.locator("[data-app-status].notice-error")
+    status.wait_for()
+    assert re.search(r"您离“东街村委会”还有 42[678] 米", status.inner_text()) or "427" in status.inner_text(), status.inner_text()
+    assert outbox_size(page) == 1  # only the patrol's start waits: the refused check-in was never queued
+    assert page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").is_visible()  # free to try again nearer
+
+    # Nearer, within the radius: this one is queued, and arrives when the signal is back.
+    ctx.set_geolocation({"latitude": office.lat, "longitude": office.lon, "accuracy": 8})
+    # the running watch hears the new fix: the row's distance drops to the few metres left
+    until(page, f"/^相距 [0-9] 米/.test(document.querySelector('#app-checkpoint-{office.id} [data-distance]').textContent.trim())")
+    page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").click()
     page.locator(f"#app-checkpoint-{office.id}.waiting").wait_for()
+    ctx.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)")
+    [checkin] = mine(live, CheckIn)
+    assert checkin.checkpoint_id == office.id and checkin.distance_m < office.radius_m
+
+
+def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, contexts):
+    office = live.checkpoint("东街村委会")
+    ctx = contexts("phone", permissions=["geolocation"],
+                   geolocation={"latitude": office.lat, "longitude": office.lon, "accuracy": 10})
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)
+
+    ctx.set_offline(True)
+    page.click("#app-start")
+    page.locator(f"#app-checkpoint-{office.id} [data-app-checkin]").click()
+    page.locator(f"#app-checkpoint-{office.id}.waiting").wait_for()
+    # While the phone is offline the officer moves the point 2 km east: the phone judged by its cached copy, the
+    # server judges by the new place and refuses.
+    moved = geodesic(meters=2000).destination((office.lat, office.lon), bearing=90)
+    with live.session() as s:
+        point = s.get(Checkpoint, office.id)
+        point.lat, point.lon = moved.latitude, moved.longitude
+        s.add(point)
+        s.commit()
     page.goto(live.url + "/outbox")
     ctx.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")

@@ -89,7 +89,7 @@ def test_a_phone_that_does_not_allow_it_says_so_and_the_box_is_unticked(live, co
     log_in(page, live, VOLUNTEER)
     page.locator("#app-start").click()
     until(page, "(JSON.parse(localStorage.getItem('patrol:' + VolunteersApp.user)) || {}).server_id != null")  # sent
-    page.locator("#app-awake").check()
+    page.locator("#app-awake").click()  # not check(): the refusal unticks the box before check() can verify it
     until(page, "document.querySelector('#patrol-app').dataset.awake === 'refused'")
     assert not page.locator("#app-awake").is_checked()
     assert "不允许保持屏幕常亮" in page.locator("[data-app-status].notice-error").inner_text()
