@@ -53,7 +53,10 @@ def test_a_volunteer_starts_checks_in_by_gps_ends_and_sees_the_patrol(live, cont
     assert page.locator("#app-end").is_visible() and new_patrols(live)[0].ended_at is None
     page.once("dialog", lambda d: d.accept())
     page.click("#app-end")
-    page.wait_for_url(live.url + "/patrols/")
+    page.wait_for_url(re.compile(r"/patrols/\?ended=\d+$"))  # my patrols, thanked for this one
+    thanks = page.locator("#patrol-thanks")
+    assert "谢谢" in thanks.inner_text() and re.search(r"巡逻了 \d+ 分钟，在 1 个必到点签到", thanks.inner_text()), thanks.inner_text()
+    assert "东街村委会" in thanks.inner_text()
     latest = page.locator("#patrol-list li").first
     assert "东街村委会" in latest.inner_text() and re.search(r"\d+ 分钟", latest.inner_text()), latest.inner_text()
 
@@ -79,7 +82,7 @@ def test_the_volunteer_may_keep_the_screen_on_while_patrolling_and_it_is_let_go_
     assert page.locator("#app-awake").is_checked()
     page.once("dialog", lambda d: d.accept())
     page.click("#app-end")
-    page.wait_for_url(live.url + "/patrols/")
+    page.wait_for_url(re.compile(r"/patrols/\?ended=\d+$"))  # my patrols, thanked for this one
     assert not page.problems.items
 
 
@@ -96,7 +99,7 @@ def test_a_phone_that_does_not_allow_it_says_so_and_the_box_is_unticked(live, co
     assert page.evaluate("localStorage.getItem('awake:' + VolunteersApp.user)") == "0"
     page.once("dialog", lambda d: d.accept())
     page.click("#app-end")
-    page.wait_for_url(live.url + "/patrols/")
+    page.wait_for_url(re.compile(r"/patrols/\?ended=\d+$"))  # my patrols, thanked for this one
 
 
 def test_a_check_in_two_kilometres_away_says_too_far_and_saves_nothing(live, contexts):
@@ -149,7 +152,7 @@ def test_the_patrol_page_checks_in_by_gps_in_place_and_keeps_the_distances(live,
     assert checkin.checkpoint_id == office.id and checkin.method == "gps"
 
     page.click("#end-patrol")
-    page.wait_for_url(live.url + "/patrols/")
+    page.wait_for_url(re.compile(r"/patrols/\?ended=\d+$"))  # my patrols, thanked for this one
     assert "东街村委会" in page.locator("#patrol-list li").first.inner_text()
     assert new_patrols(live)[0].ended_at is not None
     assert not page.problems.items
@@ -173,7 +176,8 @@ def test_without_javascript_the_poster_code_checks_in(live, contexts):
     page.locator(f"#checkpoint-{school.id}.done").wait_for()
 
     page.click("#end-patrol")
-    page.wait_for_url(live.url + "/patrols/")
+    page.wait_for_url(re.compile(r"/patrols/\?ended=\d+$"))
+    assert "谢谢您守护平安" in page.locator("#patrol-thanks").inner_text()
     assert "青石小学校门" in page.locator("#patrol-list li").first.inner_text()
     [checkin] = new_checkins(live)
     assert checkin.method == "qr" and checkin.checkpoint_id == school.id

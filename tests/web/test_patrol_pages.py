@@ -325,9 +325,14 @@ def test_ending_by_form_goes_to_my_patrols_with_its_minutes(on_patrol, town, app
     session.add(patrol)
     session.commit()
     ended = client.post(f"/patrols/{patrol_id}/end")
-    assert ended.status_code == 302 and ended.headers["Location"] == "/patrols/"
-    page = client.get("/patrols/")
-    assert "Patrol ended: 25 minutes" in page.text
+    assert ended.status_code == 302 and ended.headers["Location"] == f"/patrols/?ended={patrol_id}"
+    page = client.get(ended.headers["Location"])
+    thanks = re.search(r'id="patrol-thanks".*?</section>', page.text, re.S).group(0)
+    assert "You patrolled 25 minutes and checked in at 1 must-visit points." in thanks and cp.name in thanks
+    assert 'id="patrol-thanks"' not in client.get("/patrols/").text  # only right after ending it
+    others = session.exec(select(Patrol).where(Patrol.user_id != patrol.user_id, Patrol.ended_at.is_not(None))).first()
+    assert 'id="patrol-thanks"' not in client.get(f"/patrols/?ended={others.id}").text  # nobody else's patrol
+    assert client.get("/patrols/?ended=x").status_code == 200
     row = re.search(rf'id="patrol-{patrol_id}".*?</li>', page.text, re.S).group(0)
     assert "25 minutes" in row and "1 checkpoint" in row and cp.name in row
     # The ended patrol's page offers no more buttons, and ending again changes nothing.

@@ -52,7 +52,10 @@ def index():
     """My patrols: when, how long, which checkpoints."""
     items = patrols.history(get_session(), current_user)
     template = "patrols/_list.html" if fragment_wanted() else "patrols/index.html"
-    return render_template(template, items=items)
+    # ?ended=<id>: the phone has just ended this patrol (offline-patrol.js comes here): say thank you for it.
+    ended = request.args.get("ended", type=int)
+    thanks = next((s for s in items if s.patrol.id == ended and s.patrol.ended_at is not None), None)
+    return render_template(template, items=items, thanks=thanks)
 
 
 @bp.post("/")
@@ -101,8 +104,6 @@ def checkin(patrol_id: int):
 @bp.post("/<int:patrol_id>/end")
 @login_required
 def end(patrol_id: int):
-    """End the patrol and show it in my patrols."""
+    """End the patrol and show it in my patrols, with the thank-you for it at the top."""
     patrol = patrols.end(get_session(), user=current_user, patrol_id=patrol_id, ip=client_ip())
-    flash(_("Patrol ended: %(minutes)d minutes. Thank you for keeping the town safe!",
-            minutes=patrols.minutes(patrol)), "success")
-    return redirect(url_for("patrols.index"))
+    return redirect(url_for("patrols.index", ended=patrol.id))
