@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import geodata, places, posters
+from volunteers import geodata, grids, places, posters
 from volunteers.errors import Conflict, DomainError, N_
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
@@ -214,8 +214,9 @@ def edit_checkpoint(checkpoint_id: int):
 
 
 def render_checkpoint_form(checkpoint, grid, form, *, error: str | None = None, status: int = 200):
+    tag_url = None if checkpoint.retired_at else scan_link(grids.qr_code(checkpoint, current_app.config["SECRET_KEY"]))
     return page("grids/checkpoint.html", "grids/_checkpoint_form.html", status, checkpoint=checkpoint, grid=grid,
-                form=form, error=error, min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M,
+                form=form, error=error, tag_url=tag_url, min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M,
                 map_data={"grids": grid_shapes([grid]), "tiles": tile_url(),
                           "points": [{"lat": checkpoint.lat, "lon": checkpoint.lon, "radius": checkpoint.radius_m,
                                       "label": checkpoint.name}]})
