@@ -11,7 +11,7 @@ from sqlmodel import select
 from tests.conftest import OFFICER_G12, VOLUNTEER, VOLUNTEER_G3
 from volunteers import grids, patrols
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from volunteers.models import Patrol, utcnow
+from volunteers.models import Patrol, ServiceRecord, utcnow
 
 KEY = "test-secret-key"
 
@@ -272,6 +272,35 @@ def test_ending_twice_returns_the_first_end(session, volunteer, patrol):
     first_end = ended.ended_at
     again = patrols.end(session, user=volunteer, patrol_id=patrol.id)
     assert again.ended_at == first_end
+
+
+def aged(session, patrol, seconds):
+    patrol.started_at = utcnow() - timedelta(seconds=seconds)
+    session.add(patrol)
+    session.commit()
+
+
+def test_a_patrol_ended_within_a_minute_with_no_check_in_is_discarded_not_recorded(session, volunteer, patrol):
+    aged(session, patrol, 40)
+    ended = patrols.end(session, user=volunteer, patrol_id=patrol.id)
+    assert ended.discarded and ended.ended_at is not None
+    assert patrol.id not in [s.patrol.id for s in patrols.history(session, volunteer)]
+    assert session.exec(select(ServiceRecord).where(ServiceRecord.patrol_id == patrol.id)).first() is None
+    assert patrols.end(session, user=volunteer, patrol_id=patrol.id).discarded  # a retry answers the same
+    assert patrols.just_ended(session, volunteer, patrol.id).id == patrol.id
+    started, _ = patrols.start(session, user=volunteer, client_id=new_id())  # and a new one can start at once
+    assert started.ended_at is None
+
+
+@pytest.mark.parametrize("seconds, check_in", [(61, False), (30, True)])
+def test_a_minute_or_a_check_in_makes_a_patrol_count(session, volunteer, patrol, school_gate, seconds, check_in):
+    aged(session, patrol, seconds)
+    if check_in:
+        gps(session, volunteer, patrol, school_gate, 5, 8)
+    ended = patrols.end(session, user=volunteer, patrol_id=patrol.id)
+    assert not ended.discarded
+    assert patrol.id in [s.patrol.id for s in patrols.history(session, volunteer)]
+    assert session.exec(select(ServiceRecord).where(ServiceRecord.patrol_id == patrol.id)).first() is not None
 
 
 def test_minutes_count_whole_minutes_from_start_to_end(session, volunteer, patrol):

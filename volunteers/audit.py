@@ -11,7 +11,9 @@ from volunteers.models import AuditEvent
 # What each action code means, for the coordinator's audit log (an unknown code is shown as it is).
 ACTION_LABELS = {
     "login": N_("Logged in"), "logout": N_("Logged out"), "token.issue": N_("API token issued"),
-    "patrol.start": N_("Patrol started"), "patrol.end": N_("Patrol ended"), "patrol.positions": N_("Patrol track sent"),
+    "token.revoke": N_("API token revoked"),
+    "patrol.start": N_("Patrol started"), "patrol.end": N_("Patrol ended"),
+    "patrol.discard": N_("Patrol discarded (under a minute, no check-in)"), "patrol.positions": N_("Patrol track sent"),
     "checkin.create": N_("Checked in at a point"),
     "hazard.report": N_("Report filed"), "hazard.accepted": N_("Report accepted"), "hazard.assigned": N_("Report assigned"),
     "hazard.rectifying": N_("Report being fixed"), "hazard.rectified": N_("Report fixed"),

@@ -185,7 +185,7 @@ def filing_month(session: Session, station_id: int, starts_at: datetime, flags: 
 def from_patrol(session: Session, patrol) -> ServiceRecord | None:
     """An ended patrol becomes one pending record of its minutes, filed under its route's grid (else the
     volunteer's home grid); deriving it again returns the same record. Not committed."""
-    if patrol.ended_at is None:
+    if patrol.ended_at is None or patrol.discarded:
         return None
     existing = session.exec(select(ServiceRecord).where(ServiceRecord.patrol_id == patrol.id)).first()
     if existing is not None:
@@ -646,7 +646,8 @@ def evaluation(session: Session, station_id: int, month: str, by: str = "grid") 
     for key, turnouts, exp, vis in grouped(
             pat.user_id, patrol_grid, sa.func.count(pat.id), sa.func.coalesce(sa.func.sum(expected), 0),
             sa.func.coalesce(sa.func.sum(visited), 0),
-            where=(user.station_id == station_id, pat.started_at >= since, pat.started_at < until), joins=patrols):
+            where=(user.station_id == station_id, pat.started_at >= since, pat.started_at < until,
+                   pat.discarded.is_(False)), joins=patrols):
         rows[key].turnouts, rows[key].points_expected, rows[key].points_visited = int(turnouts), int(exp), int(vis)
 
     haz, ev = Hazard.__table__.c, HazardEvent.__table__.c

@@ -210,6 +210,9 @@ class Patrol(SQLModel, table=True):
     started_at: datetime = when(index=True)
     ended_at: Optional[datetime] = when(nullable=True)
     received_at: datetime = when(default=utcnow)
+    # Ended within a minute of its start with no check-in (a mistaken tap): kept for retries, counted nowhere.
+    discarded: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()))
 
 
 class CheckIn(SQLModel, table=True):

@@ -40,7 +40,8 @@ def grids_today(session: Session, user: User, now: datetime | None = None) -> li
         result[cp.grid_id].checkpoints.append(cp)
     rows = session.exec(
         select(Patrol, User).join(User, User.id == Patrol.user_id)
-        .where(User.home_grid_id.in_(ids), sa.or_(Patrol.started_at >= since, Patrol.ended_at.is_(None)))
+        .where(User.home_grid_id.in_(ids), sa.or_(Patrol.started_at >= since, Patrol.ended_at.is_(None)),
+               Patrol.discarded.is_(False))
         .order_by(Patrol.started_at.desc())
     )
     for patrol, volunteer in rows:
@@ -121,7 +122,7 @@ def turnouts(session: Session, ids: list[int], since: datetime, until: datetime)
     """Turn-outs: patrols started plus tasks done (done or verified) by volunteers of these grids in the period."""
     patrols_n = session.exec(select(sa.func.count()).select_from(Patrol).join(User, User.id == Patrol.user_id)
                              .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at >= since,
-                                    Patrol.started_at < until)).one()
+                                    Patrol.started_at < until, Patrol.discarded.is_(False))).one()
     tasks_n = session.exec(select(sa.func.count()).select_from(Assignment).join(Task, Task.id == Assignment.task_id)
                            .where(Task.grid_id.in_(ids or [-1]), Assignment.state.in_(("done", "verified")),
                                   Task.starts_at >= since, Task.starts_at < until)).one()
@@ -160,7 +161,7 @@ def dashboard(session: Session, user: User, now: datetime | None = None) -> Dash
         .group_by(Assignment.task_id)).all())
     patrols_today = session.exec(  # patrols out at any time today: one still running since before midnight counts
         select(sa.func.count()).select_from(Patrol).join(User, User.id == Patrol.user_id)
-        .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at < day_end,
+        .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at < day_end, Patrol.discarded.is_(False),
                sa.or_(Patrol.ended_at.is_(None), Patrol.ended_at > day_start))).one()
     found, closed = hazards_found_closed(session, user, ids, month_start(now), now + timedelta(seconds=1))
     return Dashboard(

@@ -21,6 +21,8 @@ MAX_ACCURACY_ALLOWANCE_M = 50.0
 CLOCK_SKEW = timedelta(minutes=5)
 # Faster than 120 km/h between two check-ins is not a patrol on foot, bike or e-bike.
 MAX_SPEED_M_S = 120 / 3.6
+# A patrol ended sooner than this after its start, with no check-in, was a mistaken tap: discarded, not recorded.
+DISCARD_UNDER = timedelta(minutes=1)
 # Identical coordinates within this window hint at a faked location.
 REPEAT_WINDOW = timedelta(days=30)
 
@@ -157,7 +159,8 @@ class PatrolSummary:
 def history(session: Session, user: User, limit: int = 50) -> list[PatrolSummary]:
     """The user's latest patrols with their minutes and the checkpoints they checked in at."""
     patrols = list(session.exec(
-        select(Patrol).where(Patrol.user_id == user.id).order_by(Patrol.started_at.desc()).limit(limit)
+        select(Patrol).where(Patrol.user_id == user.id, Patrol.discarded.is_(False))
+        .order_by(Patrol.started_at.desc()).limit(limit)
     ))
     names: dict[int, list[str]] = {p.id: [] for p in patrols}
     if patrols:
@@ -169,6 +172,12 @@ def history(session: Session, user: User, limit: int = 50) -> list[PatrolSummary
             if name not in names[patrol_id]:
                 names[patrol_id].append(name)
     return [PatrolSummary(p, minutes(p), names[p.id]) for p in patrols]
+
+
+def just_ended(session: Session, user: User, patrol_id: int | None) -> Patrol | None:
+    """The user's own ended patrol with this id (the page after ending it thanks them for it), else None."""
+    patrol = db.get(session, Patrol, patrol_id)
+    return patrol if patrol is not None and patrol.user_id == user.id and patrol.ended_at is not None else None
 
 
 def patrol_checkpoints(session: Session, user: User, patrol: Patrol) -> list[Checkpoint]:
@@ -255,8 +264,11 @@ def end(session: Session, *, user: User, patrol_id: int, recorded_at: Any = None
         return patrol
     now = utcnow()
     patrol.ended_at = max(patrol.started_at, min(when, now) if when else now)
-    audit.record(session, actor_id=user.id, action="patrol.end", obj=patrol, ip=ip)
-    hours.from_patrol(session, patrol)
+    checked_in = session.exec(select(CheckIn.id).where(CheckIn.patrol_id == patrol.id).limit(1)).first()
+    patrol.discarded = checked_in is None and patrol.ended_at - patrol.started_at < DISCARD_UNDER
+    audit.record(session, actor_id=user.id, action="patrol.discard" if patrol.discarded else "patrol.end", obj=patrol, ip=ip)
+    if not patrol.discarded:
+        hours.from_patrol(session, patrol)
     session.commit()
     return patrol
 

@@ -358,3 +358,12 @@ def test_a_patrol_without_a_route_shows_its_volunteers_grid_points_to_the_office
         assert f'id="checkpoint-{cp.id}"' in page.text
     for cp in town.checkpoints("G2"):
         assert f'id="checkpoint-{cp.id}"' not in page.text
+
+
+def test_a_patrol_ended_at_once_with_no_check_in_is_not_recorded_and_the_page_says_so(on_patrol, session):
+    client, patrol_id = on_patrol
+    ended = client.post(f"/patrols/{patrol_id}/end")
+    page = client.get(ended.headers["Location"])
+    assert 'id="patrol-discarded"' in page.text and "not recorded" in page.text
+    assert f'id="patrol-{patrol_id}"' not in page.text and 'id="patrol-thanks"' not in page.text
+    assert session.get(Patrol, patrol_id).discarded

@@ -53,9 +53,9 @@ def index():
     items = patrols.history(get_session(), current_user)
     template = "patrols/_list.html" if fragment_wanted() else "patrols/index.html"
     # ?ended=<id>: the phone has just ended this patrol (offline-patrol.js comes here): say thank you for it.
-    ended = request.args.get("ended", type=int)
-    thanks = next((s for s in items if s.patrol.id == ended and s.patrol.ended_at is not None), None)
-    return render_template(template, items=items, thanks=thanks)
+    ended = patrols.just_ended(get_session(), current_user, request.args.get("ended", type=int))
+    thanks = next((s for s in items if ended and s.patrol.id == ended.id), None)
+    return render_template(template, items=items, thanks=thanks, discarded=ended is not None and ended.discarded)
 
 
 @bp.post("/")

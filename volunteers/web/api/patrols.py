@@ -15,7 +15,7 @@ from volunteers.web.extensions import get_session
 
 def patrol_json(patrol) -> dict[str, Any]:
     return {"id": patrol.id, "started_at": iso(patrol.started_at), "ended_at": iso(patrol.ended_at),
-            "route_id": patrol.route_id, "minutes": patrols.minutes(patrol)}
+            "route_id": patrol.route_id, "minutes": patrols.minutes(patrol), "discarded": patrol.discarded}
 
 
 def checkin_json(checkin) -> dict[str, Any]:
