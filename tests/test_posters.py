@@ -67,3 +67,25 @@ def test_a_very_long_name_shrinks_to_fit_the_page(g1):
     [(text, codes, _size)] = pages(posters.posters_pdf([(cp, grid)], "k"))
     assert cp.name in text.replace("\r", "").replace("\n", "")
     assert codes == [grids.qr_code(cp, "k")]
+
+
+def test_stickers_are_nine_to_an_a4_sheet_each_qr_reading_as_its_link(g1):
+    grid, checkpoints = g1
+    items = [(cp, grid) for cp in checkpoints] * 4  # more than one sheet
+    found = pages(posters.stickers_pdf(items, "k", link=lambda code: f"https://pa.example.cn/c/{code}"))
+    assert len(found) == -(-len(items) // 9) and all(size == pytest.approx(A4_POINTS, abs=1) for _t, _c, size in found)
+    read = [code for _t, codes, _s in found for code in codes]
+    assert sorted(read) == sorted(f"https://pa.example.cn/c/{grids.qr_code(cp, 'k')}" for cp, _g in items)
+    first_text = found[0][0]
+    assert all(cp.name in first_text for cp in checkpoints) and posters.INSTRUCTION in first_text
+
+
+def test_a_sticker_alone_still_reads_at_phone_camera_resolution(g1):
+    """One sticker rendered at 72 dpi (a 52 mm QR is ~150 px, as a cheap phone sees it from a hand's width)."""
+    grid, (cp, *_rest) = g1
+    doc = pdfium.PdfDocument(posters.stickers_pdf([(cp, grid)], "k", link=lambda code: f"https://pa.example.cn/c/{code}"))
+    try:
+        image = doc[0].render(scale=1).to_pil().crop((0, 0, 200, 281))  # the first 70 × 99 mm label
+    finally:
+        doc.close()
+    assert [b.text for b in zxingcpp.read_barcodes(image)] == [f"https://pa.example.cn/c/{grids.qr_code(cp, 'k')}"]

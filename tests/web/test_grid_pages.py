@@ -504,6 +504,23 @@ def test_all_posters_of_a_grid_are_one_page_each(login_as, town):
     assert len(decode(response.data)) == len(town.checkpoints("G1"))
 
 
+def test_stickers_of_a_grid_are_nine_to_a_sheet_and_each_link_opens_its_point(login_as, town, app):
+    g1 = town.grid("G1")
+    coordinator = login_as(COORDINATOR)
+    response = coordinator.get(f"/grids/{g1.id}/posters.pdf?size=sticker")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert len(pdfium.PdfDocument(response.data)) == 1  # three points, one sheet
+    links = decode(response.data)
+    expected = {f"http://localhost/c/{grids.qr_code(cp, app.config['SECRET_KEY'])}" for cp in town.checkpoints("G1")}
+    assert set(links) == expected and len(links) == len(expected)
+    one = town.checkpoints("G1")[0]
+    [link] = decode(coordinator.get(f"/grids/checkpoints/{one.id}/poster.pdf?size=sticker").data)
+    volunteer = login_as(VOLUNTEER)
+    assert one.name in volunteer.get(link.replace("http://localhost", "")).text
+    assert coordinator.get(f"/grids/{g1.id}/posters.pdf?size=huge").status_code == 400
+    assert f"/grids/{g1.id}/posters.pdf?size=sticker" in coordinator.get(f"/grids/{g1.id}").text
+
+
 def test_posters_without_the_cjk_font_are_a_clear_503_naming_the_configured_path(app, login_as, town, tmp_path):
     """Posters use the configured CJK_FONT, like certificates; a missing file is a setup problem, not a crash."""
     app.config["CJK_FONT"] = str(tmp_path / "missing.ttc")

@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import geodata, grids, places, posters
-from volunteers.errors import Conflict, DomainError, N_
+from volunteers.errors import Conflict, DomainError, Invalid, N_
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
@@ -314,11 +314,18 @@ def scan_link(code: str) -> str:
     return public + path if public else url_for("scan.show", code=code, _external=True)
 
 
+PRINT_SIZES = {"a4": posters.posters_pdf, "sticker": posters.stickers_pdf}
+
+
 def pdf_response(items, filename: str) -> Response:
-    """The posters as an A4 PDF, in the station's language, shown in the browser (to print)."""
+    """The posters as an A4 PDF (?size=sticker: nine stickers to the sheet), in the station's language, shown in the
+    browser (to print)."""
+    make = PRINT_SIZES.get(request.args.get("size", "a4"))
+    if make is None:
+        raise Invalid("bad_size", N_("Choose a print size: an A4 poster or stickers."), status=400)
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        data = posters.posters_pdf(items, current_app.config["SECRET_KEY"], gettext=_,
-                                   font_path=current_app.config["CJK_FONT"], link=scan_link)
+        data = make(items, current_app.config["SECRET_KEY"], gettext=_,
+                    font_path=current_app.config["CJK_FONT"], link=scan_link)
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"  # a rotated secret must not come back from a cache
