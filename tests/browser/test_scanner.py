@@ -52,25 +52,23 @@ def write_y4m(path, text: str | None, width: int = 640, height: int = 480, frame
 
 
 @pytest.fixture
-def camera_browser(tmp_path):
-    """Make a chromium whose camera films a given QR text (None: a page with no QR); closed after the test."""
-    from playwright import sync_api
-    playwright = sync_api.sync_playwright().start()
+def camera_browser(browser, tmp_path):
+    """Make a chromium whose camera films a given QR text (None: a page with no QR); closed after the test.
+    Launched through the session's Playwright: a second sync Playwright cannot start in the same thread."""
     launched = []
 
     def _launch(text: str | None):
         film = tmp_path / f"camera-{len(launched)}.y4m"
         write_y4m(film, text)
         # No --use-fake-ui-for-media-stream: the context's own permission decides, so a refusal is real.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + [
+        filming = browser.browser_type.launch(executable_path=CHROMIUM, args=ARGS + [
             "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={film}"])
-        launched.append(browser)
-        return browser
+        launched.append(filming)
+        return filming
 
     yield _launch
-    for browser in launched:
-        browser.close()
-    playwright.stop()
+    for filming in launched:
+        filming.close()
 
 
 def phone(browser, **options):
