@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from volunteers import audit
-from volunteers.errors import DomainError, N_
+from volunteers import audit, db
+from volunteers.errors import DomainError, N_, NotFound
 from volunteers.models import ApiToken, Grid, GridOfficer, LoginFailure, TeamMember, User, UserSession, utcnow
 
 # Checked against when the phone is unknown, so a wrong phone costs as much time as a wrong password.
@@ -56,6 +56,10 @@ class LoginRefused(DomainError):
 # (a village NAT or a shared computer at the station holds many honest people; behind nginx the address is the
 # phone's own only with VOLUNTEERS_PROXY_COUNT set).
 PHONE_FACTOR, ADDRESS_FACTOR = 10, 20
+
+# A login's last_seen_at and a token's last_used_at are written at most this often, so an ordinary request does not
+# write to the database.
+SEEN_EVERY = timedelta(minutes=10)
 
 
 def recent_failures(session: Session, *, phone: str, ip: str, since: datetime) -> tuple[int, int, int]:
@@ -116,30 +120,56 @@ def authenticate(session: Session, *, phone: str, password: str, ip: str,
     return user
 
 
-def issue_token(session: Session, *, user: User) -> str:
-    """Create an API token for `user`; the plain token is returned once and never stored."""
+def issue_token(session: Session, *, user: User, label: str = "") -> str:
+    """Create an API token for `user`, named by `label` (the device or script it is for); the plain token is
+    returned once and never stored."""
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest()))
-    audit.record(session, actor_id=user.id, action="token.issue", obj=user)
+    row = ApiToken(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest(), label=label.strip()[:80])
+    session.add(row)
+    session.flush()
+    audit.record(session, actor_id=user.id, action="token.issue", obj=user, token_id=row.id, label=row.label)
     session.commit()
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a Bearer token belongs to, if any."""
+def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
+    """The active user a Bearer token belongs to, if any; the token's last use is noted (at most every few minutes,
+    so ordinary requests stay reads)."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    user = session.exec(
-        select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == digest)
+    found = session.exec(
+        select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest)
     ).first()
-    return user if user is not None and user.status == "active" else None
+    if found is None or found[0].status != "active":
+        return None
+    user, token_id, last_used_at = found
+    now = now or utcnow()
+    if last_used_at is None or now - last_used_at > SEEN_EVERY:
+        session.exec(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        session.commit()
+    return user
+
+
+def tokens_of(session: Session, *, user: User) -> list[ApiToken]:
+    """A person's own API tokens, newest first (their labels and times; the secret itself is never kept)."""
+    return list(session.exec(select(ApiToken).where(ApiToken.user_id == user.id)
+                             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, *, user: User, token_id: int | None, ip: str | None = None) -> ApiToken:
+    """Delete one of the person's own API tokens (a lost phone, a retired script); anyone else's is not found.
+    Audited; commits."""
+    row = db.get(session, ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(N_("This token does not exist."))
+    session.delete(row)
+    audit.record(session, actor_id=user.id, action="token.revoke", obj=user, ip=ip, token_id=row.id, label=row.label)
+    session.commit()
+    return row
 
 
 # --- Sessions that end ------------------------------------------------------------------------------
 # A login is a UserSession row; the cookie (and the remember cookie) carry "<user id>:<row id>:<nonce>".
-
-# last_seen_at is written at most this often, so an ordinary request does not write to the database.
-SEEN_EVERY = timedelta(minutes=10)
-
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
-from volunteers import models as m
+from volunteers import accounts, models as m
 from volunteers.grids import qr_code
 from volunteers.photos import PhotoStore, keep, process
 from PIL import Image
@@ -43,6 +43,7 @@ EXPECTED: dict[str, tuple[object, object]] = {
     'api.transition_hazard': (None, ('vol_g3', 'off_g34')),
     'audit.index': ("coordinator", None),
     'auth.change_password': ("login", ()),
+    'auth.revoke_token': (None, ('vol_g3', 'off_g12', 'off_g34', 'coord')),  # the G1 volunteer's own token
     'auth.login': ((200, 302, 302, 302, 302, 302), ()),
     'auth.set_language': (None, ()),
     'certificates.index': ("login", None),
@@ -194,6 +195,8 @@ def ids_of(town, app) -> dict[str, object]:
         photo = keep(PhotoStore(app.config["DATA_DIR"]), process(data.getvalue()), created_at=hazard.reported_at, hazard_id=hazard.id)
         s.add(photo)
         s.commit()
+    token_id = accounts.issue_token(s, user=vol, label="matrix") and \
+        first(select(m.ApiToken.id).where(m.ApiToken.user_id == vol.id))
     team = first(select(m.Team).join(m.TeamMember, m.TeamMember.team_id == m.Team.id)
                  .where(m.TeamMember.user_id == vol.id).order_by(m.Team.id)) or first(select(m.Team))
     return {"hazard_id": hazard.id, "patrol_id": patrol.id, "task_id": task.id, "assignment_id": assignment.id,
@@ -202,6 +205,7 @@ def ids_of(town, app) -> dict[str, object]:
             "certificate_id": cert.id if cert else 1, "objection_id": objection.id if objection else 1,
             "photo_id": photo.id if photo else 1, "team_id": team.id, "user_id": vol.id, "person_id": vol.id,
             "request_id": hazard.id, "code": qr_code(cp, app.config["SECRET_KEY"]),
+            "token_id": token_id,
             "number": cert.number if cert else "X", "fmt": "csv", "action": "accept", "filename": "x"}
 
 

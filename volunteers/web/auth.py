@@ -164,7 +164,17 @@ def change_password():
         else:
             flash(_("Your new password is saved."), "success")
             return redirect(url_for("home.index"))
-    return render_page("auth/password.html", error=error), status
+    return render_page("auth/password.html", error=error,
+                       tokens=accounts.tokens_of(get_session(), user=current_user)), status
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of my API tokens (a lost phone, a retired script); someone else's is 404."""
+    row = accounts.revoke_token(get_session(), user=current_user, token_id=token_id, ip=client_ip())
+    flash(_("The token “%(label)s” no longer works.", label=row.label or _("without a name")), "success")
+    return redirect(url_for("auth.change_password"))
 
 
 @bp.post("/lang")

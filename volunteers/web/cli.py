@@ -43,13 +43,14 @@ def load_demo(if_empty: bool) -> None:
 @click.command("token")
 @with_appcontext
 @click.option("--phone", required=True, help="The account's phone number.")
-def token(phone: str) -> None:
+@click.option("--label", default="", help="What the token is for (a device or script), shown on the account page.")
+def token(phone: str, label: str) -> None:
     """Print a new API token for the account with this phone number."""
     with Session(engine()) as session:
         user = session.exec(select(User).where(User.phone == accounts.normalise_phone(phone))).first()
         if user is None:
             raise click.ClickException(f"No account with phone {phone}.")
-        click.echo(accounts.issue_token(session, user=user))
+        click.echo(accounts.issue_token(session, user=user, label=label))
 
 
 def init_app(app: Flask) -> None:
