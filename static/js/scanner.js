@@ -102,7 +102,6 @@
         button.focus();
       }
     }
-    window.PatrolScan.close = close;
 
     function found(text) {
       var code = codeFromText(text);

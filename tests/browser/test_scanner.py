@@ -216,3 +216,69 @@ def test_the_nfc_tag_holds_the_poster_link_and_a_read_tag_gives_its_code(live, c
     assert page.evaluate(parse, ["url", "https://shop.example/", None]) is None
     assert page.evaluate(parse, ["mime", code, None]) is None  # only url, absolute-url and text records count
     assert page.evaluate("PatrolNfc.codeFrom({ records: [] })") is None
+
+
+# Stand-ins for what headless Chromium lacks, to drive the page's own wiring: a BarcodeDetector that "sees" a given
+# text, and an NDEFReader whose tag the test touches by calling window.touchTag(text). The real APIs are not exercised.
+FAKE_DETECTOR = """window.BarcodeDetector = class {
+  static getSupportedFormats() { return Promise.resolve(["qr_code", "ean_13"]); }
+  detect(source) { return Promise.resolve(source.videoWidth ? [{ rawValue: window.seenText, format: "qr_code" }] : []); }
+};"""
+FAKE_NFC = """window.nfcWritten = []; window.nfcScans = 0;
+window.NDEFReader = class extends EventTarget {
+  scan(options) { window.nfcScans += 1; window.touchTag = text => this.dispatchEvent(Object.assign(new Event("reading"),
+    { message: { records: [{ recordType: "url", data: new DataView(new TextEncoder().encode(text).buffer) }] } }));
+    return Promise.resolve(); }
+  write(message, options) { window.nfcWritten.push(message); return Promise.resolve(); }
+};"""
+
+
+def test_where_the_browser_has_barcodedetector_it_reads_the_qr_and_jsqr_is_never_loaded(live, camera_browser):
+    office = live.checkpoint("东街村委会")
+    link = poster_link(live, "东街村委会")
+    ctx, page = phone(camera_browser(None), permissions=["camera"])
+    page.add_init_script(FAKE_DETECTOR + f"window.seenText = {link!r};")
+    start_patrol(page, live)
+    page.locator("#app-scan").click()
+    page.locator(f"#app-checkpoint-{office.id}.done").wait_for()
+    assert page.locator("[data-scan-overlay]").get_attribute("data-decoder") == "barcodedetector"
+    assert page.evaluate("typeof jsQR") == "undefined"
+    until(page, ALL_STOPPED)
+    [checkin] = qr_checkins(live)
+    assert checkin.method == "qr" and checkin.checkpoint_id == office.id
+
+
+def test_a_touched_nfc_tag_checks_in_while_the_patrol_runs(live, contexts):
+    office = live.checkpoint("东街村委会")
+    page = open_page(contexts("phone"))
+    page.add_init_script(FAKE_NFC)
+    log_in(page, live, VOLUNTEER)
+    assert page.locator("#app-nfc").is_hidden()  # no patrol, no listening
+    page.locator("#app-start").click()
+    nfc = page.locator("#app-nfc")
+    nfc.wait_for(state="visible")
+    assert nfc.inner_text().strip() == "用NFC标签签到"
+    nfc.click()  # asking for NFC needs a tap the first time
+    page.locator("[data-nfc-status].notice-success").wait_for()
+    assert nfc.is_hidden() and page.evaluate("nfcScans") == 1
+    page.evaluate("t => touchTag(t)", "https://shop.example/")
+    page.locator("[data-nfc-status].notice-error").wait_for()
+    assert not qr_checkins(live)
+    page.evaluate("t => touchTag(t)", poster_link(live, "东街村委会"))
+    page.locator(f"#app-checkpoint-{office.id}.done").wait_for()
+    [checkin] = qr_checkins(live)
+    assert checkin.method == "qr" and checkin.checkpoint_id == office.id
+
+
+def test_the_officer_writes_the_posters_link_onto_a_tag(live, contexts):
+    office = live.checkpoint("东街村委会")
+    page = open_page(contexts("phone"))
+    page.add_init_script(FAKE_NFC)
+    log_in(page, live, "13800000101")
+    page.goto(f"{live.url}/grids/checkpoints/{office.id}/edit")
+    button = page.locator("#nfc-write")
+    assert button.inner_text().strip() == "写入NFC标签"
+    button.click()
+    page.locator("[data-nfc-write-status].notice-success").wait_for()
+    assert page.evaluate("nfcWritten") == [{"records": [{"recordType": "url", "data": poster_link(live, "东街村委会")}]}]
+    assert not page.problems.items
