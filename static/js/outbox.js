@@ -75,22 +75,30 @@
 
   /* item: {user, client_id, kind, label, url, json | parts, depends_on}. URL parts like
      {patrol:<client_id>} are filled with the server id once that patrol has been sent. */
-  function add(item) {
-    var row = {
+  function newRow(item) {
+    return {
       user: item.user, client_id: item.client_id, kind: item.kind, label: item.label || item.kind,
       method: item.method || "POST", url: item.url, json: item.json || null, parts: item.parts || null,
       depends_on: item.depends_on || null, created_at: new Date().toISOString(),
-      state: "waiting", attempts: 0, next_try_at: 0, last_error: null
+      state: "waiting", attempts: 0, next_try_at: 0, last_error: null, hold: null
     };
+  }
+
+  function wake() {
+    if (root.registration && root.registration.sync) root.registration.sync.register("outbox").catch(function () {});
+    else if (root.navigator && navigator.serviceWorker && navigator.serviceWorker.ready) {
+      navigator.serviceWorker.ready.then(function (reg) {
+        if (reg.sync) return reg.sync.register("outbox");
+      }).catch(function () {});
+    }
+  }
+
+  function add(item) {
+    var row = newRow(item);
     return run("outbox", "readwrite", function (s) { return s.add(row); }).then(function (seq) {
       row.seq = seq;
       emit({ type: "added", item: row });
-      if (root.registration && root.registration.sync) root.registration.sync.register("outbox").catch(function () {});
-      else if (root.navigator && navigator.serviceWorker && navigator.serviceWorker.ready) {
-        navigator.serviceWorker.ready.then(function (reg) {
-          if (reg.sync) return reg.sync.register("outbox");
-        }).catch(function () {});
-      }
+      wake();
       return row;
     });
   }
@@ -107,6 +115,22 @@
       row.state = "waiting";
       row.next_try_at = 0;
       return put(row).then(function () { emit({ type: "changed", item: row }); return flush(); });
+    });
+  }
+
+  /* A corrected copy of a refused item takes its place: the new one (with a new client_id) is queued and the old
+     one removed in one transaction, so neither both nor none are ever kept. */
+  function replace(seq, item) {
+    var row = newRow(item);
+    return run("outbox", "readwrite", function (s) {
+      s.delete(seq);
+      return s.add(row);
+    }).then(function (newSeq) {
+      row.seq = newSeq;
+      emit({ type: "removed", seq: seq });
+      emit({ type: "added", item: row });
+      wake();
+      return row;
     });
   }
 
@@ -200,11 +224,17 @@
           if (response.status === 400 && err.code === "csrf" && item.attempts < 3) {
             return refreshCsrf().then(function () { return markRetry(item, err.message); });
           }
-          if (response.status === 401) {
+          // Logged out (401), or a password reset by someone else that must be replaced first (403 with its code):
+          // the item is fine and is kept; it goes once the person logs in or chooses a new password.
+          var hold = response.status === 401 ? "login"
+            : response.status === 403 && err.code === "password_change_required" ? "password" : null;
+          if (hold) {
             item.state = "waiting";
+            item.hold = hold;
             item.last_error = err.message;
             return put(item).then(function () { emit({ type: "changed", item: item }); return "stop"; });
           }
+          item.hold = null;
           if (response.status >= 500 || RETRYABLE[response.status]) return markRetry(item, err.message);
           item.state = "stuck";
           item.last_error = err.message;
@@ -276,7 +306,7 @@
 
   root.Outbox = {
     config: config,
-    add: add, list: list, remove: remove, retry: retry, flush: flush, clearUser: clearUser,
+    add: add, replace: replace, list: list, get: get, remove: remove, retry: retry, flush: flush, clearUser: clearUser,
     getMeta: getMeta, setMeta: setMeta, serverId: serverId,
     on: function (fn) { listeners.push(fn); },
     newId: function () {

@@ -1,4 +1,5 @@
 """Jobs that must run every few minutes (shift reminders, missed-point alerts): `flask --app app jobs`.
+Any number of app servers may run it: a round runs in one process at a time (volunteers/joblock.py).
 
 Each area registers its job with `register(app, name, fn)`; fn() does one round and returns how many things it sent.
 bin/serve starts `jobs` beside the web server; in production run it as its own service (or `--once` from cron).
@@ -13,6 +14,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from volunteers import joblock
+
 EXTENSION = "volunteers.jobs"
 
 
@@ -22,7 +25,16 @@ def register(app: Flask, name: str, fn: Callable[[], int]) -> None:
 
 
 def run_round(app: Flask, echo: Callable[[str], None] = click.echo) -> dict[str, int | None]:
-    """Run every job once; a job that fails is logged and the others still run (None marks the failure)."""
+    """Run every job once, unless another jobs process (on this or another app server) is running a round right now;
+    a job that fails is logged and the others still run (None marks the failure)."""
+    with joblock.exclusive(app.extensions["volunteers.engine"]) as mine:
+        if not mine:
+            echo(f"{datetime.now().isoformat(timespec='seconds')} another jobs process is running this round: skipped")
+            return {}
+        return _run_jobs(app, echo)
+
+
+def _run_jobs(app: Flask, echo: Callable[[str], None]) -> dict[str, int | None]:
     results: dict[str, int | None] = {}
     for name, fn in app.extensions.get(EXTENSION, {}).items():
         try:
