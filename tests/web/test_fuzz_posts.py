@@ -1,11 +1,14 @@
 """Junk bodies to every POST rule of app.url_map, as a logged-in officer and volunteer: never a 5xx (issue 14,
-finding 3). Deterministic: a fixed list of attacks, real-looking ids (1) in every URL."""
+finding 3). Deterministic: a fixed list of attacks, then bodies drawn by hypothesis (derandomized: the same examples
+on every run), real-looking ids (1) in every URL."""
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import OFFICER_G12, VOLUNTEER
 
@@ -106,3 +109,72 @@ def test_a_new_task_with_a_hazard_id_that_is_not_a_number_re_renders_the_form(lo
                                                                "title": "x", "grid": town.grid("G1").id,
                                                                "hazard_id": "1x"})
     assert response.status_code in (400, 422) and 'name="title"' in response.text
+
+
+# --- Bodies drawn by hypothesis --------------------------------------------------------------------------------
+# Each example is posted to every POST rule, so the cost is examples × rules × 2 callers; derandomize=True draws the
+# same examples on every run (a failure is reproducible, the suite's time is steady), and shrinking is off (each
+# step of it would be another round of every rule).
+FUZZ_EXAMPLES = 5
+FUZZ_SETTINGS = settings(max_examples=FUZZ_EXAMPLES, derandomize=True, database=None, deadline=None,
+                         phases=(Phase.explicit, Phase.generate), print_blob=False,
+                         suppress_health_check=list(HealthCheck))
+
+# Strings a field may meet: control characters and NUL, right-to-left marks, full-width digits, markup; no lone
+# surrogates (they cannot be sent as UTF-8 at all).
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+TRICKY = st.sampled_from(["", " ", "1", "0", "-1", "1x", "9" * 40, "1e400", "-1e400", "nan", "inf", "true", "null",
+                          "[1]", "{}", "１２", "2026-13-45", "25:99", "2026-02-30T25:61:00+99:00", "\x00", "\u202e1",
+                          CID, "<script>alert(1)</script>", "../../etc/passwd"])
+JSON_LEAF = (st.none() | st.booleans() | st.integers(min_value=-(2 ** 80), max_value=2 ** 80)
+             | st.floats(allow_nan=True, allow_infinity=True) | TEXT | TRICKY)
+JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.sampled_from(FIELDS) | TEXT, inner, max_size=4), max_leaves=10)
+JSON_BODY = st.one_of(st.fixed_dictionaries({}, optional={f: JSON_VALUE for f in FIELDS}), JSON_VALUE)
+FORM_VALUE = TEXT | TRICKY | st.integers().map(str) | st.lists(TEXT | TRICKY, min_size=2, max_size=3)
+FORM_BODY = st.fixed_dictionaries({}, optional={f: FORM_VALUE for f in FIELDS})
+
+
+def post_everywhere(client, urls, kwargs) -> list[str]:
+    """POST one body to every rule; the 5xx answers (or exceptions TESTING lets through) it met."""
+    failures = []
+    for endpoint, url in urls:
+        try:
+            response = client.post(url, **kwargs)
+        except Exception as exc:
+            failures.append(f"{endpoint} {url}: {type(exc).__name__}: {str(exc)[:120]}")
+            continue
+        if response.status_code >= 500:
+            failures.append(f"{endpoint} {url}: {response.status_code}")
+    return failures
+
+
+@pytest.mark.parametrize("phone", [OFFICER_G12, VOLUNTEER])
+def test_no_post_rule_answers_5xx_to_json_bodies_hypothesis_draws(app, login_as, phone):
+    client, urls, drawn = login_as(phone), post_urls(app), []
+
+    @FUZZ_SETTINGS
+    @given(body=JSON_BODY, ascii_only=st.booleans())
+    def every_rule(body, ascii_only):
+        text = json.dumps(body, ensure_ascii=ascii_only, allow_nan=True)
+        drawn.append(text)
+        failures = post_everywhere(client, urls, {"data": text, "content_type": "application/json"})
+        assert not failures, f"body {text[:300]!r}:\n" + "\n".join(failures)
+
+    every_rule()
+    assert len(drawn) == FUZZ_EXAMPLES and len(set(drawn)) > 1 and len(urls) > 50
+
+
+@pytest.mark.parametrize("phone", [OFFICER_G12, VOLUNTEER])
+def test_no_post_rule_answers_5xx_to_form_bodies_hypothesis_draws(app, login_as, phone):
+    client, urls, drawn = login_as(phone), post_urls(app), []
+
+    @FUZZ_SETTINGS
+    @given(form=FORM_BODY)
+    def every_rule(form):
+        drawn.append(form)
+        failures = post_everywhere(client, urls, {"data": form})
+        assert not failures, f"form {str(form)[:300]!r}:\n" + "\n".join(failures)
+
+    every_rule()
+    assert len(drawn) == FUZZ_EXAMPLES and len(urls) > 50
