@@ -52,7 +52,7 @@ def ceiling_app():
     from flask import Flask, jsonify, request
 
     from volunteers.db import make_engine  # the app's own engine settings (SQLite: WAL, foreign keys, timeout)
-    from volunteers.models import CheckIn
+    from volunteers.models import CheckIn, Hazard
 
     engine = make_engine(os.environ["DATABASE_URL"])
     table = CheckIn.__table__  # the Core table: same columns and types (UTC timestamps, JSON flags)
@@ -77,6 +77,24 @@ def ceiling_app():
             new_id = conn.execute(sa.insert(table).values(**row).returning(table.c.id)).scalar_one()
         return jsonify(id=new_id, patrol_id=row["patrol_id"], checkpoint_id=row["checkpoint_id"], method="gps",
                        distance_m=0.0, flags=[], recorded_at=recorded.isoformat(), received_at=now.isoformat()), 201
+
+    hazards = Hazard.__table__
+
+    @app.post("/hazard")
+    def hazard():
+        """The same hazard row as a report without photos: parsed, inserted, answered — no grid lookup, no event,
+        no notification, no audit."""
+        data = request.get_json()
+        now = datetime.now(timezone.utc)
+        fp = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        row = dict(client_id=str(uuid.UUID(data["client_id"])), fingerprint=fp, station_id=int(data["station_id"]),
+                   grid_id=int(data["grid_id"]), reporter_id=int(data["reporter_id"]), kind="hazard",
+                   category=data["category"], description=data["description"], lat=float(data["lat"]),
+                   lon=float(data["lon"]), accuracy_m=float(data["accuracy_m"]), address="", status="reported",
+                   priority="normal", reported_at=now, updated_at=now)
+        with engine.begin() as conn:
+            new_id = conn.execute(sa.insert(hazards).values(**row).returning(hazards.c.id)).scalar_one()
+        return jsonify(id=new_id, grid_id=row["grid_id"], status="reported"), 201
 
     return app
 
@@ -127,7 +145,8 @@ def volunteers_with_tokens(url: str) -> list[dict]:
             demo_open = session.exec(select(Patrol.id).where(Patrol.user_id == user.id,
                                                              Patrol.ended_at.is_(None))).first()
             out.append({"phone": phone, "token": token, "checkpoint_id": cp.id, "lat": cp.lat, "lon": cp.lon,
-                        "demo_open_patrol": demo_open})
+                        "demo_open_patrol": demo_open, "user_id": user.id, "station_id": user.station_id,
+                        "grid_id": user.home_grid_id})
     engine.dispose()
     return out
 
@@ -207,6 +226,14 @@ end
 function request()
   counter = counter + 1
   local p = people[(counter % #people) + 1]
+  if {HAZARD} then
+    local body = string.format(
+      '{"client_id":"%s","kind":"hazard","category":"fire","description":"楼道堆放杂物，堵住了消防通道","lat":%.7f,"lon":%.7f,"accuracy_m":8%s}',
+      uuid4(), p.lat, p.lon,
+      ceiling and string.format(',"station_id":%d,"grid_id":%d,"reporter_id":%d', p.station_id, p.grid_id, p.user_id) or "")
+    return wrk.format("POST", ceiling and "/hazard" or "/api/v1/hazards",
+                      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. p.token}, body)
+  end
   local body = string.format(
     '{"client_id":"%s","lat":%.7f,"lon":%.7f,"accuracy_m":8,"checkpoint_id":%d,"recorded_at":"%s"%s}',
     uuid4(), p.lat, p.lon, p.checkpoint_id, os.date("!%Y-%m-%dT%H:%M:%SZ"),
@@ -244,8 +271,9 @@ end
 
 
 def lua_table(people: list[dict]) -> str:
-    rows = [('{token="%s",patrol_id=%d,checkpoint_id=%d,lat=%r,lon=%r}'
-             % (p["token"], p["patrol_id"], p["checkpoint_id"], p["lat"], p["lon"])) for p in people]
+    rows = [('{token="%s",patrol_id=%d,checkpoint_id=%d,lat=%r,lon=%r,user_id=%d,station_id=%d,grid_id=%d}'
+             % (p["token"], p["patrol_id"], p["checkpoint_id"], p["lat"], p["lon"], p["user_id"], p["station_id"],
+                p["grid_id"])) for p in people]
     return "{" + ",".join(rows) + "}"
 
 
@@ -274,6 +302,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--write", choices=("checkin", "hazard"), default="checkin",
+                    help="what each request writes: a GPS check-in, or a hazard report without photos")
     ap.add_argument("--keep", action="store_true", help="keep the data dir (logs, SQLite file)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -311,7 +341,8 @@ def main() -> None:
         for name in ("ceiling", "app"):
             scripts[name] = workdir / f"{name}.lua"
             scripts[name].write_text(LUA.replace("{PEOPLE}", lua_table(people))
-                                     .replace("{CEILING}", "true" if name == "ceiling" else "false"))
+                                     .replace("{CEILING}", "true" if name == "ceiling" else "false")
+                                     .replace("{HAZARD}", "true" if args.write == "hazard" else "false"))
         conns = [int(c) for c in args.connections.split(",")]
         results: dict[tuple[str, int], list[dict]] = {}
         for rnd in range(1, args.rounds + 1):
@@ -329,7 +360,7 @@ def main() -> None:
         for s in servers.values():
             s.stop()
 
-    print(f"\nMedians of {args.rounds} round(s), {args.seconds} s each, "
+    print(f"\n{args.write}: medians of {args.rounds} round(s), {args.seconds} s each, "
           f"{'PostgreSQL' if args.pg else 'SQLite'}, gunicorn -w {args.workers} --threads {args.threads}:")
     print("| connections | ceiling req/s | ceiling p50 / p95 ms | app req/s | app p50 / p95 ms | app/ceiling | per round | non-201 (app, ceiling) |")
     print("|---|---|---|---|---|---|---|---|")
