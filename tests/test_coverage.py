@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from volunteers import coverage, grids
-from volunteers.models import (AuditEvent, CheckIn, MissedCheckpointAlert, Notification, Patrol, Route, RouteStop,
+from volunteers.models import (AuditEvent, CheckIn, MissedCheckpointAlert, Notification, Patrol, Route, RouteStop, Station,
                                Task)
 
 from tests.conftest import OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
@@ -262,6 +262,16 @@ def test_a_fully_covered_shift_is_remembered_but_tells_nobody(town):
     assert coverage.alert_missed(town.session, now=at(7, 22)) == 0
     assert alerts_for(town, OFFICER_G12) == []
     assert town.session.exec(select(MissedCheckpointAlert).where(MissedCheckpointAlert.task_id == task.id)).one().checkpoint_ids == []
+
+
+def test_a_dashboards_lazy_round_tells_only_its_own_station(town):
+    a, _b = route_points(town)[:2]
+    shift(town, at(7, 19), at(7, 21))
+    visit(town, a, at(7, 20))
+    elsewhere = town.session.exec(select(Station.id).where(Station.id != town.grid("G1").station_id)).first()
+    assert coverage.alert_missed(town.session, now=at(7, 21, 30), station_id=(elsewhere or -1)) == 0
+    assert alerts_for(town, OFFICER_G12) == []
+    assert coverage.alert_missed(town.session, now=at(7, 21, 30), station_id=town.grid("G1").station_id) == 1
 
 
 def test_old_shifts_are_never_alerted(town):

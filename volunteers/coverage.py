@@ -233,15 +233,18 @@ def weekly(session: Session, grid_ids: list[int], week_of: date, now: datetime |
 
 # --- Telling the officers ---------------------------------------------------------------------------
 
-def alert_missed(session: Session, now: datetime | None = None) -> int:
+def alert_missed(session: Session, now: datetime | None = None, *, station_id: int | None = None) -> int:
     """For every patrol shift that ended (plus a short grace) and was not yet looked at, tell the grid's officers
-    which must-visit points were missed — once per shift (a MissedCheckpointAlert row remembers it).
+    which must-visit points were missed — once per shift (a MissedCheckpointAlert row remembers it). The jobs
+    process does every station; a dashboard only its own (`station_id`), so a page never scans the province.
     Returns how many shifts had missed points."""
     now = now or utcnow()
     done = select(MissedCheckpointAlert.task_id)
-    tasks = list(session.exec(
-        select(Task).where(Task.kind == "patrol", Task.ends_at <= now - ALERT_GRACE,
-                           Task.ends_at >= now - ALERT_LOOKBACK, Task.id.not_in(done)).order_by(Task.ends_at)))
+    query = select(Task).where(Task.kind == "patrol", Task.ends_at <= now - ALERT_GRACE,
+                               Task.ends_at >= now - ALERT_LOOKBACK, Task.id.not_in(done))
+    if station_id is not None:
+        query = query.where(Task.station_id == station_id)
+    tasks = list(session.exec(query.order_by(Task.ends_at)))
     alerted = 0
     for shift in shifts_coverage(session, tasks, now):
         missed = shift.missed

@@ -222,7 +222,7 @@ def build(session: Session, *, now: datetime | None = None, seed: int = 7, histo
             duration = timedelta(minutes=rng.randint(35, 130))
             route, stops = routes[code]
             patrol = Patrol(client_id=f"demo-patrol-{patrol_count}", fingerprint="demo", user_id=user.id,
-                            route_id=route.id, started_at=started, ended_at=started + duration, received_at=started)
+                            station_id=user.station_id, route_id=route.id, started_at=started, ended_at=started + duration, received_at=started)
             session.add(patrol)
             session.flush()
             visited = stops if rng.random() < 0.7 else stops[: rng.randint(1, len(stops) - 1)]
@@ -295,7 +295,8 @@ def add_patrols_now(session: Session, *, routes: dict, now: datetime) -> None:
         user = session.exec(select(User).where(User.phone == phone)).one()
         route, stops = routes[code]
         started = now - timedelta(minutes=40)
-        patrol = Patrol(client_id=f"demo-patrol-now-{phone}", fingerprint="demo", user_id=user.id, route_id=route.id,
+        patrol = Patrol(client_id=f"demo-patrol-now-{phone}", fingerprint="demo", user_id=user.id,
+                        station_id=user.station_id, route_id=route.id,
                         started_at=started, received_at=started)
         session.add(patrol)
         session.flush()

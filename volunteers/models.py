@@ -201,11 +201,16 @@ class LoginFailure(SQLModel, table=True):
 class Patrol(SQLModel, table=True):
     """A volunteer's patrol session, from start to end. The database itself allows one open patrol per person."""
     __table_args__ = (sa.Index("uq_patrol_one_open", "user_id", unique=True, sqlite_where=sa.text("ended_at IS NULL"),
-                               postgresql_where=sa.text("ended_at IS NULL")),)
+                               postgresql_where=sa.text("ended_at IS NULL")),
+                      sa.Index("ix_patrol_station_started", "station_id", "started_at"))
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
     user_id: int = fk("user.id", "CASCADE")
+    # The volunteer's station, so a patrol (and its check-ins and positions, one join away) is scoped by station.
+    # Nullable only so rows written before migration 0011 and bare test rows load; patrols.start always sets it.
+    station_id: Optional[int] = Field(default=None, sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("station.id", ondelete="CASCADE", name="fk_patrol_station_id_station"), nullable=True))
     route_id: Optional[int] = fk("route.id", "SET NULL", nullable=True)
     started_at: datetime = when(index=True)
     ended_at: Optional[datetime] = when(nullable=True)

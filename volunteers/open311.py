@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from volunteers import hazards
-from volunteers.models import Hazard, utcnow
+from volunteers.models import Hazard, Station, utcnow
 
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
@@ -54,10 +54,19 @@ def as_request(hazard: Hazard, iso) -> dict[str, Any]:
     }
 
 
+def station_id_for(session: Session, jurisdiction: str) -> int | None:
+    """GeoReport's jurisdiction_id is a station's code: the feed of one police station."""
+    return session.exec(select(Station.id).where(Station.code == jurisdiction)).first()
+
+
 def requests(session: Session, *, ids: list[int] | None = None, service_code: str | None = None,
-             status: str | None = None, start: datetime | None = None, end: datetime | None = None) -> list[Hazard]:
-    """Hazards (never clues), newest first; by default those of the last 90 days, at most 1,000."""
+             status: str | None = None, start: datetime | None = None, end: datetime | None = None,
+             station_id: int | None = None) -> list[Hazard]:
+    """Hazards (never clues), newest first; by default those of the last 90 days, at most 1,000; of one station when
+    given (jurisdiction_id), else of every station this server holds."""
     query = select(Hazard).where(Hazard.kind == "hazard")
+    if station_id is not None:
+        query = query.where(Hazard.station_id == station_id)
     if ids:
         query = query.where(Hazard.id.in_(ids))
     else:

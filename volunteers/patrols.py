@@ -251,8 +251,8 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
     # An offline start keeps the phone's time; a clock running ahead is pulled back to now.
     started = min(when, now) if when else now
     route = grids.first_route(session, user.home_grid_id)
-    patrol = Patrol(client_id=cid, fingerprint=fp, user_id=user.id, route_id=route.id if route else None,
-                    started_at=started, received_at=now)
+    patrol = Patrol(client_id=cid, fingerprint=fp, user_id=user.id, station_id=user.station_id,
+                    route_id=route.id if route else None, started_at=started, received_at=now)
     return _insert_or_replay(session, patrol, Patrol, actor_id=user.id, action="patrol.start", ip=ip)
 
 

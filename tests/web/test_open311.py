@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import OFFICER_G12, VOLUNTEER
 from volunteers import hazards, open311, photos
-from volunteers.models import Hazard, utcnow
+from volunteers.models import Hazard, Station, utcnow
 
 
 @pytest.fixture
@@ -51,6 +51,18 @@ def test_requests_show_hazards_but_never_clues_or_people(client, reports, sessio
     assert reporter.phone not in text and "0201" not in text and "***" in text
     assert "reporter" not in text and "可疑" not in text
     assert {key for r in response.json for key in r} == set(open311.as_request(reports["open"], str))
+
+
+def test_jurisdiction_id_is_one_stations_feed(client, reports, session):
+    station = session.get(Station, reports["open"].station_id)
+    other = Station(code="other-station", name="别的派出所")
+    session.add(other)
+    session.commit()
+    mine = client.get(f"/open311/v2/requests.json?jurisdiction_id={station.code}").json
+    assert str(reports["open"].id) in {r["service_request_id"] for r in mine}
+    assert client.get("/open311/v2/requests.json?jurisdiction_id=other-station").json == []
+    unknown = client.get("/open311/v2/requests.json?jurisdiction_id=nowhere")
+    assert unknown.status_code == 404 and unknown.json[0]["code"] == 404
 
 
 def test_status_and_date_filters(client, reports):

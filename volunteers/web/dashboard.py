@@ -67,7 +67,8 @@ def index():
     """The dashboard: a map and lists of today's facts; htmx polls get only the live part."""
     db = get_session()
     oversight.staff_only(current_user)
-    coverage.alert_missed(db)  # lazily, so officers hear of missed points even without the cron job
+    # lazily, so officers hear of missed points even without the jobs process — for this station only
+    coverage.alert_missed(db, station_id=current_user.station_id)
     board = oversight.dashboard(db, current_user)
     context = dict(board=board, map_data=map_data(board), refresh=refresh_seconds(), labels=coverage.STATUS_LABELS,
                    kind_labels=tasks.KIND_LABELS, category_labels=hazards.CATEGORY_LABELS)

@@ -49,9 +49,14 @@ def requests():
     status = args.get("status")
     if status not in (None, "", "open", "closed"):
         return georeport_error(400, _("status must be open or closed."))
+    station_id = None
+    if args.get("jurisdiction_id"):  # one station's feed (its code); without it, every station on this server
+        station_id = open311.station_id_for(get_session(), args["jurisdiction_id"])
+        if station_id is None:
+            return georeport_error(404, _("There is no such jurisdiction_id."))
     rows = open311.requests(get_session(), ids=ids, service_code=args.get("service_code") or None, status=status or None,
                             start=patrols.parse_time(args.get("start_date"), "start_date"),
-                            end=patrols.parse_time(args.get("end_date"), "end_date"))
+                            end=patrols.parse_time(args.get("end_date"), "end_date"), station_id=station_id)
     return jsonify([translated(open311.as_request(h, iso)) for h in rows])
 
 
