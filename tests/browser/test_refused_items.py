@@ -241,3 +241,29 @@ def test_a_session_that_ended_clears_the_cached_pages_at_the_next_page_load(live
     until(page, "localStorage.getItem('pwa:user') === null")
     until(page, f"""caches.open('pages-v1').then(c => c.keys().then(keys => Promise.all(keys.map(k => c.match(k)
                     .then(r => r.text()))))).then(texts => !texts.some(t => t.includes({first.name!r})))""")
+
+
+def test_a_login_that_ended_while_items_wait_keeps_them_and_says_log_in_again(live, contexts):
+    office = live.checkpoint("东街村委会")
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)
+    ctx.set_offline(True)
+    queue(page, a_far_checkin(office)[:1])
+    end_sessions(live, person(live, VOLUNTEER))
+    ctx.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # the page stays open: its API calls answer 401
+    until(page, "Outbox.list(null).then(rows => rows.length === 1 && rows[0].hold === 'login')")
+    held = page.locator("#outbox-alert [data-outbox-held=login]")
+    expect(held).to_be_visible()
+    assert held.get_by_role("link").get_attribute("href") == "/login"
+    expect(page.locator("[data-outbox-refused]")).to_be_hidden()
+
+    held.get_by_role("link").click()
+    page.fill("#phone", VOLUNTEER)
+    page.fill("#password", demo.PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(live.url + "/")
+    until(page, "Outbox.list(null).then(rows => rows.length === 0)")  # kept on the phone, sent once back in
+    assert len(mine(live, Patrol)) == 1
