@@ -1,5 +1,6 @@
 /* 平安志愿者 service worker, version {{ version }} (a hash of the app-shell assets).
-   Pages: network first (with a time limit), then the cached copy, then the offline page.
+   Pages: network first (with a time limit), then the cached copy, then the offline page; a poster's /c/<code>
+   link falls back to the precached scan page instead.
    CSS/JS: stale-while-revalidate. Images and photos: cache first, capped.
    Never cached: anything but GET, htmx partials, the API (except the caller's own checkpoints), /healthz. */
 "use strict";
@@ -10,6 +11,8 @@ var IMAGES = "images-v1";
 var DATA = "data-v1";
 var PRECACHE = {{ precache|safe }};
 var OFFLINE_URL = "{{ offline_url }}";
+var SCAN_SHELL_URL = "{{ scan_shell_url }}";
+var CHECKPOINTS_URL = "/api/v1/checkpoints";
 var PAGE_TIMEOUT_MS = 6000;
 var MAX_IMAGES = 80;
 var MAX_PAGES = 40;
@@ -67,6 +70,14 @@ function networkFirst(request) {
   });
 }
 
+// A poster's link /c/<code>: always the server's page when it answers (never kept: a cached copy's 签到 button posts
+// to the server), else the precached scan page, which reads the code from the address and queues the check-in.
+function scanPage(request) {
+  return Promise.race([fetch(request), timeout(PAGE_TIMEOUT_MS)]).catch(function () {
+    return caches.match(SCAN_SHELL_URL).then(function (hit) { return hit || caches.match(OFFLINE_URL); });
+  });
+}
+
 function staleWhileRevalidate(request) {
   return caches.open(SHELL).then(function (cache) {
     return cache.match(request, { ignoreSearch: true }).then(function (hit) {
@@ -112,7 +123,7 @@ self.addEventListener("fetch", function (event) {
   if (request.headers.get("HX-Request")) return;  // partials are never cached
   if (url.pathname === "/healthz" || url.pathname === "/sw.js") return;
   if (url.pathname.indexOf("/api/") === 0) {
-    if (url.pathname === "/api/v1/checkpoints") event.respondWith(networkThenCache(request));
+    if (url.pathname === CHECKPOINTS_URL) event.respondWith(networkThenCache(request));
     return;
   }
   if (url.pathname.indexOf("/static/") === 0) {
@@ -127,7 +138,10 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(cacheFirst(request, IMAGES, MAX_IMAGES));
     return;
   }
-  if (request.mode === "navigate" || (request.headers.get("Accept") || "").indexOf("text/html") >= 0) {
+  var page = request.mode === "navigate" || (request.headers.get("Accept") || "").indexOf("text/html") >= 0;
+  if (page && url.pathname.indexOf("/c/") === 0 && url.pathname !== SCAN_SHELL_URL) {
+    event.respondWith(scanPage(request));
+  } else if (page) {
     event.respondWith(networkFirst(request));
   }
 });
@@ -139,15 +153,17 @@ self.addEventListener("sync", function (event) {
   if (event.tag === "outbox") event.waitUntil(self.Outbox.flush({ fromWorker: true, now: true }));
 });
 
-// After login the page asks us to keep the few pages a volunteer needs with no signal.
+// After login the page asks us to keep the few pages a volunteer needs with no signal, and we keep their
+// must-visit points too: the scan page checks a poster's code against them on a phone with no signal.
 function warm(urls) {
-  return caches.open(PAGES).then(function (cache) {
-    return Promise.all(urls.map(function (url) {
-      return fetch(url, { credentials: "same-origin" }).then(function (response) {
-        if (cacheable(response) && !response.redirected) return cache.put(url, response);
-      }).catch(function () {});
-    }));
-  });
+  function keep(cacheName, url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (cacheable(response) && !response.redirected) {
+        return caches.open(cacheName).then(function (cache) { return cache.put(url, response); });
+      }
+    }).catch(function () {});
+  }
+  return Promise.all(urls.map(function (url) { return keep(PAGES, url); }).concat([keep(DATA, CHECKPOINTS_URL)]));
 }
 
 self.addEventListener("message", function (event) {

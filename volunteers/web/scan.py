@@ -26,6 +26,18 @@ def render(code: str, *, checkpoint=None, error: str | None = None, status: int 
                            client_id=str(uuid.uuid4())), status
 
 
+@bp.get("/c/")
+def shell():
+    """The scan page the service worker keeps for offline: reads the code from the address, queues the check-in.
+
+    The same for everyone (no name, no token: it is precached before login and outlives a logout); whose outbox it
+    writes to comes from the phone's IndexedDB, where every logged-in page leaves it."""
+    return render_template("scan/shell.html", urls={
+        "start": url_for("api.start_patrol"), "home": url_for("home.index"), "outbox": url_for("pwa.outbox"),
+        "checkins": url_for("api.create_checkin", patrol_id=0).replace("/0/", "/{id}/"),
+        "checkpoints": url_for("api.checkpoints")}), 200, {"Cache-Control": "no-cache"}
+
+
 @bp.get("/c/<code>")
 @login_required
 def show(code: str):
