@@ -29,6 +29,13 @@ def test_the_login_page_asks_for_phone_and_password(client, town):
     assert 'inputmode="numeric"' in page.text
 
 
+def test_the_login_page_says_who_to_ask_for_a_forgotten_password_and_how_long_a_lock_lasts(client, town, app):
+    page = client.get("/login")
+    help_text = page.text.split('id="forgot-password"')[1].split("</details>")[0]
+    assert "忘记密码" in help_text and "网格民警" in help_text
+    assert f"{app.config['LOGIN_WINDOW_MINUTES']} 分钟" in help_text and str(app.config["LOGIN_MAX_FAILURES"]) in help_text
+
+
 def test_the_login_page_is_chinese_by_default(client, town):
     page = client.get("/login")
     assert 'lang="zh-CN"' in page.text and "登录" in page.text
@@ -47,12 +54,12 @@ def test_the_phone_number_may_be_written_with_prefix_and_spaces(client, town, sp
 
 
 def test_a_wrong_password_is_401_and_says_how_many_tries_are_left(client, town):
-    first = log_in(client, VOLUNTEER, "wrong")
+    first = log_in(client, VOLUNTEER, "Wr0ngPass")
     assert first.status_code == 401 and "4 tries left" in first.text
-    second = log_in(client, VOLUNTEER, "wrong")
+    second = log_in(client, VOLUNTEER, "Wr0ngPass")
     assert second.status_code == 401 and "3 tries left" in second.text
     # The phone number stays filled in; the password does not.
-    assert 'value="13800000201"' in second.text and "wrong" not in re.sub(r"<[^>]+>", "", second.text).split()
+    assert 'value="13800000201"' in second.text and "Wr0ngPass" not in second.text
 
 
 def test_an_unknown_phone_is_answered_like_a_wrong_password(client, town):
