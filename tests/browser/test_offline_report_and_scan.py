@@ -145,3 +145,34 @@ def test_a_bad_link_offline_is_refused_at_once_and_queues_nothing(live, contexts
     expect(page.locator("#scan-error")).to_contain_text("网格")
     expect(page.locator("#scan-checkin-button")).to_be_hidden()
     assert outbox_size(page) == 0
+
+
+def test_a_posters_link_online_is_the_servers_page_and_one_tap_checks_in(live, contexts):
+    """With the service worker active and signal, /c/<code> is the server's page (the GET writes nothing)."""
+    office = live.checkpoint("东街村委会")
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_to_scan(page)
+    page.goto(live.url + "/c/" + code_of(live, "东街村委会"))
+    expect(page.locator("h1")).to_have_text(office.name)
+    assert page.locator("[data-scan-shell]").count() == 0 and mine(live, CheckIn) == []
+    page.click("#scan-checkin-button")  # the one tap
+    page.wait_for_url(live.url + "/")
+    [checkin] = mine(live, CheckIn)
+    assert checkin.checkpoint_id == office.id and checkin.method == "qr"
+    assert outbox_size(page) == 0
+
+
+def test_a_posters_link_offline_after_logging_out_says_to_log_in(live, contexts):
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_to_scan(page)
+    page.click("form[data-logout] button")
+    page.wait_for_url("**/login**")
+    ctx.set_offline(True)
+    page.goto(live.url + "/c/" + code_of(live, "东街村委会"))
+    expect(page.locator("#scan-error")).to_contain_text("登录")
+    expect(page.locator("#scan-checkin-button")).to_be_hidden()
+    assert outbox_size(page) == 0
