@@ -202,7 +202,8 @@ class Patrol(SQLModel, table=True):
     """A volunteer's patrol session, from start to end. The database itself allows one open patrol per person."""
     __table_args__ = (sa.Index("uq_patrol_one_open", "user_id", unique=True, sqlite_where=sa.text("ended_at IS NULL"),
                                postgresql_where=sa.text("ended_at IS NULL")),
-                      sa.Index("ix_patrol_station_started", "station_id", "started_at"))
+                      sa.Index("ix_patrol_station_started", "station_id", "started_at"),
+                      sa.Index("ix_patrol_user_started", "user_id", "started_at"))  # a person's recent patrols
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
@@ -376,6 +377,8 @@ class Duty(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     """One piece of work at one time: a shift, a post, a publicity round, a follow-up of a hazard."""
+    __table_args__ = (sa.Index("ix_task_station_ends", "station_id", "ends_at"),  # a volunteer's open tasks
+                      sa.Index("ix_task_ends", "ends_at"))  # the jobs' ended shifts, every station
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
@@ -422,7 +425,8 @@ class ServiceRecord(SQLModel, table=True):
     """One line of the hours ledger: pending → approved | rejected. Approved rows are never edited;
     a correction is a new row that points at the one it corrects (corrects_id)."""
     __tablename__ = "service_record"
-    __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),)  # my hours, overlap
+    __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),  # my hours, overlap
+                      sa.Index("ix_service_record_station_starts", "station_id", "starts_at"))  # a station's month
     id: Optional[int] = Field(default=None, primary_key=True)
     station_id: int = fk("station.id", "CASCADE")
     volunteer_id: int = fk("user.id", "CASCADE")

@@ -23,6 +23,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 MAX_SPEED_M_S = 120 / 3.6
 # A patrol ended sooner than this after its start, with no check-in, was a mistaken tap: discarded, not recorded.
 DISCARD_UNDER = timedelta(minutes=1)
+# A patrol open longer than this was forgotten, not walked: the repeated-coordinates check does not look into it.
+MAX_PATROL = timedelta(days=2)
 # Identical coordinates within this window hint at a faked location.
 REPEAT_WINDOW = timedelta(days=30)
 
@@ -331,7 +333,9 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
     same_spot = session.exec(
         select(CheckIn.id).join(Patrol, Patrol.id == CheckIn.patrol_id)
         .where(Patrol.user_id == user.id, CheckIn.lat == point[0], CheckIn.lon == point[1],
-               CheckIn.recorded_at >= recorded_at - REPEAT_WINDOW).limit(1)
+               CheckIn.recorded_at >= recorded_at - REPEAT_WINDOW,
+               # only the patrols that can hold such a check-in (ix_patrol_user_started), not a year of them
+               Patrol.started_at >= recorded_at - REPEAT_WINDOW - MAX_PATROL).limit(1)
     ).first()
     if same_spot is not None:
         flags.append(FLAG_REPEAT)

@@ -417,8 +417,10 @@ def open_for(session: Session, user: User, now: datetime | None = None,
     taken = (select(sa.func.count()).select_from(Assignment)
              .where(Assignment.task_id == Task.id, Assignment.state.in_(TAKING_PLACES)).scalar_subquery())
     where_ok = sa.or_(Task.team_id.in_(teams), sa.and_(Task.team_id.is_(None), Task.grid_id == user.home_grid_id))
-    rows = session.exec(select(Task, taken).where(where_ok, Task.ends_at > now, Task.starts_at < now + ahead,
-                                                  Task.id.not_in(mine), taken < Task.capacity)
+    # The station first: with ix_task_station_ends the search is this station's coming week, not the province's year.
+    rows = session.exec(select(Task, taken).where(Task.station_id == user.station_id, where_ok, Task.ends_at > now,
+                                                  Task.starts_at < now + ahead, Task.id.not_in(mine),
+                                                  taken < Task.capacity)
                         .order_by(Task.starts_at, Task.id))
     return [(task, count) for task, count in rows]
 
