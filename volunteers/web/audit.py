@@ -2,12 +2,12 @@
 50 events a page."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request
 from flask_login import current_user, login_required
 
 from volunteers import audit, auditlog
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -25,4 +25,4 @@ def index():
     rows, next_before = auditlog.events(db, current_user, filters)
     context = dict(rows=rows, next_before=next_before, chosen=filters, links=OBJECT_LINKS, action_label=audit.action_label,
                    **auditlog.choices(db, current_user))
-    return render_template("audit/_list.html" if fragment_wanted() else "audit/index.html", **context)
+    return page("audit/index.html", "audit/_list.html", **context)

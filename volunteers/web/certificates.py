@@ -15,17 +15,13 @@ from volunteers.models import CertificateObjection, User, utcnow
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import fragment_wanted, page
 
 bp = Blueprint("certificates", __name__)
 
 LABELS = {"status_labels": certificates.STATUS_LABELS, "hours_text": certificates.hours_text,
           "mask_name": certificates.mask_name, "is_coordinator": certificates.is_coordinator}
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 def error_text(err: DomainError) -> str:
@@ -203,7 +199,7 @@ def verify_form():
     number = certificates.normalise_number(request.args.get("number", ""))
     if number:
         return redirect(url_for("certificates.verify", number=number))
-    return render_template("certificates/verify.html", result=None, number="", **LABELS)
+    return render_template("certificates/verify.html", result=None, number="")
 
 
 @bp.get("/verify/<number>")
@@ -213,5 +209,5 @@ def verify(number: str):
         result = certificates.verify(get_session(), number)
     except NotFound as err:
         return render_template("certificates/verify.html", result=None, number=certificates.normalise_number(number),
-                               error=error_text(err), **LABELS), 404
-    return render_template("certificates/verify.html", result=result, number=result.number, **LABELS)
+                               error=error_text(err)), 404
+    return render_template("certificates/verify.html", result=result, number=result.number)

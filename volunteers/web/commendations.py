@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,11 +13,12 @@ from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import fragment_wanted, page
 
 bp = Blueprint("commendations", __name__, url_prefix="/commendations")
 
 LABELS = {"kind_labels": commendations.KIND_LABELS, "kinds": commendations.KINDS}
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 @bp.app_template_global()
@@ -36,11 +37,6 @@ def honours_of_team(team_id: int) -> list[commendations.Honour]:
 def honour_kind(kind: str) -> str:
     """The untranslated label of an honour's kind (the template translates it)."""
     return commendations.KIND_LABELS.get(kind, kind)
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
 
 
 def index_context(*, form: dict[str, Any] | None = None, error: str | None = None) -> dict[str, Any]:

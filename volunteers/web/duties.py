@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import click
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import Session, select
@@ -18,19 +18,14 @@ from volunteers.web import jobs
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
-from volunteers.web.hazards import fragment_wanted
+from volunteers.web.views import page
 
 # cli_group=None: `flask --app app remind`, not `flask duties remind`.
 bp = Blueprint("duties", __name__, url_prefix="/duties", cli_group=None)
 
 WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 LABELS = {"kind_labels": tasks.KIND_LABELS, "weekday_names": WEEKDAY_NAMES}
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or its partial for htmx; the answer varies with HX-Request."""
-    template = fragment if fragment_wanted() else full
-    return render_template(template, **context, **LABELS), status, {"Vary": "HX-Request"}
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 def staff_only() -> None:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from volunteers import oversight, patrols, tasks
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import render_page
+from volunteers.web.views import page
 
 bp = Blueprint("home", __name__)
 
@@ -24,10 +24,10 @@ def index():
             "end": url_for("api.end_patrol", patrol_id=0).replace("/0/", "/{id}/"),
             "positions": url_for("api.create_positions", patrol_id=0).replace("/0/", "/{id}/")},
             "breadcrumb_every_s": current_app.config.get("BREADCRUMB_EVERY_S", 180)}
-        return render_page("home/volunteer.html", current=patrols.open_patrol(db, current_user),
-                           recent=patrols.history(db, current_user, limit=3), patrol_data=state,
-                           today_tasks=tasks.today_for(db, current_user), state_labels=tasks.STATE_LABELS)
-    return render_page("home/officer.html", grids=oversight.grids_today(db, current_user))
+        return page("home/volunteer.html", current=patrols.open_patrol(db, current_user),
+                    recent=patrols.history(db, current_user, limit=3), patrol_data=state,
+                    today_tasks=tasks.today_for(db, current_user), state_labels=tasks.STATE_LABELS)
+    return page("home/officer.html", grids=oversight.grids_today(db, current_user))
 
 
 @bp.get("/healthz")

@@ -16,17 +16,13 @@ from volunteers.models import User
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import fragment_wanted, page
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
 
 LABELS = {"source_labels": hours.SOURCE_LABELS, "status_labels": hours.STATUS_LABELS, "flag_labels": hours.FLAG_LABELS,
           "view_labels": {"volunteer": N_("Per volunteer"), "team": N_("Per team"), "grid": N_("Per grid")}}
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 def is_staff() -> bool:
@@ -44,7 +40,7 @@ def mine():
     """我的服务时长: hours this month, this year and in total, the star level, and the records behind them."""
     db = get_session()
     return render_template("hours/mine.html", summary=hours.summary(db, current_user),
-                           records=hours.records_of(db, current_user.id), **LABELS)
+                           records=hours.records_of(db, current_user.id))
 
 
 # --- Approval ----------------------------------------------------------------------------------------------------
@@ -94,7 +90,7 @@ def record_page(record_id: int, status: int = 200, **notes: Any):
     return render_template("hours/record.html", record=record, volunteer=db.get(User, record.volunteer_id),
                            corrections=hours.corrections_of(db, record.id),
                            may_correct=record.status == "approved" and hours.may_decide(db, current_user, record),
-                           **notes, **LABELS), status
+                           **notes), status
 
 
 @bp.get("/<int:record_id>")
@@ -123,8 +119,8 @@ def correct(record_id: int):
 def manual_form(status: int = 200, **context: Any):
     db = get_session()
     people = db.exec(hours.volunteers_query(current_user.station_id)).all()
-    return render_template("hours/manual.html", people=people, form=context.pop("form", {}), today=today(), **context,
-                           **LABELS), status
+    return render_template("hours/manual.html", people=people, form=context.pop("form", {}), today=today(),
+                           **context), status
 
 
 @bp.get("/manual")

@@ -1,12 +1,13 @@
 """In-app messages: the unread count in the header, and the list (opening it marks them read)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 from flask_login import current_user, login_required
 
 from volunteers import notifications
 from volunteers.web.errors import translate
-from volunteers.web.extensions import get_session, htmx
+from volunteers.web.extensions import get_session
+from volunteers.web.views import page
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -28,6 +29,4 @@ def index():
     db = get_session()
     items = [(n, translate(n.message, n.params), n.read_at is None) for n in notifications.latest(db, current_user)]
     notifications.mark_all_read(db, current_user)  # before rendering, so the header badge already shows 0
-    template = "notifications/_list.html" if htmx and not htmx.boosted and not htmx.history_restore_request \
-        else "notifications/index.html"
-    return render_template(template, items=items)
+    return page("notifications/index.html", "notifications/_list.html", items=items)

@@ -13,17 +13,13 @@ from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import fragment_wanted, page
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 LABELS = {"status_labels": people.STATUS_LABELS, "role_labels": people.ROLE_LABELS,
           "action_labels": people.ACTION_LABELS, "assignable_roles": people.ASSIGNABLE_ROLES}
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 def staff_only() -> None:
@@ -75,7 +71,7 @@ def answer(person, done: str, status: int = 200, error: str | None = None):
             db = get_session()
             return render_template("people/_row.html", p=person, grid_by_id=people.grids_by_id(db, person.station_id),
                                    teams_of=people.teams_of(db, [person.id]), message=None if error else done,
-                                   error=error, **LABELS), status
+                                   error=error), status
         return page("people/show.html", "people/_person.html", status,
                     **person_context(person, message=None if error else done, error=error))
     if error:

@@ -1,7 +1,9 @@
 """Roster import: the coordinator uploads an XLSX of volunteers and gets a row-by-row report; the blank template."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from typing import Any
+
+from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,17 +12,16 @@ from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import page
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def page(status: int = 200, **context):
-    """The upload page, or only its result piece when htmx asks."""
-    name = "roster/_result.html" if fragment_wanted() else "roster/index.html"
-    return render_template(name, translate=translate, max_mb=current_app.config["ROSTER_MAX_BYTES"] // (1024 * 1024),
-                           **context), status
+@bp.context_processor
+def upload_context() -> dict[str, Any]:
+    """Every roster template translates the report's messages and states the upload limit."""
+    return {"translate": translate, "max_mb": current_app.config["ROSTER_MAX_BYTES"] // (1024 * 1024)}
 
 
 def coordinator_only() -> None:
@@ -33,7 +34,7 @@ def coordinator_only() -> None:
 def index():
     """The upload form and the template download."""
     coordinator_only()
-    return page(report=None)
+    return page("roster/index.html", "roster/_result.html", report=None)
 
 
 @bp.post("/")
@@ -43,7 +44,8 @@ def upload():
     coordinator_only()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return page(400, report=None, error=_("Please choose an .xlsx file to upload."))
+        return page("roster/index.html", "roster/_result.html", 400, report=None,
+                    error=_("Please choose an .xlsx file to upload."))
     limit = current_app.config["ROSTER_MAX_BYTES"]
     data = upload.stream.read(limit + 1)  # reading one byte past the limit is enough to know it is too large
     db = get_session()
@@ -51,8 +53,9 @@ def upload():
         report = roster.import_roster(db, user=current_user, data=data, max_bytes=limit, ip=client_ip())
     except DomainError as err:
         db.rollback()
-        return page(err.status, report=None, error=translate(err.message, err.params))
-    return page(report=report, filename=upload.filename)
+        return page("roster/index.html", "roster/_result.html", err.status, report=None,
+                    error=translate(err.message, err.params))
+    return page("roster/index.html", "roster/_result.html", report=report, filename=upload.filename)
 
 
 @bp.get("/template.xlsx")

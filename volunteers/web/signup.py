@@ -11,7 +11,7 @@ from volunteers.models import User
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import render_page
+from volunteers.web.views import page
 
 bp = Blueprint("signup", __name__, url_prefix="/signup")
 
@@ -19,8 +19,8 @@ bp = Blueprint("signup", __name__, url_prefix="/signup")
 def render_form(form: dict, error: str | None = None, status: int = 200):
     """The sign-up form, filled with what was typed (never the passwords)."""
     db = get_session()
-    return render_page("signup/new.html", form=form, chosen=[str(t) for t in form.get("team_ids", [])], error=error,
-                       stations=people.signup_grids(db), teams=people.signup_teams(db)), status
+    return page("signup/new.html", status=status, form=form, chosen=[str(t) for t in form.get("team_ids", [])],
+                error=error, stations=people.signup_grids(db), teams=people.signup_teams(db))
 
 
 @bp.get("/")
@@ -59,4 +59,4 @@ def done():
     if user is None:
         return redirect(url_for("signup.new"))
     officers, coordinators = people.approvers(db, user)
-    return render_page("signup/done.html", person=user, officers=officers, coordinators=coordinators)
+    return page("signup/done.html", person=user, officers=officers, coordinators=coordinators)

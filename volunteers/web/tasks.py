@@ -17,9 +17,9 @@ from volunteers.models import Assignment, Task, utcnow
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.hazards import fragment_wanted
 from volunteers.web.photos import allowance, store as photo_store
 from volunteers.web.templating import translate as label
+from volunteers.web.views import fragment_wanted, page
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -27,11 +27,7 @@ REACH_LABELS = {"people": N_("People reached"), "leaflets": N_("Leaflets handed 
                 "app_installs": N_("Anti-fraud app installs")}
 LABELS = {"kind_labels": tasks.KIND_LABELS, "state_labels": tasks.STATE_LABELS, "reach_fields": tasks.REACH_FIELDS,
           "reach_labels": REACH_LABELS}
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 def is_staff() -> bool:
@@ -169,9 +165,9 @@ def card(assignment: Assignment, status: int = 200, **notes: Any):
     db = get_session()
     task = db.get(Task, assignment.task_id)
     if assignment.volunteer_id == current_user.id:
-        return render_template("tasks/_card.html", task=task, a=assignment, **notes, **LABELS), status
+        return render_template("tasks/_card.html", task=task, a=assignment, **notes), status
     rows = tasks.assignments_of(db, [task.id])[task.id]
-    return render_template("tasks/_task.html", task=task, rows=rows, **notes, **LABELS, now=utcnow(),
+    return render_template("tasks/_task.html", task=task, rows=rows, **notes, now=utcnow(),
                            done_photos=tasks.done_photos(db, [a.id for a, _v in rows])), status
 
 

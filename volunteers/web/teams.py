@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,16 +13,12 @@ from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import fragment_wanted, page
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
 
 LABELS = {"kind_labels": teams.KIND_LABELS, "kinds": teams.KINDS}
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 def is_coordinator() -> bool:

@@ -3,27 +3,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Flask, current_app, render_template
+from flask import Flask
 from flask_babel import format_datetime, format_time, get_locale, get_translations, gettext, pgettext
 
 from volunteers.accounts import mask_phone
 from volunteers.errors import InContext
-from volunteers.web.extensions import htmx
-
-
-def fragment_wanted() -> bool:
-    """htmx asked for a piece of the page (not a boosted link or a history restore, which need the whole page)."""
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
-def render_page(template_name: str, **context) -> str:
-    """A page that extends base.html: whole, or only its `content` block (no <html> around it) when htmx asks."""
-    if not fragment_wanted():
-        return render_template(template_name, **context)
-    app = current_app._get_current_object()
-    app.update_template_context(context)
-    template = app.jinja_env.get_or_select_template(template_name)
-    return "".join(template.blocks["content"](template.new_context(context)))
 
 
 def translate(message: str, **params) -> str:
@@ -31,6 +15,15 @@ def translate(message: str, **params) -> str:
     if isinstance(message, InContext):
         return pgettext(message.context, message, **params)
     return gettext(message, **params)
+
+
+def __getattr__(name: str):
+    """fragment_wanted and render_page live in volunteers.web.views now; modules that still import them from here get
+    those (looked up when asked for, since views imports errors, which imports this module)."""
+    if name in ("fragment_wanted", "render_page"):
+        from volunteers.web import views
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def init_app(app: Flask) -> None:
