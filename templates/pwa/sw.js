@@ -119,7 +119,16 @@ function networkThenCache(request) {
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.origin !== self.location.origin) return;
+  // The 签到 tap on a poster's page that the signal left in between: instead of the browser's error page, the scan
+  // page again, whose tap queues it (the POST itself goes through untouched and is never kept).
+  if (request.method === "POST" && request.mode === "navigate" && url.pathname.indexOf("/c/") === 0) {
+    event.respondWith(fetch(request).catch(function () {
+      return caches.match(SCAN_SHELL_URL).then(function (hit) { return hit || caches.match(OFFLINE_URL); });
+    }));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (request.headers.get("HX-Request")) return;  // partials are never cached
   if (url.pathname === "/healthz" || url.pathname === "/sw.js") return;
   if (url.pathname.indexOf("/api/") === 0) {

@@ -176,3 +176,24 @@ def test_a_posters_link_offline_after_logging_out_says_to_log_in(live, contexts)
     expect(page.locator("#scan-error")).to_contain_text("登录")
     expect(page.locator("#scan-checkin-button")).to_be_hidden()
     assert outbox_size(page) == 0
+
+
+def test_a_tap_on_the_posters_page_after_the_signal_went_is_queued_not_lost(live, contexts):
+    """The page came with signal, the tap did not: the scan page again (not the browser's error), one more tap queues."""
+    office = live.checkpoint("东街村委会")
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_to_scan(page)
+    page.goto(live.url + "/c/" + code_of(live, "东街村委会"))
+    expect(page.locator("h1")).to_have_text(office.name)
+    ctx.set_offline(True)
+    page.click("#scan-checkin-button")
+    page.locator("[data-scan-shell]").wait_for()
+    expect(page.locator("h1")).to_have_text(office.name)
+    page.click("#scan-checkin-button")
+    expect(page.locator("#scan-status")).to_contain_text("已保存")
+    assert outbox_size(page) == 2 and mine(live, CheckIn) == []
+    back_online(ctx, page)
+    [checkin] = mine(live, CheckIn)
+    assert checkin.checkpoint_id == office.id
