@@ -102,7 +102,7 @@
       if (noPlace()) {
         evt.preventDefault();
         if (gps && !gps.hidden) gps.focus(); else if (form.elements.address) form.elements.address.focus();
-        missing.scrollIntoView({ block: "center" });
+        if (missing) missing.scrollIntoView({ block: "center" });
       }
     }, true);
   }
