@@ -15,7 +15,7 @@ from volunteers.models import CertificateObjection, User, utcnow
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page
+from volunteers.web.views import fragment_wanted, page, submit
 
 bp = Blueprint("certificates", __name__)
 
@@ -56,19 +56,15 @@ def index():
 @login_required
 def publish():
     """Publish a certificate for its notice period; on a problem, the form again with the reason."""
-    db = get_session()
-    try:
-        cert = certificates.publish(db, user=current_user, data=request.form.to_dict(),
-                                    notice_days=int(current_app.config["CERTIFICATE_NOTICE_DAYS"]), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status in (403, 404):
-            raise
-        return page("certificates/index.html", "certificates/_list.html", err.status,
-                    **index_context(form=request.form.to_dict(), error=error_text(err)))
-    flash(_("Certificate %(number)s is now in public notice until %(day)s.", number=cert.number,
-            day=certificates.chinese_date(certificates.local_day(cert.notice_until))), "success")
-    return redirect(url_for("certificates.show", certificate_id=cert.id))
+    return submit(lambda db: certificates.publish(db, user=current_user, data=request.form.to_dict(),
+                                                  notice_days=int(current_app.config["CERTIFICATE_NOTICE_DAYS"]),
+                                                  ip=client_ip()),
+                  done=lambda cert: _("Certificate %(number)s is now in public notice until %(day)s.",
+                                      number=cert.number,
+                                      day=certificates.chinese_date(certificates.local_day(cert.notice_until))),
+                  redirect_to=lambda cert: url_for("certificates.show", certificate_id=cert.id),
+                  answer=lambda status, error: page("certificates/index.html", "certificates/_list.html", status,
+                                                    **index_context(form=request.form.to_dict(), error=error)))
 
 
 # --- The public notice (公示) -----------------------------------------------------------------------------------
@@ -102,18 +98,11 @@ def show(certificate_id: int):
 
 def after_step(certificate_id: int, done: str, step):
     """Run a step; htmx gets the detail piece back (with the reason on a refusal), a plain form a redirect."""
-    db = get_session()
-    try:
-        step(db)
-    except DomainError as err:
-        db.rollback()
-        if err.status in (403, 404) or not fragment_wanted():
-            raise
-        return detail(certificates.visible(db, current_user, certificate_id), err.status, error=error_text(err))
-    if not fragment_wanted():
-        flash(done, "success")
-        return redirect(url_for("certificates.show", certificate_id=certificate_id))
-    return detail(certificates.visible(db, current_user, certificate_id), message=done)
+    def again(status: int, **notes: Any):
+        return detail(certificates.visible(get_session(), current_user, certificate_id), status, **notes)
+
+    return submit(step, done=done, redirect_to=url_for("certificates.show", certificate_id=certificate_id), piece=True,
+                  answer=again)
 
 
 @bp.post("/certificates/<int:certificate_id>/objections")

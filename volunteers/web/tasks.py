@@ -7,19 +7,18 @@ from itertools import groupby
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import db as dbs, duties, hazards, hours, tasks
-from volunteers.errors import N_, DomainError
+from volunteers.errors import N_
 from volunteers.models import Assignment, Task, utcnow
 from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
 from volunteers.web.photos import allowance, store as photo_store
 from volunteers.web.templating import translate as label
-from volunteers.web.views import fragment_wanted, page
+from volunteers.web.views import page, submit
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -44,6 +43,16 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
                     now=utcnow(), done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]))
     return dict(manager=False, mine=tasks.for_volunteer(db, current_user),
                 open_days=open_by_day(tasks.open_for(db, current_user)), message=message, error=error)
+
+
+def listing(status: int = 200, **notes: Any):
+    """The tasks page, or its list for htmx, with what happened."""
+    return page("tasks/index.html", "tasks/_list.html", status, **list_context(**notes))
+
+
+def now_is(assignment: Assignment) -> str:
+    """What a step on an assignment says: the task's state now."""
+    return _("Saved. The task is now: %(state)s.", state=label(tasks.STATE_LABELS[assignment.state]))
 
 
 def day_label(day: date) -> str:
@@ -87,8 +96,8 @@ def index():
     if step.isdigit():
         mine = dbs.get(get_session(), Assignment, int(step))
         if mine is not None and mine.volunteer_id == current_user.id:
-            message = _("Saved. The task is now: %(state)s.", state=label(tasks.STATE_LABELS[mine.state]))
-    return page("tasks/index.html", "tasks/_list.html", **list_context(message=message))
+            message = now_is(mine)
+    return listing(message=message)
 
 
 # --- Giving a task ----------------------------------------------------------------------------------------
@@ -147,15 +156,11 @@ def create():
     """Give the task; on a problem, the form again with the reason and what was typed."""
     if not is_staff():
         abort(403)
-    db = get_session()
-    try:
-        task, _created = tasks.create(db, user=current_user, data=task_data(request.form), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_form(form=request.form.to_dict(), chosen=request.form.getlist("volunteer_ids"),
-                           error=translate(err.message, err.params), status=err.status)
-    flash(_("The task “%(title)s” was given.", title=task.title), "success")
-    return redirect(url_for("tasks.index"))
+    return submit(lambda db: tasks.create(db, user=current_user, data=task_data(request.form), ip=client_ip())[0],
+                  done=lambda task: _("The task “%(title)s” was given.", title=task.title),
+                  redirect_to=url_for("tasks.index"), reraise=(),
+                  answer=lambda status, error: render_form(form=request.form.to_dict(), error=error, status=status,
+                                                           chosen=request.form.getlist("volunteer_ids")))
 
 
 # --- Steps on an assignment -------------------------------------------------------------------------------
@@ -175,60 +180,32 @@ def card(assignment: Assignment, status: int = 200, **notes: Any):
 @login_required
 def act(assignment_id: int, action: str):
     """accept, decline (reason), done (GPS, reach), verify, no_show; htmx gets the card back in place."""
-    db = get_session()
-    try:
-        upload = request.files.get("photo")
-        assignment = tasks.act(db, user=current_user, assignment_id=assignment_id, action=action,
-                               data=request.form.to_dict(), ip=client_ip(),
-                               photo=upload.read() if upload and upload.filename else None, store=photo_store(),
-                               allowance=allowance())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 404 or not fragment_wanted():
-            raise
-        return card(dbs.get(db, Assignment, assignment_id), err.status, error=translate(err.message, err.params))
-    done = _("Saved. The task is now: %(state)s.", state=label(tasks.STATE_LABELS[assignment.state]))
-    if not fragment_wanted():
-        flash(done, "success")
-        return redirect(url_for("tasks.index"))
-    return card(assignment, message=done)
+    upload = request.files.get("photo")
+
+    def again(status: int, **notes: Any):
+        return card(dbs.get(get_session(), Assignment, assignment_id), status, **notes)
+
+    return submit(lambda db: tasks.act(db, user=current_user, assignment_id=assignment_id, action=action,
+                                       data=request.form.to_dict(), ip=client_ip(),
+                                       photo=upload.read() if upload and upload.filename else None,
+                                       store=photo_store(), allowance=allowance()),
+                  done=now_is, redirect_to=url_for("tasks.index"), piece=True, reraise=(404,), answer=again)
 
 
 @bp.post("/<int:task_id>/cancel")
 @login_required
 def cancel(task_id: int):
     """Call off a task that has not started (with a reason its people are told); htmx gets the list back."""
-    db = get_session()
-    try:
-        task = tasks.cancel(db, user=current_user, task_id=task_id, data=request.form.to_dict(), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 404 or not fragment_wanted():
-            raise
-        return page("tasks/index.html", "tasks/_list.html", err.status,
-                    **list_context(error=translate(err.message, err.params)))
-    done = _("“%(title)s” was called off; everyone on it was told.", title=task.title)
-    if not fragment_wanted():
-        flash(done, "success")
-        return redirect(url_for("tasks.index"))
-    return page("tasks/index.html", "tasks/_list.html", **list_context(message=done))
+    return submit(lambda db: tasks.cancel(db, user=current_user, task_id=task_id, data=request.form.to_dict(),
+                                          ip=client_ip()),
+                  done=lambda task: _("“%(title)s” was called off; everyone on it was told.", title=task.title),
+                  redirect_to=url_for("tasks.index"), piece=True, reraise=(404,), answer=listing)
 
 
 @bp.post("/<int:task_id>/claim")
 @login_required
 def claim(task_id: int):
     """Take an open place; htmx gets the whole list back (the task moves up to my tasks)."""
-    db = get_session()
-    try:
-        tasks.claim(db, user=current_user, task_id=task_id, ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 404 or not fragment_wanted():
-            raise
-        return page("tasks/index.html", "tasks/_list.html", err.status,
-                    **list_context(error=translate(err.message, err.params)))
-    done = _("You have taken this place. Thank you!")
-    if not fragment_wanted():
-        flash(done, "success")
-        return redirect(url_for("tasks.index"))
-    return page("tasks/index.html", "tasks/_list.html", **list_context(message=done))
+    return submit(lambda db: tasks.claim(db, user=current_user, task_id=task_id, ip=client_ip()),
+                  done=_("You have taken this place. Thank you!"), redirect_to=url_for("tasks.index"), piece=True,
+                  reraise=(404,), answer=listing)

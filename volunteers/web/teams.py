@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import teams
-from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page
+from volunteers.web.views import page, submit
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
 
@@ -39,19 +37,15 @@ def index():
 @login_required
 def create():
     """Create a team; on a problem, the list again with the reason and what was typed."""
-    db = get_session()
-    try:
-        team = teams.create(db, user=current_user, data=request.form.to_dict(), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status in (403, 404):
-            raise
+    def again(status: int, error: str):
+        db = get_session()
         items = teams.visible_teams(db, current_user)
-        return page("teams/index.html", "teams/_list.html", err.status, items=items, form=request.form.to_dict(),
-                    counts=teams.member_counts(db, [t.id for t in items]), coordinator=True,
-                    error=translate(err.message, err.params))
-    flash(_("The team “%(name)s” was created.", name=team.name), "success")
-    return redirect(url_for("teams.show", team_id=team.id))
+        return page("teams/index.html", "teams/_list.html", status, items=items, form=request.form.to_dict(),
+                    counts=teams.member_counts(db, [t.id for t in items]), coordinator=True, error=error)
+
+    return submit(lambda db: teams.create(db, user=current_user, data=request.form.to_dict(), ip=client_ip()),
+                  done=lambda team: _("The team “%(name)s” was created.", name=team.name),
+                  redirect_to=lambda team: url_for("teams.show", team_id=team.id), answer=again)
 
 
 def team_context(team, **extra: Any) -> dict[str, Any]:
@@ -69,22 +63,11 @@ def show(team_id: int):
 
 def act(team_id: int, work, done):
     """Run one coordinator step; answer with the team card (htmx) or back to the team page."""
-    db = get_session()
-    try:
-        result = work(db)
-    except DomainError as err:
-        db.rollback()
-        if err.status in (403, 404) or not fragment_wanted():
-            raise
-        team = teams.visible(db, current_user, team_id)
-        return page("teams/show.html", "teams/_team.html", err.status,
-                    **team_context(team, error=translate(err.message, err.params)))
-    message = done(result)
-    team = teams.visible(db, current_user, team_id)
-    if fragment_wanted():
-        return page("teams/show.html", "teams/_team.html", **team_context(team, message=message))
-    flash(message, "success")
-    return redirect(url_for("teams.show", team_id=team.id))
+    def again(status: int, **notes: Any):
+        team = teams.visible(get_session(), current_user, team_id)
+        return page("teams/show.html", "teams/_team.html", status, **team_context(team, **notes))
+
+    return submit(work, done=done, redirect_to=url_for("teams.show", team_id=team_id), piece=True, answer=again)
 
 
 @bp.post("/<int:team_id>")

@@ -1,11 +1,13 @@
-"""What the blueprints' views share: a page whole or as the piece htmx asked for."""
+"""What the blueprints' views share: a page whole or as the piece htmx asked for, and the answer to a form post."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from flask import current_app, render_template
+from flask import current_app, flash, redirect, render_template
 
-from volunteers.web.extensions import htmx
+from volunteers.errors import DomainError
+from volunteers.web.errors import translate
+from volunteers.web.extensions import get_session, htmx
 
 
 def fragment_wanted() -> bool:
@@ -30,3 +32,24 @@ def render_page(template_name: str, **context: Any) -> str:
     """page() without a partial, the body only (the name auth.py still uses)."""
     return page(template_name, **context)[0]
 
+
+
+def submit(work: Callable[[Any], Any], *, done: str | Callable[[Any], str], redirect_to: str | Callable[[Any], str],
+           answer: Callable[..., Any], piece: bool = False, reraise: tuple[int, ...] = (403, 404)):
+    """A form post whose one domain call is `work(db)`. A DomainError rolls back and shows `answer(status, error=…)`
+    (the form or piece again with the reason), unless its status is in `reraise` (the error page then). Success is
+    the message `done`: flashed on the page `redirect_to`. With `piece`, htmx gets `answer(200, message=…)` in place
+    instead, and a plain form's refusal is the error page (there is no piece to show it in)."""
+    db = get_session()
+    try:
+        result = work(db)
+    except DomainError as err:
+        db.rollback()
+        if err.status in reraise or (piece and not fragment_wanted()):
+            raise
+        return answer(err.status, error=translate(err.message, err.params))
+    message = done(result) if callable(done) else done
+    if piece and fragment_wanted():
+        return answer(200, message=message)
+    flash(message, "success")
+    return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
