@@ -2,7 +2,7 @@
 entries, corrections, the tally with XLSX/CSV export, month certification and the monthly evaluation (月考评)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,7 +16,7 @@ from volunteers.models import User
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page
+from volunteers.web.views import fragment_wanted, page, submit
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
 
@@ -104,16 +104,11 @@ def show(record_id: int):
 @login_required
 def correct(record_id: int):
     """Add a correction to an approved record (minutes to add or, negative, to take away, and why)."""
-    db = get_session()
-    try:
-        hours.correct(db, user=current_user, record_id=record_id, data=request.form.to_dict(), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 404:
-            raise
-        return record_page(record_id, err.status, error=translate(err.message, err.params), form=request.form)
-    flash(_("The correction was saved and waits for approval."), "success")
-    return redirect(url_for("hours.show", record_id=record_id))
+    return submit(lambda db: hours.correct(db, user=current_user, record_id=record_id, data=request.form.to_dict(),
+                                           ip=client_ip()),
+                  done=_("The correction was saved and waits for approval."),
+                  redirect_to=url_for("hours.show", record_id=record_id), reraise=(404,),
+                  answer=lambda status, error: record_page(record_id, status, error=error, form=request.form))
 
 
 def manual_form(status: int = 200, **context: Any):
@@ -136,16 +131,10 @@ def manual():
 @login_required
 def add_manual():
     """Save a manual entry; on a problem, the form again with the reason and what was typed."""
-    db = get_session()
-    try:
-        record = hours.add_manual(db, user=current_user, data=request.form.to_dict(), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 403:
-            raise
-        return manual_form(err.status, error=translate(err.message, err.params), form=request.form.to_dict())
-    flash(_("Saved: %(minutes)d minutes, waiting for approval.", minutes=record.minutes), "success")
-    return redirect(url_for("hours.show", record_id=record.id))
+    return submit(lambda db: hours.add_manual(db, user=current_user, data=request.form.to_dict(), ip=client_ip()),
+                  done=lambda record: _("Saved: %(minutes)d minutes, waiting for approval.", minutes=record.minutes),
+                  redirect_to=lambda record: url_for("hours.show", record_id=record.id), reraise=(403,),
+                  answer=lambda status, error: manual_form(status, error=error, form=request.form.to_dict()))
 
 
 # --- Tally and exports ----------------------------------------------------------------------------------------------
@@ -229,13 +218,7 @@ def months():
 @login_required
 def certify():
     """Certify a month for the station; its records are locked from then on."""
-    db = get_session()
-    try:
-        cert = hours.certify(db, user=current_user, month=request.form.get("month"), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 403:
-            raise
-        return months_page(err.status, error=translate(err.message, err.params))
-    flash(_("%(month)s is certified; its records are locked.", month=cert.month), "success")
-    return redirect(url_for("hours.months", month=cert.month))
+    return submit(lambda db: hours.certify(db, user=current_user, month=request.form.get("month"), ip=client_ip()),
+                  done=lambda cert: _("%(month)s is certified; its records are locked.", month=cert.month),
+                  redirect_to=lambda cert: url_for("hours.months", month=cert.month), reraise=(403,),
+                  answer=months_page)
