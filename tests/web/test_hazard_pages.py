@@ -245,6 +245,24 @@ def test_triage_filters_are_a_get_form_that_htmx_enhances(english):
     assert "<html" in restore.text
 
 
+def test_the_triage_list_shows_the_most_urgent_first_and_more_on_a_tap(english, make_hazard, monkeypatch):
+    from volunteers.web import hazards as hazard_views
+    monkeypatch.setattr(hazard_views, "TRIAGE_PAGE", 2)
+    monkeypatch.setattr(hazard_views, "TRIAGE_MAX", 4)
+    for _ in range(5):
+        make_hazard(photos=0)
+    client = english(OFFICER_G12)
+    first = client.get("/hazards/?status=open")
+    assert len(row_ids(first.text)) == 2 and "The first 2 reports" in first.text
+    more = re.search(r'id="hazard-rows-more" href="([^"]+)"', first.text).group(1).replace("&amp;", "&")
+    assert "status=open" in more and "shown=4" in more  # the filters are kept
+    second = client.get(more, headers=HX)
+    assert "<html" not in second.text and len(row_ids(second.text)) == 4
+    assert row_ids(first.text) <= row_ids(second.text)
+    assert 'id="hazard-rows-more"' not in second.text  # the cap: the rest is for the filters
+    assert len(row_ids(client.get("/hazards/?shown=999").text)) == 4 and client.get("/hazards/?shown=-3").status_code == 200
+
+
 def test_malformed_filters_are_ignored(english):
     page = english(OFFICER_G12).get("/hazards/?status=bogus&category=x&grid=abc&overdue=maybe")
     assert page.status_code == 200

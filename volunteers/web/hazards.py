@@ -107,12 +107,31 @@ def filters() -> dict[str, Any]:
             "overdue": args.get("overdue") == "1"}
 
 
-def triage_context(chosen: dict[str, Any]) -> dict[str, Any]:
+# The triage list shows this many at first and this many more per tap of 显示更多, up to TRIAGE_MAX: a phone's first
+# screen holds the most urgent, and a page of 200 rows cost ~0.4 s of rendering at province scale (bench/README.md).
+TRIAGE_PAGE = 50
+TRIAGE_MAX = 200
+
+
+def shown() -> int:
+    """How many rows of the triage list to show (?shown=, a multiple of TRIAGE_PAGE, at most TRIAGE_MAX)."""
+    asked = request.args.get("shown", type=int) or TRIAGE_PAGE
+    return min(TRIAGE_MAX, max(TRIAGE_PAGE, -(-asked // TRIAGE_PAGE) * TRIAGE_PAGE))
+
+
+def triage_context(chosen: dict[str, Any], *, limit: int | None = None) -> dict[str, Any]:
     db = get_session()
     grids = hazards.triage_grids(db, current_user)
+    limit = limit or shown()
     items = hazards.triage(db, current_user, status=None if chosen["status"] == "all" else chosen["status"],
-                           category=chosen["category"] or None, grid_id=chosen["grid"], overdue=chosen["overdue"])
-    return dict(items=items, grids=grids, grid_codes={g.id: g.code for g in grids}, chosen=chosen,
+                           category=chosen["category"] or None, grid_id=chosen["grid"], overdue=chosen["overdue"],
+                           limit=limit + 1)  # one more than shown: whether there is more
+    more = None
+    if len(items) > limit:
+        items = items[:limit]
+        if limit < TRIAGE_MAX:
+            more = url_for(request.endpoint, **(request.args.to_dict() | {"shown": limit + TRIAGE_PAGE}))
+    return dict(items=items, more=more, grids=grids, grid_codes={g.id: g.code for g in grids}, chosen=chosen,
                 queue=current_user.role in ("coordinator", "admin"), is_overdue=hazards.is_overdue,
                 states=hazards.STATES, categories=hazards.CATEGORIES)
 
@@ -132,7 +151,7 @@ def show_map():
     """Open reports of my grids on a map over the grid outlines, with the same list beside it."""
     if not is_staff():
         return redirect(url_for("hazards.mine"))
-    context = triage_context({"status": "open", "category": "", "grid": None, "overdue": False})
+    context = triage_context({"status": "open", "category": "", "grid": None, "overdue": False}, limit=TRIAGE_MAX)
     points = [{"id": h.id, "lat": h.lat, "lon": h.lon, "overdue": hazards.is_overdue(h),
                "label": f"#{h.id} {_(hazards.CATEGORY_LABELS[h.category])}",
                "url": url_for("hazards.show", hazard_id=h.id)}
