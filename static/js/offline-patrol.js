@@ -231,18 +231,13 @@
 
   // Check in by typing the poster's code: forgiven like the server does (case, spaces, dashes, 0/1/8 for O/I/B),
   // queued through the outbox like a GPS check-in, and refused at once when it cannot be a code at all.
-  function normaliseCode(text) {
-    var m = String(text || "").toUpperCase().replace(/\s+/g, "").match(/PAV[1I]-*(\d+)-*([A-Z0-9]{10})(?![A-Z0-9])/);
-    if (!m) return null;
-    return "PAV1-" + m[1] + "-" + m[2].replace(/0/g, "O").replace(/1/g, "I").replace(/8/g, "B");
-  }
   function checkInByCode(form) {
     var state = load();
     var input = form.querySelector("input[name=qr]");
     if (!state || state.ended) return;
-    var code = normaliseCode(input.value);
-    if (!code || /[9]/.test(code.split("-")[2])) { say(msg("bad-code"), true); input.focus(); return; }
-    var cpId = Number(code.split("-")[1]);
+    var code = window.PosterCode.normalise(input.value);  // poster-code.js: one copy with the poster page's
+    if (!code) { say(msg("bad-code"), true); input.focus(); return; }
+    var cpId = window.PosterCode.checkpointId(code);
     var cp = data.checkpoints.filter(function (c) { return c.id === cpId; })[0];
     var id = Outbox.newId();
     mine[id] = true;

@@ -25,13 +25,7 @@
     box.hidden = !text;
   }
 
-  // Forgiven like the server does (grids.normalise_qr): case, spaces, dashes, PAVI, and 0/1/8 for O/I/B.
-  function normaliseCode(text) {
-    var m = String(text || "").toUpperCase().replace(/\s+/g, "").match(/PAV[1I]-*(\d+)-*([A-Z0-9]{10})(?![A-Z0-9])/);
-    if (!m) return null;
-    var code = "PAV1-" + m[1] + "-" + m[2].replace(/0/g, "O").replace(/1/g, "I").replace(/8/g, "B");
-    return /^PAV1-\d+-[A-Z2-7]{10}$/.test(code) ? code : null;
-  }
+  var normaliseCode = window.PosterCode.normalise;  // poster-code.js: forgiven like the server does
 
   var raw = "";
   try { raw = decodeURIComponent(window.location.pathname.replace(/^.*\/c\//, "")); } catch (e) { raw = "?"; }

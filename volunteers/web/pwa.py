@@ -13,7 +13,8 @@ from flask_wtf.csrf import generate_csrf
 bp = Blueprint("pwa", __name__)
 
 # What the service worker keeps from the start so the app shell opens with no network.
-SHELL_ASSETS = ("css/app.css", "js/app.js", "js/swap-errors.js", "js/confirm.js", "js/outbox.js", "js/pwa.js", "js/offline-patrol.js",
+SHELL_ASSETS = ("css/app.css", "js/app.js", "js/swap-errors.js", "js/confirm.js", "js/outbox.js", "js/pwa.js",
+                "js/poster-code.js", "js/offline-patrol.js",
                 "js/scanner.js", "js/nfc.js", "js/vendor/jsQR-1.4.0.min.js",
                 "js/vendor/htmx-2.0.11.min.js", "icons/icon-192.png",
                 # The report form offline: GPS, the map with the grid outlines (embedded in the page), thumbnails.
