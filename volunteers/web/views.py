@@ -33,7 +33,6 @@ def render_page(template_name: str, **context: Any) -> str:
     return page(template_name, **context)[0]
 
 
-
 def submit(work: Callable[[Any], Any], *, done: str | Callable[[Any], str], redirect_to: str | Callable[[Any], str],
            answer: Callable[..., Any], piece: bool = False, reraise: tuple[int, ...] = (403, 404)):
     """A form post whose one domain call is `work(db)`. A DomainError rolls back and shows `answer(status, error=…)`
