@@ -416,6 +416,7 @@
     var located = form.querySelector("[data-location-status]");
     if (located && form.elements.lat && form.elements.lat.value) located.textContent = located.getAttribute("data-msg-found") || "";
     form.setAttribute("data-outbox-replaces", String(row.seq));
+    form.dispatchEvent(new CustomEvent("report:restored"));  // report-form.js puts the marker on the saved place
   }
 
   function fixFromHash(root) {

@@ -95,6 +95,13 @@
       if (evt.target.type === "file") { tooMany(); showThumbs(); }
     });
     form.addEventListener("input", function (evt) { if (evt.target.name === "address" && missing && !missing.hidden) noPlace(); });
+    // A refused report brought back for fixing (pwa.js): its saved place goes back on the map.
+    form.addEventListener("report:restored", function () {
+      if (form.elements.lat.value && form.elements.lon.value) {
+        var accuracy = parseFloat(form.elements.accuracy_m.value);
+        place(parseFloat(form.elements.lat.value), parseFloat(form.elements.lon.value), isNaN(accuracy) ? null : accuracy);
+      }
+    });
     form.addEventListener("reset", function () { setTimeout(function () { showThumbs(); if (marker) { marker.remove(); marker = null; } }, 0); });
     // Capture phase: this runs before the outbox's own submit handler (pwa.js), which skips a prevented submit.
     form.addEventListener("submit", function (evt) {

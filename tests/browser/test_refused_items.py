@@ -267,3 +267,24 @@ def test_a_login_that_ended_while_items_wait_keeps_them_and_says_log_in_again(li
     page.wait_for_url(live.url + "/")
     until(page, "Outbox.list(null).then(rows => rows.length === 0)")  # kept on the phone, sent once back in
     assert len(mine(live, Patrol)) == 1
+
+
+def test_a_refused_report_brought_back_for_fixing_shows_its_saved_place_on_the_map(live, contexts):
+    office = live.checkpoint("东街村委会")
+    page = open_page(contexts("phone"))
+    log_in(page, live, VOLUNTEER)
+    cid = "66666666-6666-4666-8666-000000000002"
+    # Refused for its category (422), not its place: the place must come back onto the map.
+    page.evaluate("""([cid, lat, lon]) => Outbox.add({user: VolunteersApp.user, client_id: cid, kind: 'hazard',
+        label: '上报隐患', url: '/api/v1/hazards', parts: [['client_id', cid], ['kind', 'hazard'],
+        ['category', 'not-a-category'], ['description', '电线老化'], ['lat', String(lat)], ['lon', String(lon)],
+        ['accuracy_m', '9']]})""", [cid, office.lat, office.lon])
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    alert = page.locator("#outbox-alert")
+    expect(alert).to_be_visible(timeout=20_000)
+    alert.get_by_role("link", name="修改报告").click()
+    page.wait_for_url("**/hazards/new*")
+    expect(page.locator("#description")).to_have_value("电线老化")
+    page.locator("#report-form path.leaflet-interactive[stroke='#b71c1c']").wait_for()  # the marker, at the saved place
+    assert page.input_value("#report-form input[name=accuracy_m]") == "9"
+    assert abs(float(page.input_value("#report-form input[name=lat]")) - office.lat) < 1e-5
