@@ -144,6 +144,7 @@ EXPECTED: dict[str, tuple[object, object]] = {
     'roster.template': ("coordinator", None),
     'roster.upload': (None, ('vol', 'vol_g3', 'off_g34')),
     'scan.check_in': (None, ()),
+    'scan.shell': ("public", None),  # the offline poster page: the same for everyone, no personal data
     'scan.show': ("scope", None),
     'signup.create': (None, ()),
     'signup.done': ((302, 302, 302, 302, 302, 302), None),
