@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from tests.test_duties import soon_shift, take
+from tests.test_duties import no_demo_shift_soon, soon_shift, take
 from volunteers import duties, joblock
 from volunteers.models import Notification
 
@@ -28,7 +28,8 @@ def reminded(town) -> list[tuple[int, str]]:
 
 
 def shifts_soon(town) -> int:
-    """Four shifts within the hour, two accepted volunteers each: eight reminders due."""
+    """Four shifts within the hour, two accepted volunteers each: eight reminders due (and none of the demo's)."""
+    no_demo_shift_soon(town)
     now = datetime.now(timezone.utc)
     for n in range(4):
         task = soon_shift(town, timedelta(minutes=10 + 5 * n), now)
