@@ -10,6 +10,7 @@ var PAGES = "pages-v1";
 var IMAGES = "images-v1";
 var DATA = "data-v1";
 var PRECACHE = {{ precache|safe }};
+var OFFLINE_KIT = {{ kit|safe }};  // kept after the first login (or at once after an update), not at install
 var OFFLINE_URL = "{{ offline_url }}";
 var SCAN_SHELL_URL = "{{ scan_shell_url }}";
 var CHECKPOINTS_URL = "/api/v1/checkpoints";
@@ -29,9 +30,26 @@ self.addEventListener("install", function (event) {
 self.addEventListener("activate", function (event) {
   var keep = [SHELL, PAGES, IMAGES, DATA];
   event.waitUntil(caches.keys().then(function (keys) {
-    return Promise.all(keys.filter(function (k) { return keep.indexOf(k) < 0; }).map(function (k) { return caches.delete(k); }));
-  }).then(function () { return self.clients.claim(); }));
+    // An update of a phone that already had an app shell: keep the offline kit again at once (someone may go out
+    // with no signal before the next login). A first install waits for the login's "warm".
+    var updated = keys.some(function (k) { return k.indexOf("shell-") === 0 && k !== SHELL; });
+    return Promise.all(keys.filter(function (k) { return keep.indexOf(k) < 0; }).map(function (k) { return caches.delete(k); }))
+      .then(function () { return self.clients.claim(); })
+      .then(function () { if (updated) return keepKit(); });
+  }));
 });
+
+// The offline kit (the report form's map, the scanner's decoder, the poster page) into the shell's cache, each file
+// once: a phone that has it costs a cache look-up, not a download.
+function keepKit() {
+  return caches.open(SHELL).then(function (cache) {
+    return Promise.all(OFFLINE_KIT.map(function (url) {
+      return cache.match(url).then(function (hit) {
+        return hit || cache.add(new Request(url, { cache: "no-cache" })).catch(function () {});
+      });
+    }));
+  });
+}
 
 function trim(cacheName, max) {
   return caches.open(cacheName).then(function (cache) {
@@ -178,7 +196,7 @@ function warm(urls) {
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "claim") event.waitUntil(self.clients.claim());
-  if (data.type === "warm" && Array.isArray(data.urls)) event.waitUntil(warm(data.urls));
+  if (data.type === "warm" && Array.isArray(data.urls)) event.waitUntil(Promise.all([keepKit(), warm(data.urls)]));
   if (data.type === "clear-user-data") {
     event.waitUntil(Promise.all([caches.delete(PAGES), caches.delete(IMAGES), caches.delete(DATA)]));
   }

@@ -23,10 +23,13 @@ def mine(live, model):
 
 
 def ready_for_offline(page):
-    """Wait until the service worker controls the page and has kept the pages a volunteer needs."""
+    """Wait until the service worker controls the page and has kept the pages a volunteer needs and the offline kit
+    (the report form's map, the scanner's decoder, the poster page), which it fetches after login."""
     until(page, "navigator.serviceWorker.controller !== null")
     until(page, """caches.open('pages-v1').then(c => Promise.all(['/', '/hazards/new', '/outbox'].map(u => c.match(u))))
                    .then(hits => hits.every(Boolean))""")
+    until(page, """Promise.all(['/static/js/vendor/leaflet-1.9.4/leaflet.js', '/static/js/vendor/jsQR-1.4.0.min.js', '/c/']
+                   .map(u => caches.match(u))).then(hits => hits.every(Boolean))""")
 
 
 def outbox_size(page) -> int:
