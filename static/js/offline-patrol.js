@@ -102,7 +102,7 @@
 
   // Keeping the screen on while the patrol runs, if the volunteer chose it (remembered on this phone): a locked
   // screen stops the page, and with it the distances and the breadcrumb. root.dataset.awake says what happened.
-  var awakeKey = "awake:" + app.user, lock = null, asking = false;
+  var awakeKey = "awake:" + app.user, lock = null, asking = false, retried = false;
   function syncAwake() {
     if (!("wakeLock" in navigator)) return;
     var state = load();
@@ -116,6 +116,8 @@
         l.addEventListener("release", function () { lock = null; root.dataset.awake = "off"; });
       }, function () {  // not allowed on this phone (or battery saver): say so and untick the box
         asking = false;
+        // A page still loading (or just shown again) may be refused once: ask once more before giving up.
+        if (!retried) { retried = true; setTimeout(syncAwake, 1500); return; }
         root.dataset.awake = "refused";
         localStorage.setItem(awakeKey, "0");
         root.querySelector("[data-app-awake]").checked = false;
