@@ -3,15 +3,15 @@ clue-reporter privacy, idempotent reports that are saved whole or not at all, an
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from tests.factories import count
 from volunteers import demo, hazards, photos
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from volunteers.models import (AuditEvent, Hazard, HazardEvent, Notification, Photo, Station, Team, TeamMember, User,
@@ -53,10 +53,6 @@ def new_id() -> str:
 
 def file_count(store: photos.PhotoStore) -> int:
     return sum(1 for p in store.root.rglob("*") if p.is_file()) if store.root.exists() else 0
-
-
-def count(session, model, *where) -> int:
-    return session.exec(select(sa.func.count()).select_from(model).where(*where)).one()
 
 
 @pytest.fixture

@@ -3,20 +3,16 @@ role changes, phone masking."""
 from __future__ import annotations
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 from werkzeug.security import check_password_hash
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from tests.factories import count
 from volunteers import accounts, people
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from volunteers.models import AuditEvent, GridOfficer, Station, Team, TeamMember, User
 
 PENDING, SUSPENDED = "13800000223", "13800000224"  # the demo's pending (G1) and suspended (G3) volunteers
-
-
-def count(session, model, *where) -> int:
-    session.expire_all()
-    return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 def signup_data(town, **overrides) -> dict:

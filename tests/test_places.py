@@ -3,8 +3,9 @@ a route passes only its own grid's checkpoints in the order the officer sets; of
 from __future__ import annotations
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
+from tests.factories import count
 from volunteers import grids, places
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from volunteers.models import AuditEvent, Checkpoint, GridOfficer, Route
@@ -16,11 +17,6 @@ def inside(town, code: str, north: float = 0.5, east: float = 0.5) -> dict:
     ring = town.grid(code).boundary["coordinates"][0]
     (w, s), (e, n) = ring[0], ring[2]
     return {"lat": s + north * (n - s), "lon": w + east * (e - w)}
-
-
-def count(session, model, *where) -> int:
-    session.rollback()
-    return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 def test_the_officer_places_a_checkpoint_in_their_grid_and_it_is_audited(session, town):

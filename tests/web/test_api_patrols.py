@@ -8,8 +8,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
+from tests.factories import count
 from volunteers import accounts, demo, geo, grids
 from volunteers.models import CheckIn, Patrol, User, utcnow
 
@@ -20,11 +21,6 @@ EN = {"Accept-Language": "en"}
 
 def cid(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
-
-
-def count(session, model) -> int:
-    session.rollback()  # a fresh snapshot: the app wrote on its own connection
-    return session.exec(select(func.count()).select_from(model)).one()
 
 
 def assert_error(response, status: int, code: str | None = None) -> str:

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import CHEAP_DEMO_HASH, COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER
+from tests.factories import count
 from tests.test_certificates import other_coordinator
 from tests.test_commendations import honour
 from volunteers.models import Commendation, Team
@@ -15,9 +16,9 @@ from volunteers.models import Commendation, Team
 HX = {"HX-Request": "true"}
 
 
-def count(session) -> int:
-    session.expire_all()
-    return len(session.exec(select(Commendation)).all()) - 2  # the demo town has two
+def added(session) -> int:
+    """Honours beyond the demo town's two."""
+    return count(session, Commendation) - 2
 
 
 def test_the_station_honours_page_lists_honours_and_offers_staff_the_form(english, session, town):
@@ -46,13 +47,13 @@ def test_an_officer_of_another_grid_cannot_commend_and_is_told_why(english, sess
     answer = english(OFFICER_G34).post("/commendations/", headers=HX, data={
         "target": f"v{town.user(VOLUNTEER).id}", "kind": "banner", "title": "越权"})
     assert answer.status_code == 403 and "only honour volunteers of your own grids" in answer.text
-    assert count(session) == 0
+    assert added(session) == 0
 
 
 def test_a_volunteer_cannot_record_an_honour(login_as, session, town):
     response = login_as(VOLUNTEER).post("/commendations/", data={"target": f"v{town.user(VOLUNTEER).id}",
                                                                  "title": "自封"})
-    assert response.status_code == 403 and count(session) == 0
+    assert response.status_code == 403 and added(session) == 0
 
 
 def test_a_plain_form_post_redirects_to_the_list(login_as, session, town):

@@ -8,8 +8,9 @@ import json
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
-from sqlmodel import func, select
+from sqlmodel import select
 
+from tests.factories import count
 from volunteers import grids
 from volunteers.models import AuditEvent, Checkpoint, CheckIn, Grid, GridOfficer, Patrol, Route, RouteStop
 
@@ -20,11 +21,6 @@ CID = "00000000-0000-4000-8000-0000000000{:02d}"
 # A square just east of the demo town's G2.
 W, S, E, N = 120.1108, 30.2490, 120.1212, 30.2580
 SQUARE = {"type": "Polygon", "coordinates": [[[W, S], [E, S], [E, N], [W, N], [W, S]]]}
-
-
-def count(session, model, *where) -> int:
-    session.rollback()  # a fresh snapshot: the app wrote on its own connection
-    return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 def middle(town, code: str) -> dict:

@@ -8,19 +8,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
+from tests.factories import count
 from volunteers import geo, grids
 from volunteers.models import CheckIn, Patrol, utcnow
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
 
 HX = {"HX-Request": "true"}
-
-
-def count(session, model) -> int:
-    session.rollback()
-    return session.exec(select(func.count()).select_from(model)).one()
 
 
 def start_form_client_id(html: str) -> str:
