@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,12 +24,18 @@ TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('main a, main button,
   .filter(([_, h]) => h < 48)"""
 
 
+def reach(page, live, path):
+    """Open the page and make sure it is the page, not the login form it would be with a broken login."""
+    response = page.goto(live.url + path)
+    page.wait_for_load_state("networkidle")
+    assert response.ok and urlsplit(page.url).path == path, (path, page.url)
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_volunteer_pages_fit_a_small_phone_with_big_targets(live, contexts, path):
     page = open_page(contexts("phone"))
     log_in(page, live, "13800000201")
-    page.goto(live.url + path)
-    page.wait_for_load_state("networkidle")
+    reach(page, live, path)
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 18
     assert page.evaluate(TARGETS_TOO_SMALL) == []
@@ -39,8 +46,7 @@ def test_volunteer_pages_fit_a_small_phone_with_big_targets(live, contexts, path
 def test_an_officers_pages_fit_a_small_phone(live, contexts, path):
     page = open_page(contexts("phone"))
     log_in(page, live, "13800000101")
-    page.goto(live.url + path)
-    page.wait_for_load_state("networkidle")
+    reach(page, live, path)
     # The week schedule is a wide table: it scrolls inside its own box, never the page.
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 18
