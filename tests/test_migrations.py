@@ -1,4 +1,6 @@
 """The Alembic migrations build exactly the schema the models describe."""
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -20,3 +22,18 @@ def test_migrating_again_is_harmless_and_stays_at_head(app):
     head = ScriptDirectory.from_config(db.alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head
+
+
+def test_migrating_down_and_up_keeps_every_row(make_app, session, town):
+    """Re-making a parent table on SQLite (batch mode) must not cascade-delete its children: 0011 re-makes `patrol`,
+    whose check-ins once vanished with it."""
+    engine = session.get_bind()
+    counts = {t: session.exec(sa.text(f'SELECT count(*) FROM "{t}"')).one()[0] for t in ("checkin", "patrol", "hazard")}
+    assert counts["checkin"] > 0
+    session.close()
+    config = db.alembic_config(engine)
+    command.downgrade(config, "0010")
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        after = {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() for t in counts}
+    assert after == counts

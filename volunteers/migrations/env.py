@@ -17,6 +17,12 @@ def render_item(type_, obj, autogen_context):
 config = context.config
 engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
 with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch migration copies a table, drops the old one and renames the copy. With foreign keys on, SQLite's
+        # DROP TABLE deletes the rows first and ON DELETE CASCADE empties every child table (re-making `patrol`
+        # once emptied `checkin`). The pragma only takes effect outside a transaction, so it is set before one.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=metadata(),
@@ -27,3 +33,8 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
     connection.commit()
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        if broken:
+            raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
