@@ -1,4 +1,5 @@
 """The Alembic migrations build exactly the schema the models describe."""
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -6,6 +7,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from volunteers import db
+from volunteers import models
 from volunteers.models import SQLModel
 
 
@@ -37,3 +39,27 @@ def test_migrating_down_and_up_keeps_every_row(make_app, session, town):
     with engine.connect() as conn:
         after = {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() for t in counts}
     assert after == counts
+
+
+def test_the_checked_values_are_the_domains_own():
+    from volunteers import certificates, hazards, models, tasks
+    assert models.CHECKS[("hazard", "kind")] == hazards.KINDS
+    assert models.CHECKS[("hazard", "category")] == hazards.CATEGORIES
+    assert models.CHECKS[("hazard", "priority")] == hazards.PRIORITIES
+    assert set(models.CHECKS[("hazard", "status")]) == set(hazards.STATES)
+    assert models.CHECKS[("task", "kind")] == tasks.KINDS
+    assert set(models.CHECKS[("assignment", "state")]) == set(tasks.STATE_LABELS)
+    assert set(models.CHECKS[("certificate", "status")]) >= {"notice", "issued", "withdrawn"}
+    assert certificates  # imported for the status values above, which it writes as literals
+
+
+@pytest.mark.parametrize("table, column", [("hazard", "status"), ("user", "role"), ("assignment", "state"),
+                                           ("service_record", "status"), ("checkin", "method")])
+def test_the_database_refuses_a_value_outside_the_list(session, town, table, column):
+    with pytest.raises(sa.exc.IntegrityError):
+        session.exec(sa.text(f'UPDATE "{table}" SET {column} = :v'), params={"v": "typo"})
+        session.flush()
+    session.rollback()
+    allowed = models.CHECKS[(table, column)][-1]
+    session.exec(sa.text(f'UPDATE "{table}" SET {column} = :v'), params={"v": allowed})
+    session.rollback()

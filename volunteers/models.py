@@ -507,3 +507,27 @@ class Commendation(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     recorded_by_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
     created_at: datetime = when(default=utcnow)
+
+
+# --- The values a state or kind column may hold -------------------------------------------------
+# CHECK constraints (migration 0020), so a typo in a new code path fails at the database, not in a report months
+# later. The domain modules name the same values (hazards.STATES, tasks.KINDS …); tests/test_migrations.py holds
+# the two together. A new value needs a migration.
+CHECKS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("user", "role"): ROLES,
+    ("user", "status"): STATUSES,
+    ("hazard", "kind"): ("hazard", "clue"),
+    ("hazard", "category"): ("fire", "gas_electric", "traffic", "public_order", "dispute", "suspicious", "other"),
+    ("hazard", "status"): ("reported", "accepted", "assigned", "rectifying", "rectified", "closed", "rejected",
+                           "duplicate"),
+    ("hazard", "priority"): ("low", "normal", "high", "urgent"),
+    ("task", "kind"): ("patrol", "school_gate", "publicity", "event_security", "home_visit", "hazard_followup"),
+    ("assignment", "state"): ("offered", "accepted", "declined", "done", "verified", "no_show"),
+    ("service_record", "status"): ("pending", "approved", "rejected"),
+    ("service_record", "source"): ("patrol", "assignment", "manual", "correction"),
+    ("checkin", "method"): ("gps", "qr"),
+    ("certificate", "status"): ("notice", "issued", "withdrawn"),
+}
+for (_table, _column), _values in CHECKS.items():
+    SQLModel.metadata.tables[_table].append_constraint(sa.CheckConstraint(
+        sa.column(_column).in_(_values), name=_column))
