@@ -40,8 +40,8 @@
     }
 
     var pick = form.querySelector("[data-pick-map]");
-    if (pick && window.L && window.pavBaseMap) {
-      map = window.pavBaseMap(pick, window.pavMapData(pick), [], 15);
+    if (pick && window.L && window.pavMap && window.pavMap.worthDrawing(pick, window.pavMap.data(pick))) {
+      map = window.pavMap.base(pick, window.pavMap.data(pick), [], 16);
       var hint = form.querySelector("[data-pick-hint]");
       if (hint) hint.hidden = false;
       map.on("click", function (evt) { place(evt.latlng.lat, evt.latlng.lng, null); say("picked"); });
