@@ -18,8 +18,7 @@
       layers.push(L.circleMarker([p.lat, p.lon], {
         radius: 8, weight: 3, color: COLOURS[p.status] || "#616161", fillOpacity: p.status === "visited" ? 0.8 : 0.1,
         dashArray: p.status === "not_yet" ? "4 4" : null
-      }).bindTooltip(text(p.label), { permanent: true, direction: "right", offset: [8, 0],
-                                      className: "map-label map-label-point map-label-" + (p.status || "") }));
+      }).bindTooltip(text(p.name || p.label), window.pavMap.pointLabel("map-label-point map-label-" + (p.status || ""))));
     });
     (data.hazards || []).forEach(function (h) {
       layers.push(link(L.circleMarker([h.lat, h.lon], {
@@ -58,8 +57,7 @@
     });
     (data.checkins || []).forEach(function (c) {
       layers.push(L.circleMarker([c.lat, c.lon], { radius: 9, weight: 3, color: "#2e7d32", fillOpacity: 0.6 })
-        .bindTooltip(window.pavMap.text(c.label), { permanent: true, direction: "right", offset: [8, 0],
-                                                     className: "map-label map-label-point" }));
+        .bindTooltip(window.pavMap.text(c.label), window.pavMap.pointLabel("map-label-point")));
     });
     if (!layers.length && !data.tiles) return;
     el._pavMap = window.pavMap.make(el, data);

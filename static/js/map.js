@@ -33,10 +33,66 @@
     (data.grids || []).forEach(function (g) {
       var outline = L.geoJSON(g.boundary, { style: { color: "#37474f", weight: 2, fillOpacity: 0.05 } });
       layers.push(outline);
-      var at = g.label_at || outline.getBounds().getCenter();
-      layers.push(label(at, g.code + " " + g.name, "grid"));
+      // At the top of the grid, clear of the checkpoints inside it.
+      var box = outline.getBounds();
+      layers.push(label([box.getNorth(), box.getCenter().lng], g.code + " " + g.name, "grid"));
     });
     return layers;
+  }
+
+  // A name beside a point, permanent; map.js turns it to the side with more room (see declutter).
+  function pointLabel(className) {
+    return { permanent: true, direction: "right", offset: [8, 0], className: "map-label " + className };
+  }
+
+  // Names placed so none covers another: "you are here" first, then the grids' names, then each point's name on
+  // the first side of it (right, left, above, below) where it fits inside the map without covering a name already
+  // placed; a name with no room waits until the map is zoomed in. Run again after every move and zoom.
+  var SIDES = { right: [8, 0], left: [-8, 0], top: [0, -8], bottom: [0, 8] };
+
+  function declutter(map) {
+    var box = map.getContainer();
+    var frame = box.getBoundingClientRect();
+    var kept = [];
+    function clashes(r) {
+      if (r.left < frame.left || r.right > frame.right || r.top < frame.top || r.bottom > frame.bottom) return true;
+      return kept.some(function (k) {
+        return r.left < k.right - 1 && r.right > k.left + 1 && r.top < k.bottom - 1 && r.bottom > k.top + 1;
+      });
+    }
+    function fixed(el, always) {
+      el.style.visibility = "";
+      var r = el.getBoundingClientRect();
+      if (!always && clashes(r)) el.style.visibility = "hidden";
+      else kept.push(r);
+    }
+    Array.prototype.forEach.call(box.querySelectorAll(".leaflet-tooltip.map-label-here"), function (el) { fixed(el, true); });
+    Array.prototype.forEach.call(box.querySelectorAll(".map-label-grid span"), function (el) { fixed(el, false); });
+    var mid = map.getSize().x / 2;
+    var people = [], points = [];
+    map.eachLayer(function (layer) {
+      var tip = layer.getTooltip && layer.getTooltip();
+      if (!tip || !tip.options.permanent || !layer.getLatLng || !tip.getElement() || /map-label-here/.test(tip.options.className)) return;
+      (/map-label-person/.test(tip.options.className) ? people : points).push([layer, tip]);
+    });
+    people.concat(points).forEach(function (pair) {
+      var layer = pair[0], tip = pair[1], el = tip.getElement();
+      var east = map.latLngToContainerPoint(layer.getLatLng()).x > mid;
+      var order = /map-label-person/.test(tip.options.className) ? ["top", "bottom", "right", "left"]
+        : east ? ["left", "right", "top", "bottom"] : ["right", "left", "top", "bottom"];
+      el.style.visibility = "";
+      for (var i = 0; i < order.length; i++) {
+        tip.options.direction = order[i];
+        tip.options.offset = SIDES[order[i]];
+        tip.update();
+        var r = el.getBoundingClientRect();
+        if (!clashes(r)) { kept.push(r); return; }
+      }
+      tip.options.direction = order[0];
+      tip.options.offset = SIDES[order[0]];
+      tip.update();
+      el.style.visibility = "hidden";
+    });
   }
 
   // Checkpoints as dots (or circles of their radius when `circles`), each with its name beside it.
@@ -46,8 +102,7 @@
       var mark = circles
         ? L.circle([c.lat, c.lon], { radius: c.radius || 50, color: "#0d47a1", weight: 2 })
         : L.circleMarker([c.lat, c.lon], { radius: 7, weight: 2, color: "#0d47a1", fillColor: "#ffffff", fillOpacity: 1 });
-      return mark.bindTooltip(text(c.name), { permanent: true, direction: "right", offset: [8, 0],
-                                              className: "map-label map-label-point" });
+      return mark.bindTooltip(text(c.name), pointLabel("map-label-point"));
     });
   }
 
@@ -104,7 +159,8 @@
   function make(el, data) {
     var L = window.L;
     el.hidden = false;
-    var map = L.map(el, { scrollWheelZoom: false });
+    var map = L.map(el, { scrollWheelZoom: false, zoomSnap: 0.25 });
+    map.on("zoomend moveend", function () { declutter(map); });
     map.attributionControl.setPrefix(false);
     var tiles = el.getAttribute("data-tiles") || data.tiles;
     if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: text(data.credit || "") }).addTo(map);
@@ -119,6 +175,7 @@
     }
     scale.addTo(map);
     youAreHere(map, data);
+    el._pavMap = map;
     return map;
   }
 
@@ -134,6 +191,7 @@
       else map.setView([30.25, 120.1], 13);
     }
     layers.forEach(function (layer) { layer.addTo(map); });
+    declutter(map);
   }
 
   // The common map: labelled grids and checkpoints plus these extra layers, fitted to them all.
@@ -149,7 +207,8 @@
   }
 
   window.pavMap = { data: readData, make: make, show: show, base: base, grids: gridLayers,
-                    checkpoints: checkpointLayers, worthDrawing: worthDrawing, text: text };
+                    checkpoints: checkpointLayers, worthDrawing: worthDrawing, text: text,
+                    pointLabel: pointLabel, declutter: declutter };
 
   // data-hazard-map: report markers (data.points) over the labelled grids and checkpoints.
   function hazardMap(el) {

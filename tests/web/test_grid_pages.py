@@ -363,7 +363,8 @@ def urls(town, session) -> dict[str, tuple[str, str]]:
     g1, cp = town.grid("G1"), town.checkpoints("G1")[0]
     route = session.exec(select(Route).where(Route.grid_id == g1.id)).first()
     return {
-        "index": ("GET", "/grids/"), "new": ("GET", "/grids/new"), "create": ("POST", "/grids/new"),
+        "index": ("GET", "/grids/"), "export": ("GET", "/grids/export.geojson"),
+        "new": ("GET", "/grids/new"), "create": ("POST", "/grids/new"),
         "import_form": ("GET", "/grids/import"), "import": ("POST", "/grids/import"),
         "show": ("GET", f"/grids/{g1.id}"), "edit": ("GET", f"/grids/{g1.id}/edit"),
         "update": ("POST", f"/grids/{g1.id}/edit"), "officers": ("POST", f"/grids/{g1.id}/officers"),
@@ -386,7 +387,7 @@ def urls(town, session) -> dict[str, tuple[str, str]]:
     }
 
 
-ALL = ["index", "new", "create", "import_form", "import", "show", "edit", "update", "officers", "add_checkpoint",
+ALL = ["index", "export", "new", "create", "import_form", "import", "show", "edit", "update", "officers", "add_checkpoint",
        "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire", "retire", "restore",
        "poster", "posters", "add_route", "add_stop", "stop", "rename_route", "confirm_delete_route", "delete_route"]
 COORDINATOR_ONLY = ["new", "create", "import_form", "import", "edit", "update", "officers"]
@@ -397,7 +398,7 @@ ON_G1 = ["show", "add_checkpoint", "edit_checkpoint", "update_checkpoint", "conf
 
 def test_the_blueprint_has_no_route_the_matrix_forgets(app):
     endpoints = {r.endpoint.split(".", 1)[1] for r in app.url_map.iter_rules() if r.endpoint.startswith("grids.")}
-    named = {"index", "new", "create", "import_form", "import_grids", "show", "edit", "update", "officers",
+    named = {"index", "export", "new", "create", "import_form", "import_grids", "show", "edit", "update", "officers",
              "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire",
              "retire", "restore", "poster", "grid_posters", "add_route", "add_stop", "stop", "rename_route",
              "confirm_delete_route", "delete_route"}
