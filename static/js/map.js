@@ -110,7 +110,7 @@
   function youAreHere(map, data) {
     var L = window.L;
     var words = data.words || {};
-    if (!("geolocation" in navigator)) return;
+    if (!window.Geolocate || !window.Geolocate.supported) return;
     var dot = null, ring = null;
     function show(lat, lon, accuracy) {
       if (!dot) {
@@ -123,17 +123,12 @@
       ring.setLatLng([lat, lon]).setRadius(accuracy || 0);
     }
     function locate(pan) {
-      var ask = window.pavGeolocate || function (ok, fail, options) {
-        navigator.geolocation.getCurrentPosition(function (pos) {
-          ok(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
-        }, fail, options);
-      };
-      ask(function (lat, lon, accuracy) {
+      window.Geolocate.once(function (lat, lon, accuracy) {
         show(lat, lon, accuracy);
         if (pan) map.panTo([lat, lon]);
-      }, function (err) {
-        if (pan && err && err.code === 1 && words.denied) button.title = words.denied;
-      }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+      }, function (why) {
+        if (pan && why === "denied" && words.denied) button.title = words.denied;
+      }, { maximumAge: 60000 });
     }
     var button;
     var Control = L.Control.extend({

@@ -23,19 +23,19 @@
     }
 
     var gps = form.querySelector("[data-use-location]");
-    if (gps && "geolocation" in navigator) {
+    if (gps && window.Geolocate && window.Geolocate.supported) {
       gps.hidden = false;
       gps.addEventListener("click", function () {
         gps.disabled = true;
         say("locating");
-        navigator.geolocation.getCurrentPosition(function (pos) {
+        window.Geolocate.once(function (lat, lon, accuracy) {
           gps.disabled = false;
-          place(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
+          place(lat, lon, accuracy);
           say("found");
-        }, function (err) {
+        }, function (why) {
           gps.disabled = false;
-          say(err && err.code === 1 ? "denied" : "failed");
-        }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+          say(why);
+        });
       });
     }
 
