@@ -34,8 +34,9 @@ class FontMissing(DomainError):
     status = 503
 
     def __init__(self, path: str):
-        super().__init__("font_missing", N_("The certificate font %(path)s is missing. Install the Debian package "
-                                            "fonts-noto-cjk or set CJK_FONT to a Noto Sans CJK file."), path=path)
+        super().__init__("font_missing", N_("The Chinese font for PDFs (certificates, posters) %(path)s is "
+                                            "missing. Install the Debian package fonts-noto-cjk or set CJK_FONT to a "
+                                            "Noto Sans CJK file."), path=path)
 
 
 # --- Small rules --------------------------------------------------------------------------------------

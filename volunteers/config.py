@@ -68,6 +68,7 @@ def load(instance_path: str, environ: Mapping[str, str], test_config: dict | Non
     settings["DATABASE_URL"] = environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'volunteers.sqlite3'}"
     # Map tiles, e.g. Tianditu (CGCS2000 ≈ WGS-84). Empty: no tile layer, grid outlines and markers only.
     settings["MAP_TILE_URL"] = environ.get("VOLUNTEERS_MAP_TILES", "")
+    settings["MAP_TILE_CREDIT"] = environ.get("VOLUNTEERS_MAP_CREDIT", "")
     # The address printed on certificates' QR codes (https://volunteers.example.gov.cn); empty: the request's own host.
     settings["PUBLIC_URL"] = environ.get("VOLUNTEERS_PUBLIC_URL", "").rstrip("/")
     if environ.get("VOLUNTEERS_SMS_BACKEND"):

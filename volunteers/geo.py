@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from geographiclib.geodesic import Geodesic  # geopy's own geodesic library
 from geopy.distance import geodesic
 
 from volunteers.errors import Invalid, N_
@@ -39,3 +40,18 @@ def point(data: dict[str, Any], *, required: bool = True) -> tuple[float, float]
     lat = number(data, "lat", low=-90, high=90, required=required or given)
     lon = number(data, "lon", low=-180, high=180, required=required or given)
     return None if lat is None else (lat, lon)
+
+
+# The eight compass points, as people say where something is ("东北 120 米").
+COMPASS = (N_("north"), N_("north-east"), N_("east"), N_("south-east"),
+           N_("south"), N_("south-west"), N_("west"), N_("north-west"))
+
+
+def bearing_deg(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The initial bearing from a to b in degrees clockwise from north (0–360), on the WGS-84 ellipsoid."""
+    return Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1])["azi1"] % 360
+
+
+def compass(degrees: float) -> str:
+    """The nearest of the eight compass points (an untranslated msgid) for a bearing."""
+    return COMPASS[int(((degrees % 360) + 22.5) // 45) % 8]

@@ -138,14 +138,19 @@ def _feature(item: Any, feature: int | None) -> GridShape:
                      name=_text(properties, "name", "名称")[:100])
 
 
+def _is_point(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("geometry"), dict) and item["geometry"].get("type") == "Point"
+
+
 def grid_shapes(text: str | bytes) -> list[GridShape]:
-    """The grids in a Polygon geometry, a Feature, or a FeatureCollection (each Feature one grid)."""
+    """The grids in a Polygon geometry, a Feature, or a FeatureCollection (each Polygon Feature one grid; Point
+    Features are checkpoints, read by checkpoint_points)."""
     document = load(text)
     if isinstance(document, dict) and document.get("type") == "FeatureCollection":
         features = document.get("features")
         if not isinstance(features, list) or not features:
             raise GeoJSONError("empty", N_("The FeatureCollection holds no grids."))
-        return [_feature(item, number) for number, item in enumerate(features, start=1)]
+        return [_feature(item, number) for number, item in enumerate(features, start=1) if not _is_point(item)]
     if isinstance(document, dict) and document.get("type") == "Feature":
         return [_feature(document, None)]
     return [GridShape(boundary=polygon(document))]
@@ -177,3 +182,45 @@ def overlap(boundary: dict, others: list[tuple[str, dict]], *, feature: int | No
             raise GeoJSONError("overlap", N_("This boundary overlaps grid %(grid)s by about %(area)d square metres. "
                                              "Neighbouring grids may share a border but not cover the same ground."),
                                feature=feature, grid=code, area=round(common))
+
+
+# --- Checkpoints in the same file, and the export -----------------------------------------------------------
+
+@dataclass
+class CheckpointPoint:
+    """A checkpoint read from a Point Feature: the code of its grid, its name, where it is and its radius."""
+    grid: str
+    name: str
+    lat: float
+    lon: float
+    radius_m: Any = None
+
+
+def checkpoint_points(text: str | bytes) -> list[CheckpointPoint]:
+    """The checkpoints of a FeatureCollection: Point Features with "grid" (its code) and "name" properties."""
+    document = load(text)
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        return []
+    found = []
+    for number, item in enumerate(document.get("features") or [], start=1):
+        if not _is_point(item):
+            continue
+        lon, lat = _position(item["geometry"].get("coordinates"), number)
+        properties = item.get("properties") if isinstance(item.get("properties"), dict) else {}
+        grid, name = _text(properties, "grid", "网格编号")[:32], _text(properties, "name", "名称")[:100]
+        if not grid or not name:
+            raise GeoJSONError("missing_properties", N_("Every checkpoint needs “grid” (its grid's code) and “name” "
+                                                        "in its properties."), feature=number)
+        found.append(CheckpointPoint(grid=grid, name=name, lat=lat, lon=lon, radius_m=properties.get("radius_m")))
+    return found
+
+
+def export(grids: list[tuple[str, str, dict]], checkpoints: list[tuple[str, str, float, float, int]]) -> dict:
+    """A FeatureCollection of grids (code, name, boundary) and checkpoints (grid code, name, lat, lon, radius in
+    metres), in the form import reads back."""
+    features = [{"type": "Feature", "geometry": boundary, "properties": {"kind": "grid", "code": code, "name": name}}
+                for code, name, boundary in grids]
+    features += [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                  "properties": {"kind": "checkpoint", "grid": grid, "name": name, "radius_m": radius}}
+                 for grid, name, lat, lon, radius in checkpoints]
+    return {"type": "FeatureCollection", "features": features}

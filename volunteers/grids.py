@@ -4,14 +4,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 import shapely
 import shapely.geometry
 from sqlmodel import Session, select
 
-from volunteers import db
+from volunteers import db, geo
 from volunteers.errors import Invalid, N_
 from volunteers.models import Checkpoint, Grid, Route, RouteStop
 
@@ -105,3 +108,63 @@ def grid_index(session: Session, station_id: int) -> GridIndex:
 def locate(session: Session, station_id: int, lat: float, lon: float) -> int | None:
     """Which of the station's grids a point lies in; None means the station's own queue."""
     return grid_index(session, station_id).locate(lat, lon)
+
+
+# --- Where a point is, in people's words ("东街村委会 东北 120 米") ----------------------------------------------
+
+NEAR_M = 1000  # farther than this from every known place, a name would mislead more than it helps
+AT_M = 15      # this close, the point is at the place (about a GPS fix's error)
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A point described by the nearest known place: its name, the distance rounded as people say it, and the
+    compass direction from the place to the point (None when the point is at the place)."""
+    place: str
+    distance_m: int
+    direction: str | None
+
+
+def spoken_metres(metres: float) -> int:
+    """A distance as people say it: to 5 m under 100 m, to 10 m under 1 km, to 50 m beyond."""
+    step = 5 if metres < 100 else 10 if metres < 1000 else 50
+    return max(step, int(round(metres / step) * step))
+
+
+def nearest(places: Iterable[tuple[str, float, float]], lat: float, lon: float, *,
+            within: float = NEAR_M) -> Nearby | None:
+    """The nearest of these (name, lat, lon) places to the point, or None when none lies within `within` metres.
+    A flat-earth estimate picks the candidate (cheap for a list of reports); geopy measures the chosen one."""
+    scale = math.cos(math.radians(lat))
+    best = min(places, key=lambda p: (p[1] - lat) ** 2 + ((p[2] - lon) * scale) ** 2, default=None)
+    if best is None:
+        return None
+    metres = geo.distance_m((best[1], best[2]), (lat, lon))
+    if metres > within:
+        return None
+    if metres <= AT_M:
+        return Nearby(place=best[0], distance_m=0, direction=None)
+    return Nearby(place=best[0], distance_m=spoken_metres(metres),
+                  direction=geo.compass(geo.bearing_deg((best[1], best[2]), (lat, lon))))
+
+
+def known_places(session: Session, station_id: int) -> list[tuple[str, float, float]]:
+    """The station's checkpoints in use, as (name, lat, lon): the places its people know by name."""
+    rows = session.exec(select(Checkpoint.name, Checkpoint.lat, Checkpoint.lon).join(Grid, Grid.id == Checkpoint.grid_id)
+                        .where(Grid.station_id == station_id, Checkpoint.retired_at.is_(None))
+                        .order_by(Checkpoint.id))
+    return [(name, lat, lon) for name, lat, lon in rows]
+
+
+def whereabouts(session: Session, station_id: int, points: Iterable[tuple[Any, float | None, float | None]]
+                ) -> dict[Any, Nearby]:
+    """For each (key, lat, lon), the nearest known place of the station (keys without one, or without a point,
+    are left out)."""
+    places = known_places(session, station_id)
+    found = {}
+    for key, lat, lon in points:
+        if lat is not None and lon is not None:
+            near = nearest(places, lat, lon)
+            if near is not None:
+                found[key] = near
+    return found

@@ -181,9 +181,11 @@ def save_grid(session: Session, *, user: User, grid_id: int | None, code: Any, n
 
 def import_grids(session: Session, *, user: User, text: str | bytes, ip: str | None = None) -> tuple[list[Grid], list[Grid]]:
     """Grids from a FeatureCollection (or one Feature) with code and name properties: new codes are created, known
-    codes get the new boundary and name. All or nothing."""
+    codes get the new boundary and name. Point Features with grid and name are checkpoints (as exported): new names
+    are placed, known ones moved. All or nothing."""
     coordinator_only(user)
     shapes = geodata.grid_shapes(text)
+    points = geodata.checkpoint_points(text)
     existing = {g.code: g for g in session.exec(select(Grid).where(Grid.station_id == user.station_id))}
     seen: set[str] = set()
     for number, item in enumerate(shapes, start=1):
@@ -216,8 +218,46 @@ def import_grids(session: Session, *, user: User, text: str | bytes, ip: str | N
             updated.append(grid)
             audit.record(session, actor_id=user.id, action="grid.update", obj=grid, ip=ip, changed=["name", "boundary"],
                          imported=True)
+    if points:
+        _import_checkpoints(session, user, points, ip)
     session.commit()
     return created, updated
+
+
+def _import_checkpoints(session: Session, user: User, points: list[geodata.CheckpointPoint], ip: str | None) -> None:
+    """Place (or move) the file's checkpoints in their grids, each checked as a typed one is."""
+    session.flush()
+    by_code = {g.code: g for g in session.exec(select(Grid).where(Grid.station_id == user.station_id))}
+    for item in points:
+        grid = by_code.get(item.grid)
+        if grid is None:
+            raise Invalid("unknown_grid", N_("The checkpoint “%(name)s” is in grid %(grid)s, which is neither in the "
+                                             "file nor in the station."), name=item.name, grid=item.grid)
+        name, lat, lon, radius = _checkpoint_fields(grid, {"name": item.name, "lat": item.lat, "lon": item.lon,
+                                                           "radius_m": item.radius_m})
+        checkpoint = session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id,
+                                                           Checkpoint.name == name)).first()
+        if checkpoint is None:
+            checkpoint = Checkpoint(grid_id=grid.id, name=name, lat=lat, lon=lon, radius_m=radius,
+                                    qr_secret=grids.new_qr_secret())
+            session.add(checkpoint)
+            session.flush()
+            audit.record(session, actor_id=user.id, action="checkpoint.create", obj=checkpoint, ip=ip,
+                         grid_id=grid.id, lat=lat, lon=lon, radius_m=radius, imported=True)
+        elif (checkpoint.lat, checkpoint.lon, checkpoint.radius_m) != (lat, lon, radius):
+            before = {"lat": checkpoint.lat, "lon": checkpoint.lon, "radius_m": checkpoint.radius_m}
+            checkpoint.lat, checkpoint.lon, checkpoint.radius_m = lat, lon, radius
+            session.add(checkpoint)
+            audit.record(session, actor_id=user.id, action="checkpoint.update", obj=checkpoint, ip=ip, before=before,
+                         imported=True)
+
+
+def export_geojson(session: Session, user: User) -> dict:
+    """The grids this person keeps and their checkpoints in use, as a FeatureCollection import reads back."""
+    shown = visible_grids(session, user)
+    return geodata.export([(g.code, g.name, g.boundary) for g in shown],
+                          [(g.code, c.name, c.lat, c.lon, c.radius_m)
+                           for c, g in grids.checkpoints_in(session, [g.id for g in shown])])
 
 
 def set_officers(session: Session, *, user: User, grid_id: int, officer_ids: list[Any], ip: str | None = None) -> list[User]:

@@ -1,7 +1,7 @@
 // Small enhancements on top of working HTML forms. Each is a data-* component, set up on htmx:load.
 (function () {
   "use strict";
-  var hasGeo = "geolocation" in navigator;
+  var hasGeo = !!(window.Geolocate && window.Geolocate.supported);
 
   function statusEl(node) {
     var box = node.closest("#checkpoints") || document;
@@ -15,12 +15,10 @@
 
   function locate(node, done) {
     say(node, "locating");
-    navigator.geolocation.getCurrentPosition(function (pos) {
+    window.Geolocate.once(function (lat, lon, accuracy, pos) {
       say(node, null);
       done(pos);
-    }, function (err) {
-      say(node, err && err.code === 1 ? "denied" : "failed");
-    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+    }, function (why) { say(node, why); });
   }
 
   // One tap: find the phone's position, fill the hidden fields, send the check-in form.
@@ -31,9 +29,7 @@
       var form = button.form;
       button.disabled = true;
       locate(button, function (pos) {
-        form.elements.lat.value = pos.coords.latitude;
-        form.elements.lon.value = pos.coords.longitude;
-        form.elements.accuracy_m.value = Math.round(pos.coords.accuracy * 10) / 10;
+        window.Geolocate.fill(form, pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
         form.elements.recorded_at.value = new Date().toISOString();
         form.elements.qr.value = "";
         button.disabled = false;

@@ -1,7 +1,7 @@
 // data-grid-map: a grid's outline and its checkpoints (circles of their radius) from a JSON block (data-source).
 // data-pick="<form id>": a tap fills that form's latitude/longitude fields and shows the circle there.
 // data-pick="boundary": each tap adds a corner to the GeoJSON Polygon in the [data-boundary-field] text box.
-// Uses pavBaseMap from hazard-map.js (tiles only when configured); without Leaflet the typed fields still work.
+// On pavMap (map.js): grids and checkpoints labelled, tiles only when configured; without Leaflet the typed fields work.
 (function () {
   "use strict";
 
@@ -51,15 +51,9 @@
   }
 
   function gridMap(el) {
-    if (!window.L || !window.pavBaseMap || el.getAttribute("data-ready")) return;
+    if (!window.L || !window.pavMap || el.getAttribute("data-ready")) return;
     el.setAttribute("data-ready", "1");
-    var data = window.pavMapData(el);
-    var circles = (data.points || []).map(function (p) {
-      return window.L.circle([p.lat, p.lon], { radius: p.radius || 50, color: "#0d47a1", weight: 2 }).bindTooltip(p.label);
-    });
-    // Circles need a map to measure their bounds, so they go on after the view is set (they lie inside the grid).
-    var map = window.pavBaseMap(el, data, [], 17);
-    circles.forEach(function (c) { c.addTo(map); });
+    var map = window.pavMap.base(el, window.pavMap.data(el), [], 17, true);
     var pick = el.getAttribute("data-pick");
     if (pick === "boundary") pickBoundary(map, el);
     else if (pick && document.getElementById(pick)) pickPoint(map, document.getElementById(pick));

@@ -198,7 +198,7 @@
 
   function checkIn(cp, button) {
     var state = load();
-    if (!state || state.ended || !navigator.geolocation) return;
+    if (!state || state.ended || !window.Geolocate || !window.Geolocate.supported) return;
     button.disabled = true;
     say(msg("locating"));
     locate(function (pos) {
@@ -264,11 +264,11 @@
     if (lastFix && Date.now() - lastFix.timestamp < 15000) return done(lastFix);
     // One request at a time: some browsers never answer a one-off request while a watch runs.
     stopWatch();
-    navigator.geolocation.getCurrentPosition(function (pos) {
+    window.Geolocate.once(function (lat, lon, accuracy, pos) {
       lastFix = { coords: pos.coords, timestamp: Date.now() };
       startWatch();
       done(pos);
-    }, function (err) { startWatch(); failed(err); }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 10000 });
+    }, function (why, err) { startWatch(); failed(err); }, { maximumAge: 10000 });
   }
 
   function end() {
@@ -367,19 +367,19 @@
   root.hidden = false;
 
   // Distances from where the volunteer stands, updated as they walk (display only; the server decides).
-  var watchId = null;
+  var stopWatching = null;
   function startWatch() {
-    if (!navigator.geolocation || watchId !== null) return;
-    watchId = navigator.geolocation.watchPosition(function (pos) {
+    if (!window.Geolocate || !window.Geolocate.supported || stopWatching !== null) return;
+    stopWatching = window.Geolocate.watch(function (lat, lon, accuracy, pos) {
       lastFix = { coords: pos.coords, timestamp: Date.now() };
-      here = [pos.coords.latitude, pos.coords.longitude];
+      here = [lat, lon];
       keepCrumb(pos);
       render(load());
-    }, function () {}, { enableHighAccuracy: true, maximumAge: 15000, timeout: 30000 });
+    }, null, { maximumAge: 15000, timeout: 30000 });
   }
   function stopWatch() {
-    if (watchId !== null) navigator.geolocation.clearWatch(watchId);
-    watchId = null;
+    if (stopWatching !== null) stopWatching();
+    stopWatching = null;
   }
   startWatch();
   app.ready.then(refresh);

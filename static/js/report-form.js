@@ -23,25 +23,25 @@
     }
 
     var gps = form.querySelector("[data-use-location]");
-    if (gps && "geolocation" in navigator) {
+    if (gps && window.Geolocate && window.Geolocate.supported) {
       gps.hidden = false;
       gps.addEventListener("click", function () {
         gps.disabled = true;
         say("locating");
-        navigator.geolocation.getCurrentPosition(function (pos) {
+        window.Geolocate.once(function (lat, lon, accuracy) {
           gps.disabled = false;
-          place(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
+          place(lat, lon, accuracy);
           say("found");
-        }, function (err) {
+        }, function (why) {
           gps.disabled = false;
-          say(err && err.code === 1 ? "denied" : "failed");
-        }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+          say(why);
+        });
       });
     }
 
     var pick = form.querySelector("[data-pick-map]");
-    if (pick && window.L && window.pavBaseMap) {
-      map = window.pavBaseMap(pick, window.pavMapData(pick), [], 15);
+    if (pick && window.L && window.pavMap && window.pavMap.worthDrawing(pick, window.pavMap.data(pick))) {
+      map = window.pavMap.base(pick, window.pavMap.data(pick), [], 16);
       var hint = form.querySelector("[data-pick-hint]");
       if (hint) hint.hidden = false;
       map.on("click", function (evt) { place(evt.latlng.lat, evt.latlng.lng, null); say("picked"); });

@@ -2,7 +2,7 @@
 // so the check-in at the post is evidence. Without GPS or JS the button stays hidden and "Done" still works.
 (function () {
   "use strict";
-  if (!("geolocation" in navigator)) return;
+  if (!window.Geolocate || !window.Geolocate.supported) return;
 
   function say(form, key) {
     var el = form.querySelector("[data-task-gps-status]");
@@ -17,16 +17,14 @@
       var form = button.form;
       button.disabled = true;
       say(form, "locating");
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        form.elements.lat.value = pos.coords.latitude;
-        form.elements.lon.value = pos.coords.longitude;
-        form.elements.accuracy_m.value = Math.round(pos.coords.accuracy * 10) / 10;
+      window.Geolocate.once(function (lat, lon, accuracy) {
+        window.Geolocate.fill(form, lat, lon, accuracy);
         say(form, "found");
         button.disabled = false;
-      }, function (err) {
-        say(form, err && err.code === 1 ? "denied" : "failed");
+      }, function (why) {
+        say(form, why);
         button.disabled = false;
-      }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+      });
     });
   }
 

@@ -82,6 +82,7 @@ EXPECTED: dict[str, tuple[object, object]] = {
     'grids.delete_route': (None, ('vol', 'vol_g3', 'off_g34')),
     'grids.edit': ("coordinator", None),
     'grids.edit_checkpoint': ("staff_scope", None),
+    'grids.export': ("staff", None),
     'grids.grid_posters': ("staff_scope", None),
     'grids.import_form': ("coordinator", None),
     'grids.import_grids': (None, ('vol', 'vol_g3', 'off_g34')),

@@ -275,3 +275,8 @@ def test_with_a_public_url_configured_the_qr_points_there_not_at_the_request_hos
     pdf = client.get(f"/certificates/{cert.id}/pdf")
     codes = zxingcpp.read_barcodes(pypdfium2.PdfDocument(pdf.data)[0].render(scale=2).to_pil())
     assert [c.text for c in codes] == [f"https://zyz.qingshi.example.cn/verify/{cert.number}"]
+
+
+def test_hours_always_carry_their_unit_on_the_public_check_page_and_the_certificate(client, login_as, cert):
+    assert "7.5 小时" in client.get(f"/verify/{cert.number}").text  # not a bare 时长 7.5
+    assert "7.5 小时" in login_as(COORDINATOR).get(f"/certificates/{cert.id}").text

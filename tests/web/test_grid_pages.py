@@ -70,7 +70,8 @@ def test_the_grid_page_shows_map_checkpoints_routes_and_posters(english, town):
         assert f"/grids/checkpoints/{cp.id}/rotate" in page.text
     assert f"/grids/{g1.id}/posters.pdf" in page.text and 'id="route-' in page.text
     data = json.loads(page.text.split('id="grid-map-data">')[1].split("</script>")[0])
-    assert data["grids"][0]["code"] == "G1" and len(data["points"]) == 3
+    assert data["grids"][0]["code"] == "G1" and len(data["checkpoints"]) == 3
+    assert all(c["name"] for c in data["checkpoints"]) and data["grids"][0]["label_at"]
     assert 'id="edit-grid"' not in page.text and 'name="officer_ids"' not in page.text  # not the officer's to change
 
 
@@ -358,7 +359,8 @@ def urls(town, session) -> dict[str, tuple[str, str]]:
     g1, cp = town.grid("G1"), town.checkpoints("G1")[0]
     route = session.exec(select(Route).where(Route.grid_id == g1.id)).first()
     return {
-        "index": ("GET", "/grids/"), "new": ("GET", "/grids/new"), "create": ("POST", "/grids/new"),
+        "index": ("GET", "/grids/"), "export": ("GET", "/grids/export.geojson"),
+        "new": ("GET", "/grids/new"), "create": ("POST", "/grids/new"),
         "import_form": ("GET", "/grids/import"), "import": ("POST", "/grids/import"),
         "show": ("GET", f"/grids/{g1.id}"), "edit": ("GET", f"/grids/{g1.id}/edit"),
         "update": ("POST", f"/grids/{g1.id}/edit"), "officers": ("POST", f"/grids/{g1.id}/officers"),
@@ -381,7 +383,7 @@ def urls(town, session) -> dict[str, tuple[str, str]]:
     }
 
 
-ALL = ["index", "new", "create", "import_form", "import", "show", "edit", "update", "officers", "add_checkpoint",
+ALL = ["index", "export", "new", "create", "import_form", "import", "show", "edit", "update", "officers", "add_checkpoint",
        "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire", "retire", "restore",
        "poster", "posters", "add_route", "add_stop", "stop", "rename_route", "confirm_delete_route", "delete_route"]
 COORDINATOR_ONLY = ["new", "create", "import_form", "import", "edit", "update", "officers"]
@@ -392,7 +394,7 @@ ON_G1 = ["show", "add_checkpoint", "edit_checkpoint", "update_checkpoint", "conf
 
 def test_the_blueprint_has_no_route_the_matrix_forgets(app):
     endpoints = {r.endpoint.split(".", 1)[1] for r in app.url_map.iter_rules() if r.endpoint.startswith("grids.")}
-    named = {"index", "new", "create", "import_form", "import_grids", "show", "edit", "update", "officers",
+    named = {"index", "export", "new", "create", "import_form", "import_grids", "show", "edit", "update", "officers",
              "add_checkpoint", "edit_checkpoint", "update_checkpoint", "confirm_rotate", "rotate", "confirm_retire",
              "retire", "restore", "poster", "grid_posters", "add_route", "add_stop", "stop", "rename_route",
              "confirm_delete_route", "delete_route"}
@@ -524,3 +526,63 @@ def test_posters_without_the_cjk_font_are_a_clear_503_naming_the_configured_path
     for url in (f"/grids/checkpoints/{cp.id}/poster.pdf", f"/grids/{town.grid('G1').id}/posters.pdf"):
         response = login_as(COORDINATOR).get(url)
         assert response.status_code == 503 and "missing.ttc" in response.text and "fonts-noto-cjk" in response.text
+
+
+# --- GeoJSON export ----------------------------------------------------------------------------------------
+
+def features(data: dict) -> list[tuple]:
+    """The features of an export as comparable tuples (order-free)."""
+    found = []
+    for f in data["features"]:
+        p = f["properties"]
+        found.append((p["kind"], p.get("code") or p.get("grid"), p["name"], json.dumps(f["geometry"], sort_keys=True),
+                      p.get("radius_m")))
+    return sorted(found)
+
+
+def test_the_geojson_export_imports_into_an_empty_station_as_the_same_grids_and_checkpoints(login_as, town, session):
+    from volunteers import places
+    from volunteers.models import Station, User
+    response = login_as(COORDINATOR).get("/grids/export.geojson")
+    assert response.status_code == 200 and response.mimetype == "application/geo+json"
+    assert "attachment" in response.headers["Content-Disposition"]
+    exported = response.get_json()
+    kinds = [f["properties"]["kind"] for f in exported["features"]]
+    assert kinds.count("grid") == 4 and kinds.count("checkpoint") == count(session, Checkpoint, Checkpoint.retired_at.is_(None))
+    other = Station(code="EMPTY", name="新派出所")
+    session.add(other)
+    session.flush()
+    coordinator = User(station_id=other.id, phone="13900000009", name="新所协调员", password_hash="x", role="coordinator")
+    session.add(coordinator)
+    session.commit()
+    created, updated = places.import_grids(session, user=coordinator, text=response.data)
+    assert len(created) == 4 and updated == []
+    again = places.export_geojson(session, coordinator)
+    assert features(again) == features(exported)
+    # Importing the same file again changes nothing and duplicates nothing.
+    places.import_grids(session, user=coordinator, text=response.data)
+    assert features(places.export_geojson(session, coordinator)) == features(exported)
+
+
+def test_an_officer_exports_only_their_grids_and_a_volunteer_nothing(login_as, town):
+    data = login_as(OFFICER_G12).get("/grids/export.geojson").get_json()
+    assert {f["properties"].get("code") or f["properties"]["grid"] for f in data["features"]} == {"G1", "G2"}
+    assert login_as(VOLUNTEER).get("/grids/export.geojson").status_code == 403
+    page = login_as(OFFICER_G12).get("/grids/")
+    assert 'id="export-grids"' in page.text and 'id="import-grids"' not in page.text
+
+
+def test_an_imported_checkpoint_outside_its_grid_or_in_an_unknown_grid_saves_nothing(login_as, town, session):
+    client = login_as(COORDINATOR)
+    exported = client.get("/grids/export.geojson").get_json()
+    before = count(session, Checkpoint)
+    point = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [W + 0.001, S + 0.001]},
+             "properties": {"grid": "G1", "name": "界外的点"}}
+    response = client.post("/grids/import", data={"boundary": json.dumps(
+        {"type": "FeatureCollection", "features": exported["features"] + [point]})})
+    assert response.status_code == 422 and "G1" in response.text
+    point["properties"]["grid"] = "G9"
+    response = client.post("/grids/import", data={"boundary": json.dumps(
+        {"type": "FeatureCollection", "features": exported["features"] + [point]})})
+    assert response.status_code == 422 and "G9" in response.text
+    assert count(session, Checkpoint) == before

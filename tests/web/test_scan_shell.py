@@ -19,7 +19,7 @@ def test_the_service_worker_keeps_the_scan_page_and_the_report_forms_scripts(cli
         assert client.get(url).status_code == 200, url
     assert not set(kept) & set(precache(client, "PRECACHE"))  # the first visit's install stays the small shell
     assert "/c/" in kept and "/static/js/scan-shell.js" in kept
-    for asset in ("js/report-form.js", "js/hazard-map.js", "js/vendor/leaflet-1.9.4/leaflet.js",
+    for asset in ("js/report-form.js", "js/map.js", "js/vendor/leaflet-1.9.4/leaflet.js",
                   "js/vendor/leaflet-1.9.4/leaflet.css"):
         assert f"/static/{asset}" in kept
     body = client.get("/sw.js").get_data(as_text=True)

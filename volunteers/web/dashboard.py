@@ -12,8 +12,9 @@ from flask_login import current_user, login_required
 from sqlmodel import Session
 
 from volunteers import accounts, breadcrumb, charts, coverage, hazards, oversight, patrols, tasks
-from volunteers.models import User, utcnow
-from volunteers.web import jobs
+from volunteers.grids import whereabouts
+from volunteers.models import Grid, User, utcnow
+from volunteers.web import jobs, views
 from volunteers.web.extensions import get_session
 from volunteers.web.templating import fragment_wanted
 
@@ -28,20 +29,18 @@ def refresh_seconds() -> float:
 
 def map_data(board: oversight.Dashboard) -> dict[str, Any]:
     """What the map draws: grid outlines, must-visit points with their state, people on patrol, open hazards."""
-    return {
-        "tiles": current_app.config.get("MAP_TILE_URL", ""),
-        "grids": [{"code": g.code, "name": g.name, "boundary": g.boundary} for g in board.grids],
-        "points": [{"lat": cp.lat, "lon": cp.lon, "status": status,
-                    "label": f"{cp.name} · {_(coverage.STATUS_LABELS[status])}"} for cp, status in board.points],
-        "people": [{"lat": p.position[0], "lon": p.position[1], "id": p.patrol.id,
-                    "label": f"{p.volunteer.name} · {p.position[3].astimezone(coverage.SHANGHAI):%H:%M}",
-                    "url": url_for("dashboard.track", patrol_id=p.patrol.id)}
-                   for p in board.on_patrol if p.position],
-        "hazards": [{"lat": h.lat, "lon": h.lon, "overdue": overdue,
-                     "label": f"#{h.id} {_(hazards.CATEGORY_LABELS[h.category])}",
-                     "url": url_for("hazards.show", hazard_id=h.id)}
-                    for h, overdue in board.open_hazards if h.lat is not None],
-    }
+    return views.map_data(
+        board.grids,
+        points=[{"lat": cp.lat, "lon": cp.lon, "status": status, "name": cp.name,
+                 "label": f"{cp.name} · {_(coverage.STATUS_LABELS[status])}"} for cp, status in board.points],
+        people=[{"lat": p.position[0], "lon": p.position[1], "id": p.patrol.id,
+                 "label": f"{p.volunteer.name} · {p.position[3].astimezone(coverage.SHANGHAI):%H:%M}",
+                 "url": url_for("dashboard.track", patrol_id=p.patrol.id)}
+                for p in board.on_patrol if p.position],
+        hazards=[{"lat": h.lat, "lon": h.lon, "overdue": overdue,
+                  "label": f"#{h.id} {_(hazards.CATEGORY_LABELS[h.category])}",
+                  "url": url_for("hazards.show", hazard_id=h.id)}
+                 for h, overdue in board.open_hazards if h.lat is not None])
 
 
 def small_charts() -> dict[str, str]:
@@ -70,7 +69,10 @@ def index():
     # lazily, so officers hear of missed points even without the jobs process — for this station only
     coverage.alert_missed(db, station_id=current_user.station_id)
     board = oversight.dashboard(db, current_user)
+    nearby = whereabouts(db, current_user.station_id, [(p.patrol.id, p.position[0], p.position[1])
+                                                        for p in board.on_patrol if p.position])
     context = dict(board=board, map_data=map_data(board), refresh=refresh_seconds(), labels=coverage.STATUS_LABELS,
+                   nearby=nearby,
                    kind_labels=tasks.KIND_LABELS, category_labels=hazards.CATEGORY_LABELS)
     if fragment_wanted():
         return render_template("dashboard/_live.html", **context)
@@ -101,13 +103,16 @@ def track(patrol_id: int):
     patrol = patrols.visible_patrol(db, current_user, patrol_id)
     positions = breadcrumb.track(db, patrol)
     checkins = patrols.checkins_of(db, patrol.id)
-    names = {cp.id: cp.name for cp in patrols.patrol_checkpoints(db, current_user, patrol)}
+    points = patrols.patrol_checkpoints(db, current_user, patrol)
+    names = {cp.id: cp.name for cp in points}
     volunteer = db.get(User, patrol.user_id)
-    data = {"tiles": current_app.config.get("MAP_TILE_URL", ""),
-            "line": [[p.lat, p.lon] for p in positions],
-            "checkins": [{"lat": c.lat, "lon": c.lon, "label": f"{names.get(c.checkpoint_id, '')} "
-                          f"{c.recorded_at.astimezone(coverage.SHANGHAI):%H:%M}"} for c in checkins if c.lat is not None]}
-    context = dict(patrol=patrol, volunteer=volunteer, positions=positions, checkins=checkins, names=names,
+    grids = [db.get(Grid, i) for i in sorted({cp.grid_id for cp in points})]
+    data = views.map_data(grids, line=[[p.lat, p.lon] for p in positions],
+                          checkins=[{"lat": c.lat, "lon": c.lon, "label": f"{names.get(c.checkpoint_id, '')} "
+                                     f"{c.recorded_at.astimezone(coverage.SHANGHAI):%H:%M}"}
+                                    for c in checkins if c.lat is not None])
+    nearby = whereabouts(db, current_user.station_id, [(p.id, p.lat, p.lon) for p in positions])
+    context = dict(patrol=patrol, volunteer=volunteer, positions=positions, checkins=checkins, names=names, nearby=nearby,
                    track_data=data, minutes=patrols.minutes(patrol))
     return render_template("dashboard/_track.html" if fragment_wanted() else "dashboard/track.html", **context)
 

@@ -3,6 +3,7 @@ checkpoints placed on a map with a radius, the QR secret rotated, routes ordered
 Officers do the same for their own grids, except boundaries and officers; volunteers get 403."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from volunteers.errors import Conflict, DomainError, Invalid, N_
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.hazards import grid_shapes, tile_url
+from volunteers.web.views import map_data
 from volunteers.web.templating import fragment_wanted
 
 bp = Blueprint("grids", __name__, url_prefix="/grids")
@@ -56,7 +57,7 @@ def index():
     found = places.visible_grids(db, current_user)
     return render_template("grids/index.html", grids=found, coordinator=places.is_coordinator(current_user),
                            officers=places.officers_by_grid(db, [g.id for g in found]),
-                           map_data={"grids": grid_shapes(found), "tiles": tile_url()})
+                           map_data=map_data(found, [c for c, _g in grids.checkpoints_in(db, [g.id for g in found])]))
 
 
 def render_grid_form(grid=None, *, form: dict[str, Any] | None = None, error: str | None = None, status: int = 200):
@@ -64,7 +65,7 @@ def render_grid_form(grid=None, *, form: dict[str, Any] | None = None, error: st
     db = get_session()
     others = [g for g in places.visible_grids(db, current_user) if grid is None or g.id != grid.id]
     return page("grids/edit.html", "grids/_grid_form.html", status, grid=grid, form=form or {}, error=error,
-                map_data={"grids": grid_shapes(others), "tiles": tile_url()})
+                map_data=map_data(others))
 
 
 @bp.get("/new")
@@ -143,6 +144,16 @@ def import_grids():
     return redirect(url_for("grids.index"))
 
 
+@bp.get("/export.geojson")
+@login_required
+def export():
+    """The grids this person keeps and their checkpoints as GeoJSON (Import reads it back)."""
+    data = places.export_geojson(get_session(), current_user)
+    response = Response(json.dumps(data, ensure_ascii=False, indent=1), mimetype="application/geo+json")
+    response.headers["Content-Disposition"] = 'attachment; filename="grids.geojson"'
+    return response
+
+
 def grid_context(grid, **extra: Any) -> dict[str, Any]:
     """Everything the grid page shows."""
     db = get_session()
@@ -150,9 +161,7 @@ def grid_context(grid, **extra: Any) -> dict[str, Any]:
     context = dict(view=view, grid=grid, coordinator=places.is_coordinator(current_user),
                    officers=places.station_officers(db, grid.station_id) if places.is_coordinator(current_user) else [],
                    min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M, cp_form={"radius_m": "50"},
-                   map_data={"grids": grid_shapes([grid]), "tiles": tile_url(),
-                             "points": [{"lat": c.lat, "lon": c.lon, "radius": c.radius_m, "label": c.name}
-                                        for c in view.checkpoints]})
+                   map_data=map_data([grid], view.checkpoints))
     context.update(extra)
     return context
 
@@ -217,9 +226,7 @@ def render_checkpoint_form(checkpoint, grid, form, *, error: str | None = None, 
     tag_url = None if checkpoint.retired_at else scan_link(grids.qr_code(checkpoint, current_app.config["SECRET_KEY"]))
     return page("grids/checkpoint.html", "grids/_checkpoint_form.html", status, checkpoint=checkpoint, grid=grid,
                 form=form, error=error, tag_url=tag_url, min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M,
-                map_data={"grids": grid_shapes([grid]), "tiles": tile_url(),
-                          "points": [{"lat": checkpoint.lat, "lon": checkpoint.lon, "radius": checkpoint.radius_m,
-                                      "label": checkpoint.name}]})
+                map_data=map_data([grid], [checkpoint]))
 
 
 @bp.post("/checkpoints/<int:checkpoint_id>/edit")

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import hazards
+from volunteers import accounts, grids, hazards
 from volunteers.errors import DomainError, Invalid, N_
-from volunteers.models import Team, User
+from volunteers.models import Grid, Team, User
 from volunteers.photos import MAX_PER_REPORT
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
 from volunteers.web.photos import allowance, store
+from volunteers.web.views import map_data
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
 
@@ -43,13 +44,10 @@ def uploads() -> list[bytes]:
     return [f.read() for f in request.files.getlist("photo") if f and f.filename]
 
 
-def tile_url() -> str:
-    """Map tiles from config; empty means no tile layer at all (outlines and markers only)."""
-    return current_app.config.get("MAP_TILE_URL", "")
-
-
-def grid_shapes(grids) -> list[dict[str, Any]]:
-    return [{"code": g.code, "name": g.name, "boundary": g.boundary} for g in grids]
+def grid_map(grid_list, **layers: Any) -> dict[str, Any]:
+    """A map of these grids with their checkpoints named, and these layers (report markers)."""
+    return map_data(grid_list, [c for c, _g in grids.checkpoints_in(get_session(), [g.id for g in grid_list])],
+                    **layers)
 
 
 # --- Reporting ----------------------------------------------------------------------------------------
@@ -59,8 +57,11 @@ def render_form(*, form: dict[str, str] | None = None, error: str | None = None,
     db = get_session()
     form = form or {}
     form.setdefault("client_id", request.form.get("client_id") or "")
-    map_data = {"grids": grid_shapes(hazards.station_grids(db, current_user.station_id)), "tiles": tile_url()}
-    return page("hazards/new.html", "hazards/_form.html", status, form=form, error=error, map_data=map_data,
+    # The reporter's own grids with their checkpoints named (the station's grids for someone without one).
+    mine = set(accounts.grid_ids(db, current_user))
+    every = hazards.station_grids(db, current_user.station_id)
+    shown_grids = [g for g in every if g.id in mine] or every
+    return page("hazards/new.html", "hazards/_form.html", status, form=form, error=error, map_data=grid_map(shown_grids),
                 categories=hazards.CATEGORIES, max_photos=MAX_PER_REPORT)
 
 
@@ -90,8 +91,14 @@ def create():
 @login_required
 def mine():
     """What I reported, newest first, with where each stands."""
-    return page("hazards/mine.html", "hazards/_mine.html", items=hazards.mine(get_session(), current_user),
-                is_overdue=hazards.is_overdue)
+    items = hazards.mine(get_session(), current_user)
+    return page("hazards/mine.html", "hazards/_mine.html", items=items, is_overdue=hazards.is_overdue,
+                nearby=nearby(items))
+
+
+def nearby(items) -> dict[int, grids.Nearby]:
+    """Each report's place in people's words: the nearest checkpoint of the station, direction and distance."""
+    return grids.whereabouts(get_session(), current_user.station_id, [(h.id, h.lat, h.lon) for h in items])
 
 
 # --- Triage and map -------------------------------------------------------------------------------------
@@ -132,6 +139,7 @@ def triage_context(chosen: dict[str, Any], *, limit: int | None = None) -> dict[
         if limit < TRIAGE_MAX:
             more = url_for(request.endpoint, **(request.args.to_dict() | {"shown": limit + TRIAGE_PAGE}))
     return dict(items=items, more=more, grids=grids, grid_codes={g.id: g.code for g in grids}, chosen=chosen,
+                nearby=nearby(items),
                 queue=current_user.role in ("coordinator", "admin"), is_overdue=hazards.is_overdue,
                 states=hazards.STATES, categories=hazards.CATEGORIES)
 
@@ -156,8 +164,7 @@ def show_map():
                "label": f"#{h.id} {_(hazards.CATEGORY_LABELS[h.category])}",
                "url": url_for("hazards.show", hazard_id=h.id)}
               for h in context["items"] if h.lat is not None]
-    map_data = {"grids": grid_shapes(context["grids"]), "points": points, "tiles": tile_url()}
-    return page("hazards/map.html", "hazards/_rows.html", map_data=map_data, **context)
+    return page("hazards/map.html", "hazards/_rows.html", map_data=grid_map(context["grids"], points=points), **context)
 
 
 # --- One report --------------------------------------------------------------------------------------
@@ -175,12 +182,14 @@ def detail_context(hazard, *, message: str | None = None, error: str | None = No
     reporter = db.get(User, hazard.reporter_id) if hazard.reporter_id and hazards.reporter_shown_to(
         db, current_user, hazard) else None
     return dict(h=hazard, steps=steps, moves=moves, grid=hazards.grid_code(db, hazard), people=people, teams=teams,
+                near=nearby([hazard]).get(hazard.id),
                 photos=hazards.report_photos(db, hazard), overdue=hazards.is_overdue(hazard), reporter=reporter,
                 volunteers=volunteers, team_choices=team_choices, message=message, error=error,
                 priority_choices=hazards.PRIORITIES, outcome_choices=hazards.OUTCOMES,
-                map_data={"grids": [], "tiles": tile_url(), "points": [
+                map_data=grid_map([g for g in [db.get(Grid, hazard.grid_id) if hazard.grid_id else None] if g],
+                                  max_zoom=17, points=[
                     {"id": hazard.id, "lat": hazard.lat, "lon": hazard.lon, "overdue": hazards.is_overdue(hazard),
-                     "label": f"#{hazard.id}", "url": ""}] if hazard.lat is not None else []})
+                     "label": f"#{hazard.id}", "url": ""}] if hazard.lat is not None else []))
 
 
 @bp.get("/<int:hazard_id>")

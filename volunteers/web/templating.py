@@ -17,6 +17,21 @@ def translate(message: str, **params) -> str:
     return gettext(message, **params)
 
 
+def where_words(near) -> str:
+    """A grids.Nearby in people's words: "东街村委会 东北 120 米" / "120 m north-east of 东街村委会"; "" for None."""
+    if near is None:
+        return ""
+    if near.direction is None:
+        return gettext("at %(place)s", place=near.place)
+    return gettext("%(distance)d m %(direction)s of %(place)s", distance=near.distance_m,
+                   direction=gettext(near.direction), place=near.place)
+
+
+def metres(value) -> str:
+    """A distance or a GPS accuracy in whole metres with its unit ("±8 米" in Chinese)."""
+    return gettext("%(distance)d m", distance=round(value))
+
+
 def __getattr__(name: str):
     """fragment_wanted and render_page live in volunteers.web.views now; modules that still import them from here get
     those (looked up when asked for, since views imports errors, which imports this module)."""
@@ -37,5 +52,7 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: get_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n))
     app.jinja_env.globals.update(uuid4=lambda: str(uuid.uuid4()), get_locale=get_locale,
-                                 format_datetime=format_datetime, format_time=format_time)
+                                 format_datetime=format_datetime, format_time=format_time,
+                                 where_words=where_words)
+    app.jinja_env.filters["metres"] = metres
     app.jinja_env.filters["mask_phone"] = mask_phone

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import shapely.geometry
 
 from flask import current_app, flash, redirect, render_template
+from flask_babel import gettext
 
 from volunteers.errors import DomainError
 from volunteers.web.errors import translate
@@ -52,3 +56,43 @@ def submit(work: Callable[[Any], Any], *, done: str | Callable[[Any], str], redi
         return answer(200, message=message)
     flash(message, "success")
     return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
+
+
+# --- Maps: what every Leaflet map on the site is given (static/js/map.js draws it) -------------------------------
+
+def tile_url() -> str:
+    """Map tiles from config (VOLUNTEERS_MAP_TILES); empty means no tile layer (labelled outlines and points only)."""
+    return current_app.config.get("MAP_TILE_URL", "")
+
+
+def tile_credit() -> str:
+    """The credit shown under a tiled map: the configured one, else the tile server's host; nothing without tiles."""
+    url = tile_url()
+    if not url:
+        return ""
+    return current_app.config.get("MAP_TILE_CREDIT") or urlsplit(url.replace("{s}", "a")).hostname or ""
+
+
+def grid_shapes(grids) -> list[dict[str, Any]]:
+    """Grid outlines with their label ("G1 东街") and a point inside each to put it on."""
+    shapes = []
+    for g in grids:
+        inside = shapely.geometry.shape(g.boundary).representative_point()
+        shapes.append({"code": g.code, "name": g.name, "boundary": g.boundary, "label_at": [inside.y, inside.x]})
+    return shapes
+
+
+def checkpoint_marks(checkpoints) -> list[dict[str, Any]]:
+    """Checkpoints as named points (the name is drawn beside each marker)."""
+    return [{"id": c.id, "name": c.name, "lat": c.lat, "lon": c.lon, "radius": c.radius_m} for c in checkpoints]
+
+
+def map_data(grids=(), checkpoints=(), **layers: Any) -> dict[str, Any]:
+    """One map's JSON: tiles and their credit (if any), labelled grids and checkpoints, the words the map says,
+    and any layers of its own (points, people, hazards …)."""
+    return {"tiles": tile_url(), "credit": tile_credit(), "grids": grid_shapes(grids),
+            "checkpoints": checkpoint_marks(checkpoints),
+            "words": {"here": gettext("You are here"), "locate": gettext("Show where I am"),
+                      "denied": gettext("Location is off: allow it in the phone's settings."),
+                      "m": gettext("{n} m"), "km": gettext("{n} km")},
+            **layers}
