@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from volunteers import config
 from volunteers.web import (api, auth, certificates, cli, commendations, dashboard, duties, errors, extensions, hazards, headers, home, hours, jobs, notifications, open311,
                             patrols, photos, pwa, roster, tasks, templating)
-from volunteers.web import audit, people, signup, teams
+from volunteers.web import audit, people, signup, teams, voice
 from volunteers.web import grids, scan
 
 
@@ -29,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     headers.init_app(app)
     templating.init_app(app)
     for module in (auth, home, patrols, hazards, tasks, duties, notifications, photos, pwa, api, open311, dashboard,
-                   certificates, commendations, roster, signup, people, teams, audit, hours, grids, scan):
+                   certificates, commendations, roster, signup, people, teams, audit, hours, grids, scan, voice):
         app.register_blueprint(module.bp)
     cli.init_app(app)
     jobs.init_app(app)  # `flask jobs`: reminders and alerts every few minutes

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
-from volunteers import accounts, audit, clientids, db, fields, geo, grids, notifications, photos
+from volunteers import accounts, audit, clientids, db, fields, geo, grids, notifications, photos, voice
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
-from volunteers.models import Grid, GridOfficer, Hazard, HazardEvent, Photo, Team, TeamMember, User, utcnow
+from volunteers.models import Grid, GridOfficer, Hazard, HazardEvent, Photo, Team, TeamMember, User, VoiceNote, utcnow
 from volunteers.patrols import parse_time
 
 
@@ -154,13 +154,17 @@ class ReportInput:
 
 
 def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[bytes], store: photos.PhotoStore,
-           ip: str | None = None, allowance: photos.Allowance = photos.Allowance()) -> tuple[Hazard, bool]:
-    """File a report with up to six photos into the grid it lies in; a retry returns the first report."""
+           ip: str | None = None, allowance: photos.Allowance = photos.Allowance(), voice_note: bytes | None = None,
+           voice_store: voice.VoiceStore | None = None) -> tuple[Hazard, bool]:
+    """File a report with up to six photos and a voice note into the grid it lies in; a retry returns the first
+    report (the same voice note too; a different one under the same client_id is a 409)."""
     req = ReportInput.parse(data)
     if len(uploads) > photos.MAX_PER_REPORT:
         raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=photos.MAX_PER_REPORT)
     content = {"kind": req.kind, "category": req.category, "description": req.description, "point": req.point,
                "accuracy_m": req.accuracy_m, "address": req.address, "photos": [photos.sha256(b) for b in uploads]}
+    if voice_note:  # only then: reports sent before voice notes existed keep their fingerprint
+        content["voice"] = voice.sha256(voice_note)
     fp = clientids.fingerprint(content)
     existing = session.exec(select(Hazard).where(Hazard.client_id == req.client_id)).first()
     if existing is not None:
@@ -168,8 +172,12 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
             raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
         return clientids.replay(existing, fp), False
     # A retry of a saved report answered above without counting its photos again; a new one may be over the limit.
-    photos.admit(session, user_id=user.id, uploads=uploads, allowance=allowance)
+    if voice_note and voice_store is None:
+        raise ValueError("a voice note needs a store")
+    # A voice note counts as one upload against the same hourly allowance as the photos.
+    photos.admit(session, user_id=user.id, uploads=uploads + ([voice_note] if voice_note else []), allowance=allowance)
     processed = [photos.process(b) for b in uploads]  # every photo is checked before anything is written
+    spoken = voice.check(voice_note) if voice_note else None
     grid_id = grids.locate(session, user.station_id, *req.point) if req.point else None
     now = utcnow()
     hazard = Hazard(client_id=req.client_id, fingerprint=fp, station_id=user.station_id, grid_id=grid_id,
@@ -177,6 +185,7 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
                     lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
                     accuracy_m=req.accuracy_m, address=req.address, reported_at=now, updated_at=now)
     stored: list[str] = []
+    stored_voice: str | None = None
     try:
         session.add(hazard)
         session.flush()
@@ -186,7 +195,12 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
             row = photos.keep(store, p, created_at=now, hazard_id=hazard.id)
             stored.append(row.stored_name)
             session.add(row)
-        audit.record(session, actor_id=user.id, action="hazard.report", obj=hazard, ip=ip, photos=len(processed))
+        if spoken:
+            note = voice.keep(voice_store, spoken, created_at=now, hazard_id=hazard.id)
+            stored_voice = note.stored_name
+            session.add(note)
+        audit.record(session, actor_id=user.id, action="hazard.report", obj=hazard, ip=ip, photos=len(processed),
+                     **({"voice_s": spoken.seconds} if spoken else {}))
         for officer_id in officers_of_grid(session, grid_id):
             notifications.notify(session, user_id=officer_id, link=f"/hazards/{hazard.id}",
                                  message=N_("New report #%(id)d in your grid."), id=hazard.id)
@@ -195,6 +209,8 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
         session.rollback()
         for name in stored:
             store.delete(name)
+        if stored_voice:
+            voice_store.delete(stored_voice)
         existing = session.exec(select(Hazard).where(Hazard.client_id == req.client_id)).first()
         if existing is None:
             raise
@@ -203,6 +219,8 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
         session.rollback()
         for name in stored:
             store.delete(name)
+        if stored_voice:
+            voice_store.delete(stored_voice)
         raise
     return hazard, True
 
@@ -421,6 +439,19 @@ def visible_photo(session: Session, user: User, photo_id: int) -> Photo:
         raise NotFound(N_("This photo does not exist."))
     visible(session, user, photo.hazard_id)
     return photo
+
+
+def voice_notes(session: Session, hazard: Hazard) -> list[VoiceNote]:
+    """The report's voice notes (one with the report itself)."""
+    return list(session.exec(select(VoiceNote).where(VoiceNote.hazard_id == hazard.id).order_by(VoiceNote.id)))
+
+
+def visible_voice(session: Session, user: User, note: VoiceNote) -> VoiceNote:
+    """A report's voice note, only for those who may see the report (404 otherwise)."""
+    if note.hazard_id is None:
+        raise NotFound(N_("This voice note does not exist."))
+    visible(session, user, note.hazard_id)
+    return note
 
 
 def grid_code(session: Session, hazard: Hazard) -> str | None:

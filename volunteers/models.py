@@ -337,6 +337,19 @@ class Photo(SQLModel, table=True):
     created_at: datetime = when(default=utcnow)
 
 
+class VoiceNote(SQLModel, table=True):
+    """A spoken note (≤ 60 s) with a report or a task's "done", re-muxed without tags, stored under a random name."""
+    __tablename__ = "voice_note"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    hazard_id: Optional[int] = fk("hazard.id", "CASCADE", nullable=True)  # a report's voice note …
+    assignment_id: Optional[int] = fk("assignment.id", "CASCADE", nullable=True)  # … or a task's "done" one
+    stored_name: str = Field(max_length=80, unique=True)  # <random hex>.<webm|ogg|m4a>
+    duration_ms: int
+    size_bytes: int
+    sha256: str = Field(max_length=64)  # of the upload, so a retried report is recognised
+    created_at: datetime = when(default=utcnow)
+
+
 # --- Notifications ------------------------------------------------------------------------------
 
 class Notification(SQLModel, table=True):

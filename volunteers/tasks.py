@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
-from volunteers import accounts, audit, clientids, db, fields, geo, hours, notifications, photos
+from volunteers import accounts, audit, clientids, db, fields, geo, hours, notifications, photos, voice
 from volunteers.errors import NP_, Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (Assignment, Checkpoint, Duty, Grid, GridOfficer, Photo, Task, Team, TeamMember, User,
-                               utcnow)
+                               VoiceNote, utcnow)
 from volunteers.patrols import parse_time
 
 KINDS = ("patrol", "school_gate", "publicity", "event_security", "home_visit", "hazard_followup")
@@ -213,10 +213,12 @@ def _check_room(session: Session, task: Task) -> None:
 
 def act(session: Session, *, user: User, assignment_id: int, action: str, data: dict[str, Any] | None = None,
         ip: str | None = None, photo: bytes | None = None, store: photos.PhotoStore | None = None,
-        allowance: photos.Allowance = photos.Allowance()) -> Assignment:
+        allowance: photos.Allowance = photos.Allowance(), voice_note: bytes | None = None,
+        voice_store: voice.VoiceStore | None = None) -> Assignment:
     """Take one step on an assignment; repeating the step just taken is a harmless retry.
 
-    "done" may carry a photo of the post (checked and re-encoded before anything is written)."""
+    "done" may carry a photo of the post and a voice note (checked, re-encoded or re-muxed before anything is
+    written)."""
     data = data or {}
     assignment = db.get(session, Assignment, assignment_id)
     if assignment is None or action not in ACTIONS:
@@ -255,9 +257,10 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
                                  name=user.name, title=task.title, reason=assignment.reason,
                                  when=task.starts_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M"))
     elif action == "done":
-        if photo and store is None:
-            raise ValueError("a photo needs a store")
-        photos.admit(session, user_id=user.id, uploads=[photo] if photo else [], allowance=allowance)  # commits: first
+        if (photo and store is None) or (voice_note and voice_store is None):
+            raise ValueError("a photo or voice note needs a store")
+        # commits: first. A voice note counts as one upload against the photos' hourly allowance.
+        photos.admit(session, user_id=user.id, uploads=[b for b in (photo, voice_note) if b], allowance=allowance)
         point = geo.point(data, required=False)
         if point:
             assignment.lat, assignment.lon = point
@@ -269,6 +272,7 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
             assignment.reach = {f: geo.number(data, f, low=0, high=1_000_000, required=False) or 0 for f in REACH_FIELDS}
         assignment.done_at = now
         processed = photos.process(photo) if photo else None
+        spoken = voice.check(voice_note) if voice_note else None
     else:
         assignment.verified_at, assignment.verified_by_id = now, user.id
         if action == "verify":
@@ -281,19 +285,25 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
     session.add(assignment)
     if target == "verified":
         hours.from_assignment(session, assignment)
-    stored = None
+    stored = stored_voice = None
     try:
         if action == "done" and processed:
             row = photos.keep(store, processed, created_at=now, assignment_id=assignment.id)
             stored = row.stored_name
             session.add(row)
+        if action == "done" and spoken:
+            note = voice.keep(voice_store, spoken, created_at=now, assignment_id=assignment.id)
+            stored_voice = note.stored_name
+            session.add(note)
         audit.record(session, actor_id=user.id, action=f"assignment.{action}", obj=assignment, ip=ip,
-                     **({"photo": True} if stored else {}))
+                     **({"photo": True} if stored else {}), **({"voice_s": spoken.seconds} if stored_voice else {}))
         session.commit()
     except BaseException:
         session.rollback()
         if stored:
             store.delete(stored)
+        if stored_voice:
+            voice_store.delete(stored_voice)
         raise
     session.refresh(assignment)
     return assignment
@@ -335,6 +345,25 @@ def done_photos(session: Session, assignment_ids: list[int]) -> dict[int, list[i
                                                     .where(Photo.assignment_id.in_(assignment_ids)).order_by(Photo.id)):
             found.setdefault(assignment_id, []).append(photo_id)
     return found
+
+
+def done_voice_notes(session: Session, assignment_ids: list[int]) -> dict[int, list[VoiceNote]]:
+    """The voice notes recorded when each assignment was marked done."""
+    found: dict[int, list[VoiceNote]] = {}
+    if assignment_ids:
+        for note in session.exec(select(VoiceNote).where(VoiceNote.assignment_id.in_(assignment_ids))
+                                 .order_by(VoiceNote.id)):
+            found.setdefault(note.assignment_id, []).append(note)
+    return found
+
+
+def visible_voice(session: Session, user: User, note: VoiceNote) -> VoiceNote:
+    """A done voice note, for the volunteer who recorded it and the managers of the task's grid (404 otherwise)."""
+    assignment = session.get(Assignment, note.assignment_id) if note.assignment_id else None
+    task = session.get(Task, assignment.task_id) if assignment else None
+    if task is None or not (assignment.volunteer_id == user.id or may_manage(session, user, task.grid_id)):
+        raise NotFound(N_("This voice note does not exist."))
+    return note
 
 
 def visible_photo(session: Session, user: User, photo: Photo) -> Photo:

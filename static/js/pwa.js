@@ -287,6 +287,8 @@
       if (name === "csrf_token") return;
       if (value instanceof File) {
         if (!value.size) return;
+        // A voice note (voice-note.js) is kept as recorded, under its own name.
+        if (!/^image\//.test(value.type)) { parts.push([name, value, value.name || name]); return; }
         var slot = parts.length;
         parts.push(null);
         jobs.push(shrink(value, 1600).then(function (blob) {
@@ -392,10 +394,14 @@
   // "Fix the report" opens the report form at #fix=<client_id>: what was saved comes back into the form (text,
   // choices, place and photos), and sending it again replaces the refused item (captureForm above).
   function restore(form, row) {
-    var files = [];
+    var files = [], others = {};
     (row.parts || []).forEach(function (part) {
       var name = part[0], value = part[1];
       if (name === "client_id" || name === "csrf_token") return;
+      if (value instanceof Blob && name !== "photo") {  // a voice note goes back into its own field
+        (others[name] = others[name] || []).push(new File([value], part[2] || name, { type: value.type }));
+        return;
+      }
       if (value instanceof Blob) { files.push(new File([value], part[2] || "photo.jpg", { type: value.type || "image/jpeg" })); return; }
       var fields = form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']");
       fields.forEach(function (field) {
@@ -413,6 +419,16 @@
         picker.dispatchEvent(new Event("change", { bubbles: true }));
       } catch (e) { /* an old browser: the photos must be chosen again */ }
     }
+    Object.keys(others).forEach(function (name) {
+      var field = form.querySelector("input[type=file][name='" + name.replace(/'/g, "") + "']");
+      if (!field || !window.DataTransfer) return;
+      try {
+        var dt = new DataTransfer();
+        others[name].forEach(function (f) { dt.items.add(f); });
+        field.files = dt.files;
+        field.dispatchEvent(new Event("change", { bubbles: true }));
+      } catch (e) { /* idem: record it again */ }
+    });
     var located = form.querySelector("[data-location-status]");
     if (located && form.elements.lat && form.elements.lat.value) located.textContent = located.getAttribute("data-msg-found") || "";
     form.setAttribute("data-outbox-replaces", String(row.seq));

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -13,6 +14,7 @@ from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOL
 from volunteers import accounts, models as m
 from volunteers.grids import qr_code
 from volunteers.photos import PhotoStore, keep, process
+from volunteers import voice
 from PIL import Image
 
 # endpoint → (GET spec, POST spec). GET spec: "public" (200 to all), "login" (anonymous refused, 200 to every
@@ -163,6 +165,7 @@ EXPECTED: dict[str, tuple[object, object]] = {
     'teams.remove_member': (None, ('vol', 'vol_g3', 'off_g34')),
     'teams.show': ("staff", None),
     'teams.update': (None, ('vol', 'vol_g3', 'off_g34')),
+    'voice.show': ("scope", None),
     'auth.logout': (None, ()),
 }
 
@@ -197,6 +200,13 @@ def ids_of(town, app) -> dict[str, object]:
         photo = keep(PhotoStore(app.config["DATA_DIR"]), process(data.getvalue()), created_at=hazard.reported_at, hazard_id=hazard.id)
         s.add(photo)
         s.commit()
+    note = first(select(m.VoiceNote).where(m.VoiceNote.hazard_id == hazard.id))
+    if note is None:  # a voice note on the G1 hazard, as an upload would leave it
+        sample = (Path(__file__).parent.parent / "files" / "voice.webm").read_bytes()
+        note = voice.keep(voice.VoiceStore(app.config["DATA_DIR"]), voice.check(sample), created_at=hazard.reported_at,
+                          hazard_id=hazard.id)
+        s.add(note)
+        s.commit()
     token_id = accounts.issue_token(s, user=vol, label="matrix") and \
         first(select(m.ApiToken.id).where(m.ApiToken.user_id == vol.id))
     team = first(select(m.Team).join(m.TeamMember, m.TeamMember.team_id == m.Team.id)
@@ -207,7 +217,7 @@ def ids_of(town, app) -> dict[str, object]:
             "certificate_id": cert.id if cert else 1, "objection_id": objection.id if objection else 1,
             "photo_id": photo.id if photo else 1, "team_id": team.id, "user_id": vol.id, "person_id": vol.id,
             "request_id": hazard.id, "code": qr_code(cp, app.config["SECRET_KEY"]),
-            "token_id": token_id,
+            "token_id": token_id, "note_id": note.id,
             "number": cert.number if cert else "X", "fmt": "csv", "action": "accept", "filename": "x"}
 
 

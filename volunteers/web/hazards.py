@@ -16,6 +16,7 @@ from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
 from volunteers.web.photos import allowance, store
+from volunteers.web import voice
 from volunteers.web.views import map_data
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
@@ -79,7 +80,8 @@ def create():
     db = get_session()
     try:
         hazard, _created = hazards.report(db, user=current_user, data=request.form.to_dict(), uploads=uploads(),
-                                          store=store(), ip=client_ip(), allowance=allowance())
+                                          store=store(), ip=client_ip(), allowance=allowance(),
+                                          voice_note=voice.upload(), voice_store=voice.store())
     except DomainError as err:
         db.rollback()
         return render_form(form=request.form.to_dict(), error=translate(err.message, err.params), status=err.status)
@@ -183,7 +185,8 @@ def detail_context(hazard, *, message: str | None = None, error: str | None = No
         db, current_user, hazard) else None
     return dict(h=hazard, steps=steps, moves=moves, grid=hazards.grid_code(db, hazard), people=people, teams=teams,
                 near=nearby([hazard]).get(hazard.id),
-                photos=hazards.report_photos(db, hazard), overdue=hazards.is_overdue(hazard), reporter=reporter,
+                photos=hazards.report_photos(db, hazard), voice_notes=hazards.voice_notes(db, hazard),
+                overdue=hazards.is_overdue(hazard), reporter=reporter,
                 volunteers=volunteers, team_choices=team_choices, message=message, error=error,
                 priority_choices=hazards.PRIORITIES, outcome_choices=hazards.OUTCOMES,
                 map_data=grid_map([g for g in [db.get(Grid, hazard.grid_id) if hazard.grid_id else None] if g],

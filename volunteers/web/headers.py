@@ -5,7 +5,8 @@ from flask import Flask, Response, current_app, request
 from flask_login import current_user
 
 # No inline script or style anywhere: htmx's own indicator styles are switched off in base.html.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+# media-src blob: plays back a voice note just recorded on the phone, before it is sent.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'")
 
@@ -16,9 +17,9 @@ HSTS = "max-age=31536000; includeSubDomains"
 # `no-store`: the service worker keeps the few pages the offline app needs and skips anything marked no-store
 # (templates/pwa/sw.js, cacheable()); `no-cache` still makes every use go back to the server first.
 PERSONAL = "private, no-cache"
-# These keep their own caching: static files, the service worker (no-cache), photos (private, max-age), and the
-# public pages anyone may see.
-OWN_CACHING = {"static", "pwa.service_worker", "photos.show", "home.healthz", "certificates.verify",
+# These keep their own caching: static files, the service worker (no-cache), photos and voice notes (private,
+# max-age), and the public pages anyone may see.
+OWN_CACHING = {"static", "pwa.service_worker", "photos.show", "voice.show", "home.healthz", "certificates.verify",
                "certificates.verify_form"}
 PERSONAL_TYPES = {"text/html", "application/json"}
 
@@ -40,7 +41,8 @@ def add_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+    # The microphone: 按住说话 voice notes on the report form and a task's "done" (this site only, never a frame).
+    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=(self)")
     if current_app.config.get("HSTS"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     personal_caching(response)

@@ -19,7 +19,7 @@ SHELL_ASSETS = ("css/app.css", "js/geolocate.js", "js/app.js", "js/swap-errors.j
 # The offline kit: what the report form, the in-app scanner and a poster's link need with no signal (≈ 95 KB gzip,
 # twice the shell). The worker keeps it once someone has logged in (the first "warm"), or at once after an update
 # that had it, not at install: a first visit on a slow link is usable at the shell's ~50 KB.
-OFFLINE_KIT = ("js/report-form.js", "js/map.js", "js/vendor/leaflet-1.9.4/leaflet.js",
+OFFLINE_KIT = ("js/report-form.js", "js/voice-note.js", "js/map.js", "js/vendor/leaflet-1.9.4/leaflet.js",
                "js/vendor/leaflet-1.9.4/leaflet.css", "js/vendor/jsQR-1.4.0.min.js", "js/scan-shell.js")
 
 

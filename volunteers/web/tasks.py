@@ -17,6 +17,7 @@ from volunteers.models import Assignment, Task, utcnow
 from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
 from volunteers.web.photos import allowance, store as photo_store
+from volunteers.web import voice
 from volunteers.web.templating import translate as label
 from volunteers.web.views import page, submit
 
@@ -40,7 +41,8 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
         items = tasks.for_manager(db, current_user)
         rows = tasks.assignments_of(db, [t.id for t in items])
         return dict(manager=True, groups=manager_groups(items, rows), rows=rows, message=message, error=error,
-                    now=utcnow(), done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]))
+                    now=utcnow(), done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]),
+                    done_voice=tasks.done_voice_notes(db, [a.id for found in rows.values() for a, _v in found]))
     return dict(manager=False, mine=tasks.for_volunteer(db, current_user),
                 open_days=open_by_day(tasks.open_for(db, current_user)), message=message, error=error)
 
@@ -173,7 +175,8 @@ def card(assignment: Assignment, status: int = 200, **notes: Any):
         return render_template("tasks/_card.html", task=task, a=assignment, **notes), status
     rows = tasks.assignments_of(db, [task.id])[task.id]
     return render_template("tasks/_task.html", task=task, rows=rows, **notes, now=utcnow(),
-                           done_photos=tasks.done_photos(db, [a.id for a, _v in rows])), status
+                           done_photos=tasks.done_photos(db, [a.id for a, _v in rows]),
+                           done_voice=tasks.done_voice_notes(db, [a.id for a, _v in rows])), status
 
 
 @bp.post("/assignments/<int:assignment_id>/<action>")
@@ -188,7 +191,8 @@ def act(assignment_id: int, action: str):
     return submit(lambda db: tasks.act(db, user=current_user, assignment_id=assignment_id, action=action,
                                        data=request.form.to_dict(), ip=client_ip(),
                                        photo=upload.read() if upload and upload.filename else None,
-                                       store=photo_store(), allowance=allowance()),
+                                       store=photo_store(), allowance=allowance(),
+                                       voice_note=voice.upload(), voice_store=voice.store()),
                   done=now_is, redirect_to=url_for("tasks.index"), piece=True, reraise=(404,), answer=again)
 
 

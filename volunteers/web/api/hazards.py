@@ -13,6 +13,7 @@ from volunteers.web.api import body, bp, iso
 from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
 from volunteers.web.photos import allowance, store
+from volunteers.web import voice
 
 
 def uploads(field: str = "photo") -> list[bytes]:
@@ -32,6 +33,8 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
         "assignee_id": hazard.assignee_id, "team_id": hazard.team_id, "duplicate_of": hazard.duplicate_of_id,
         "mediation_outcome": hazard.mediation_outcome,
         "photos": [url_for("photos.show", photo_id=p.id) for p in hazards.all_photos(db, hazard)],
+        "voice_notes": [{"url": url_for("voice.show", note_id=n.id), "seconds": n.duration_ms / 1000}
+                        for n in hazards.voice_notes(db, hazard)],
         "history": [{"at": iso(s.event.at), "from": s.event.from_status, "to": s.event.to_status,
                      "note": s.event.note, "actor": s.actor_name, "detail": s.event.detail,
                      "photos": [url_for("photos.show", photo_id=i) for i in s.photo_ids]}
@@ -47,9 +50,11 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
 @bp.post("/hazards")
 @login_required
 def create_hazard():
-    """Report a hazard or clue (multipart, photo repeated 0–6 times): 201 {id, grid, status}; 200 on a retry."""
+    """Report a hazard or clue (multipart, photo repeated 0–6 times, one optional voice note `voice`): 201
+    {id, grid, status}; 200 on a retry."""
     hazard, created = hazards.report(get_session(), user=current_user, data=body(), uploads=uploads(),
-                                     store=store(), ip=client_ip(), allowance=allowance())
+                                     store=store(), ip=client_ip(), allowance=allowance(),
+                                     voice_note=voice.upload(), voice_store=voice.store())
     return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
 
 

@@ -11,6 +11,7 @@ from volunteers.web.api import body, bp, iso
 from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
 from volunteers.web.photos import allowance, store as photo_store
+from volunteers.web import voice
 
 
 def assignment_json(assignment, volunteer=None) -> dict[str, Any]:
@@ -68,5 +69,6 @@ def assignment_action(assignment_id: int, action: str):
     upload = request.files.get("photo")
     assignment = tasks.act(get_session(), user=current_user, assignment_id=assignment_id, action=action,
                            data=body(), ip=client_ip(), photo=upload.read() if upload and upload.filename else None,
-                           store=photo_store(), allowance=allowance())
+                           store=photo_store(), allowance=allowance(), voice_note=voice.upload(),
+                           voice_store=voice.store())
     return jsonify(assignment_json(assignment)), 200

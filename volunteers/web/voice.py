@@ -1,0 +1,48 @@
+"""Voice notes are served only through this route, to those who may see their report or task."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, send_file
+from flask_login import current_user, login_required
+
+from volunteers import db, hazards, tasks
+from volunteers.errors import Invalid, N_, NotFound
+from volunteers.models import VoiceNote
+from volunteers.voice import VoiceStore, mime_of
+from volunteers.web.extensions import get_session
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+def store() -> VoiceStore:
+    """The voice note store in this app's data directory."""
+    return VoiceStore(current_app.config["DATA_DIR"])
+
+
+def upload() -> bytes | None:
+    """The one voice note of a multipart post (field `voice`), or None; an empty file input counts as none."""
+    files = [f for f in request.files.getlist("voice") if f and f.filename]
+    if len(files) > 1:
+        raise Invalid("too_many_voice_notes", N_("Only one voice note can go with it."))
+    return files[0].read() if files else None
+
+
+@bp.get("/<int:note_id>")
+@login_required
+def show(note_id: int):
+    """The voice note (≤ 60 s), private to those who may see its report or task."""
+    session = get_session()
+    note = db.get(session, VoiceNote, note_id)
+    if note is None:
+        raise NotFound(N_("This voice note does not exist."))
+    if note.hazard_id is not None:
+        hazards.visible_voice(session, current_user, note)
+    else:
+        tasks.visible_voice(session, current_user, note)
+    path = store().path(note.stored_name)
+    if not path.exists():  # lost from disk (restored backup, moved data dir): a miss, not a crash
+        raise NotFound(N_("This voice note does not exist."))
+    # conditional=True answers the Range requests an <audio> element makes.
+    response = send_file(path, mimetype=mime_of(note.stored_name), max_age=0, conditional=True)
+    # Personal evidence: the browser may keep it, shared caches and proxies may not.
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
