@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, send_file
 from flask_login import current_user, login_required
 
-from volunteers import db, hazards, tasks
+from volunteers import db, hazards, tasks, threads
 from volunteers.errors import N_, NotFound
 from volunteers.models import Photo
 from volunteers.photos import Allowance, PhotoStore
@@ -44,6 +44,10 @@ def visible(photo_id: int) -> Photo:
     photo = db.get(session, Photo, photo_id)
     if photo is not None and photo.hazard_id is None and photo.assignment_id is not None:
         return tasks.visible_photo(session, current_user, photo)
+    if photo is not None and photo.message_id is not None:
+        return threads.visible_photo(session, current_user, photo)
+    if photo is not None and threads.shown_nearby(session, current_user, photo):
+        return photo  # the report form's list of open reports nearby (don't report it twice)
     return hazards.visible_photo(session, current_user, photo_id)
 
 
