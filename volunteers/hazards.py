@@ -314,7 +314,7 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
         if to == "assigned" and hazard.assignee_id not in (None, user.id, hazard.reporter_id):
             notifications.about_report(session, user_id=hazard.assignee_id, hazard_id=hazard.id, now=now,
                                        headline=STAFF_HEADLINE, change=N_("given to you"), kind="other",
-                                       id=hazard.id, title=title_of(hazard))
+                                       link=f"/hazards/{hazard.id}", id=hazard.id, title=title_of(hazard))
         session.commit()
     except BaseException:
         session.rollback()

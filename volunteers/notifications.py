@@ -22,6 +22,9 @@ GROUP_WINDOW = timedelta(minutes=10)
 KINDS = ("my_report", "question", "grid_report", "other")
 KIND_LABELS = {"my_report": N_("News about reports I made"), "question": N_("An officer asks me about my report"),
                "grid_report": N_("New reports and replies in my grids"), "other": N_("Tasks, shifts and everything else")}
+# Messages stored before grouping (issue 16) still name these msgids; kept so they stay translated.
+EARLIER = (N_("New report #%(id)d in your grid."), N_("Your report #%(id)d is now: %(status)s."),
+           N_("Report #%(id)d was assigned to you."))
 MAX_CHANGES = 8  # a group stops growing here; the next change starts a new message
 
 
@@ -36,7 +39,7 @@ def notify(session: Session, *, user_id: int | None, message: str, link: str = "
 
 def about_report(session: Session, *, user_id: int | None, hazard_id: int, headline: str, change: str,
                  change_params: dict[str, Any] | None = None, kind: str = "my_report", now: datetime | None = None,
-                 **params: Any) -> None:
+                 link: str | None = None, **params: Any) -> None:
     """Tell one person of one change to a report; an unread message about the same report from the last
     GROUP_WINDOW takes the change instead of a new message (not committed)."""
     if user_id is None:
@@ -55,7 +58,7 @@ def about_report(session: Session, *, user_id: int | None, hazard_id: int, headl
             group.sms_state = "due"
         session.add(group)
         return
-    session.add(Notification(user_id=user_id, hazard_id=hazard_id, message=headline, link=f"/hazards/{hazard_id}/thread",
+    session.add(Notification(user_id=user_id, hazard_id=hazard_id, message=headline, link=link or f"/hazards/{hazard_id}/thread",
                              params={**params, "changes": [step]}, kind=kind, created_at=now, updated_at=now,
                              sms_state="due" if wants_sms(session, user_id, kind) else ""))
 

@@ -259,6 +259,8 @@ def reopen(session: Session, *, user: User, hazard_id: int, data: dict[str, Any]
     """又出现了: the reporter says a closed report is back, within REOPEN_DAYS of its closing; it goes back to
     `accepted` with a fresh deadline, the history saying why. Later it is a new report (422, nothing saved)."""
     hazard = visible(session, user, hazard_id)
+    if hazard.reporter_id != user.id:
+        raise Forbidden(N_("Only the person who reported it can say it is back again."))
     cid = clientids.parse(data.get("client_id"))
     text = fields.text(data, "text", MAX_TEXT)
     fp = clientids.fingerprint({"hazard": hazard.id, "reopen": text})
@@ -267,8 +269,6 @@ def reopen(session: Session, *, user: User, hazard_id: int, data: dict[str, Any]
         if found.hazard_id != hazard.id or found.kind != "reopen":
             raise Conflict("client_id_reused", clientids.REUSED)
         return hazard, False
-    if hazard.reporter_id != user.id:
-        raise Forbidden(N_("Only the person who reported it can say it is back again."))
     if hazard.status != "closed":
         raise Conflict("not_closed", N_("Only a closed report can be reopened; this one is “%(current)s”."),
                        current=hazards.STATE_LABELS[hazard.status])

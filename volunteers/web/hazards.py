@@ -213,7 +213,7 @@ def show(hazard_id: int):
     db = get_session()
     hazard = hazards.visible(db, current_user, hazard_id)
     notifications.mark_thread_read(db, current_user, hazard.id)
-    return page("hazards/show.html", "hazards/_detail.html", **detail_context(hazard), **thread_context(hazard))
+    return page("hazards/show.html", "hazards/_detail.html", **(detail_context(hazard) | thread_context(hazard)))
 
 
 # --- The conversation to closure ----------------------------------------------------------------------------
