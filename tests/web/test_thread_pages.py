@@ -203,3 +203,18 @@ def test_the_sms_choice_is_saved_per_kind(english, session, town):
     assert saved.status_code == 302
     page = client.get("/notifications/choices").text
     assert re.search(r'value="question"\s+checked', page) and not re.search(r'value="my_report"\s+checked', page)
+
+
+def test_a_nearby_reports_thumbnail_is_shown_with_a_pass_only(app, english, session, town):
+    data = {"client_id": new_id(), "kind": "hazard", "category": "fire", "lat": str(G1_POINT[0]), "lon": str(G1_POINT[1])}
+    hazard = hazards.report(session, user=town.user(OTHER_G1), data=data, uploads=[jpeg()],
+                            store=PhotoStore(app.config["DATA_DIR"]))[0]
+    photo_id = session.exec(select(Photo.id).where(Photo.hazard_id == hazard.id)).one()
+    client = english(VOLUNTEER)
+    piece = client.get(f"/hazards/nearby?lat={G1_POINT[0]}&lon={G1_POINT[1]}&category=fire", headers=HX).text
+    [url] = re.findall(rf'src="(/photos/{photo_id}/thumb\?n=[^"]+)"', piece)
+    url = url.replace("&amp;", "&")
+    assert client.get(url).status_code == 200
+    assert client.get(f"/photos/{photo_id}/thumb").status_code == 404  # no pass: private as before
+    assert client.get(f"/photos/{photo_id}").status_code == 404  # the full photo never
+    assert english(VOLUNTEER_G3).get(url).status_code == 404  # someone else's pass

@@ -15,7 +15,7 @@ from volunteers.photos import MAX_PER_REPORT
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
-from volunteers.web.photos import allowance, store
+from volunteers.web.photos import allowance, nearby_thumb_url, store
 from volunteers.web.views import submit
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
@@ -106,7 +106,7 @@ def nearby():
         point = None
     items = threads.nearby(get_session(), current_user, point=point, category=args.get("category")) if point else []
     return page("hazards/nearby.html", "hazards/_nearby.html", items=items, asked=point is not None,
-                radius=threads.NEARBY_M)
+                radius=threads.NEARBY_M, thumb_url=nearby_thumb_url)
 
 
 @bp.get("/mine")
