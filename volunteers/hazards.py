@@ -338,8 +338,9 @@ def title_of(hazard: Hazard) -> str:
 def _change(session: Session, hazard: Hazard, to: str, note: str) -> tuple[str, dict[str, Any]]:
     """One step in words for a notification: the state's name, or to whom it was given."""
     if to == "assigned":
-        name = (session.get(User, hazard.assignee_id).name if hazard.assignee_id and session.get(User, hazard.assignee_id)
-                else session.get(Team, hazard.team_id).name if hazard.team_id and session.get(Team, hazard.team_id) else "")
+        given = (session.get(User, hazard.assignee_id) if hazard.assignee_id else None) or \
+            (session.get(Team, hazard.team_id) if hazard.team_id else None)
+        name = given.name if given is not None else ""
         return (N_("given to %(name)s"), {"name": name}) if name else (STATE_LABELS[to], {})
     if to == "rejected" and note:
         return N_("rejected: %(note)s"), {"note": note[:60]}

@@ -18,7 +18,8 @@ from volunteers.models import Notification, NotificationChoice, User, utcnow
 from volunteers.sms import Sms
 
 GROUP_WINDOW = timedelta(minutes=10)
-# Kinds a person chooses for: in-app only, or in-app and SMS.
+# Kinds a person chooses for: in-app only, or in-app and SMS. (A shift reminder, kind "reminder", always goes by SMS
+# from duties.remind_upcoming, so it is not a choice.)
 KINDS = ("my_report", "question", "grid_report", "other")
 KIND_LABELS = {"my_report": N_("News about reports I made"), "question": N_("An officer asks me about my report"),
                "grid_report": N_("New reports and replies in my grids"), "other": N_("Tasks, shifts and everything else")}
