@@ -287,7 +287,7 @@ def transition(hazard_id: int):
         db.rollback()
         hazard = hazards.visible(db, current_user, hazard_id)
         return page("hazards/show.html", "hazards/_detail.html", err.status,
-                    **detail_context(hazard, error=translate(err.message, err.params)))
+                    **(detail_context(hazard, error=translate(err.message, err.params)) | thread_context(hazard)))
     done = _("Saved. The report is now: %(status)s.", status=_(hazards.STATE_LABELS[hazard.status]))
     if not fragment_wanted():
         flash(done, "success")
