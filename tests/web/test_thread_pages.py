@@ -141,6 +141,8 @@ def test_reopen_after_30_days_is_refused_in_chinese_and_within_it_goes_back_to_a
     assert done.status_code == 302
     session.expire_all()
     assert session.get(Hazard, recent.id).status == "accepted"
+    history = client.get(f"/hazards/{recent.id}").text
+    assert "又出现了" in history and "又堆满了" in history  # the history says why
     officer = login_as(OFFICER_G12)
     assert officer.post(f"/api/v1/hazards/{recent.id}/reopen", json={"client_id": new_id(), "text": "x"}).status_code == 403
 
