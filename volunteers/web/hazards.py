@@ -229,7 +229,8 @@ def thread_context(hazard, *, message: str | None = None, error: str | None = No
                 may_reopen=threads.may_reopen(db, current_user, hazard), reopen_days=threads.REOPEN_DAYS,
                 thread_message=message, thread_error=error, thread_form=form or {}, confirm_count=count,
                 confirm_names=names if threads.is_staff_of(db, current_user, hazard) else [],
-                is_reporter=hazard.reporter_id == current_user.id, max_message_photos=threads.MAX_PHOTOS)
+                is_reporter=hazard.reporter_id == current_user.id, max_message_photos=threads.MAX_PHOTOS,
+                asks=hazard.reporter_id != current_user.id and threads.is_staff_of(db, current_user, hazard))
 
 
 def thread_page(hazard_id: int, status: int = 200, **extra: Any):
