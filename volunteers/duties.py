@@ -307,7 +307,8 @@ def remind_upcoming(session: Session, now: datetime | None = None, within: timed
         if (person.id, link) in done:
             continue
         params = {"title": task.title, "time": task.starts_at.astimezone(SHANGHAI).strftime("%H:%M")}
-        notifications.notify(session, user_id=person.id, message=REMINDER, link=link, **params)
+        # kind "reminder": not one of the SMS choices, since its SMS goes below in any case
+        notifications.notify(session, user_id=person.id, message=REMINDER, link=link, kind="reminder", **params)
         session.commit()  # recorded before the SMS goes out, so a crash never sends it twice
         sms.send(person.phone, render(REMINDER, params))
         sent += 1

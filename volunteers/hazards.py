@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db, fields, geo, grids, notifications, photos, voice
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
-from volunteers.models import Grid, GridOfficer, Hazard, HazardEvent, Photo, Team, TeamMember, User, VoiceNote, utcnow
+from volunteers.models import (Grid, GridOfficer, Hazard, HazardEvent, HazardMessage, Photo, Team, TeamMember, User,
+                               VoiceNote, utcnow)
 from volunteers.patrols import parse_time
 
 
@@ -79,10 +80,18 @@ def in_assigned_team(session: Session, user: User, hazard: Hazard) -> bool:
     return hazard.team_id is not None and session.get(TeamMember, (hazard.team_id, user.id)) is not None
 
 
+def confirmed_by(session: Session, user: User, hazard: Hazard) -> bool:
+    """Whether this person said "就是这个" on the report (threads.confirm) instead of reporting it again."""
+    return session.exec(select(HazardMessage.id).where(HazardMessage.hazard_id == hazard.id,
+                                                       HazardMessage.kind == "confirm",
+                                                       HazardMessage.author_id == user.id)).first() is not None
+
+
 def can_see(session: Session, user: User, hazard: Hazard) -> bool:
-    """The reporter, whoever it is assigned to, and those who may move it."""
+    """The reporter, whoever it is assigned to, those who may move it, and (a hazard only) those who confirmed it."""
     return (hazard.reporter_id == user.id or hazard.assignee_id == user.id
-            or in_assigned_team(session, user, hazard) or can_move(session, user, hazard))
+            or in_assigned_team(session, user, hazard) or can_move(session, user, hazard)
+            or (hazard.kind == "hazard" and user.role == "volunteer" and confirmed_by(session, user, hazard)))
 
 
 def reporter_shown_to(session: Session, user: User, hazard: Hazard) -> bool:
@@ -202,8 +211,9 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
         audit.record(session, actor_id=user.id, action="hazard.report", obj=hazard, ip=ip, photos=len(processed),
                      **({"voice_s": spoken.seconds} if spoken else {}))
         for officer_id in officers_of_grid(session, grid_id):
-            notifications.notify(session, user_id=officer_id, link=f"/hazards/{hazard.id}",
-                                 message=N_("New report #%(id)d in your grid."), id=hazard.id)
+            notifications.about_report(session, user_id=officer_id, hazard_id=hazard.id, headline=STAFF_HEADLINE,
+                                       change=N_("new in your grid"), kind="grid_report", now=now, id=hazard.id,
+                                       title=title_of(hazard))
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
@@ -314,13 +324,15 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
             raise Conflict("changed_meanwhile", N_("Someone else changed this report just now. Please reload."))
         session.add(hazard)
         audit.record(session, actor_id=user.id, action=f"hazard.{to}", obj=hazard, ip=ip, note=note, **detail)
-        link = f"/hazards/{hazard.id}"
+        change, change_params = _change(session, hazard, to, note)
         if hazard.reporter_id != user.id:
-            notifications.notify(session, user_id=hazard.reporter_id, link=link, id=hazard.id, status=STATE_LABELS[to],
-                                 message=N_("Your report #%(id)d is now: %(status)s."))
-        if to == "assigned" and hazard.assignee_id not in (None, user.id):
-            notifications.notify(session, user_id=hazard.assignee_id, link=link, id=hazard.id,
-                                 message=N_("Report #%(id)d was assigned to you."))
+            notifications.about_report(session, user_id=hazard.reporter_id, hazard_id=hazard.id, now=now,
+                                       headline=REPORTER_HEADLINE, change=change, change_params=change_params,
+                                       title=title_of(hazard))
+        if to == "assigned" and hazard.assignee_id not in (None, user.id, hazard.reporter_id):
+            notifications.about_report(session, user_id=hazard.assignee_id, hazard_id=hazard.id, now=now,
+                                       headline=STAFF_HEADLINE, change=N_("given to you"), kind="other",
+                                       link=f"/hazards/{hazard.id}", id=hazard.id, title=title_of(hazard))
         session.commit()
     except BaseException:
         session.rollback()
@@ -329,6 +341,28 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
         raise
     session.refresh(hazard)
     return hazard
+
+
+REPORTER_HEADLINE = N_("Your report “%(title)s”: %(changes)s")
+STAFF_HEADLINE = N_("Report #%(id)d “%(title)s”: %(changes)s")
+
+
+def title_of(hazard: Hazard) -> str:
+    """A report's short name in a notification: the start of its words, or its category."""
+    words = " ".join(hazard.description.split())
+    return words[:16] + ("…" if len(words) > 16 else "") if words else CATEGORY_LABELS[hazard.category]
+
+
+def _change(session: Session, hazard: Hazard, to: str, note: str) -> tuple[str, dict[str, Any]]:
+    """One step in words for a notification: the state's name, or to whom it was given."""
+    if to == "assigned":
+        given = (session.get(User, hazard.assignee_id) if hazard.assignee_id else None) or \
+            (session.get(Team, hazard.team_id) if hazard.team_id else None)
+        name = given.name if given is not None else ""
+        return (N_("given to %(name)s"), {"name": name}) if name else (STATE_LABELS[to], {})
+    if to == "rejected" and note:
+        return N_("rejected: %(note)s"), {"note": note[:60]}
+    return STATE_LABELS[to], {}
 
 
 def _original(session: Session, user: User, hazard: Hazard, original_id: int | None) -> Hazard:
@@ -424,12 +458,14 @@ def history(session: Session, user: User, hazard: Hazard) -> list[Step]:
 
 def report_photos(session: Session, hazard: Hazard) -> list[Photo]:
     """The photos taken with the report itself (not the 'after' photos of later steps)."""
-    return list(session.exec(select(Photo).where(Photo.hazard_id == hazard.id, Photo.event_id.is_(None)).order_by(Photo.id)))
+    return list(session.exec(select(Photo).where(Photo.hazard_id == hazard.id, Photo.event_id.is_(None),
+                                                 Photo.message_id.is_(None)).order_by(Photo.id)))
 
 
 def all_photos(session: Session, hazard: Hazard) -> list[Photo]:
-    """Every photo of the report, the report's own first."""
-    return list(session.exec(select(Photo).where(Photo.hazard_id == hazard.id).order_by(Photo.id)))
+    """Every photo of the report and its steps, the report's own first (a thread's photos are in the thread)."""
+    return list(session.exec(select(Photo).where(Photo.hazard_id == hazard.id, Photo.message_id.is_(None))
+                             .order_by(Photo.id)))
 
 
 def visible_photo(session: Session, user: User, photo_id: int) -> Photo:

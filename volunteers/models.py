@@ -323,12 +323,28 @@ class HazardEvent(SQLModel, table=True):
     detail: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
+class HazardMessage(SQLModel, table=True):
+    """One message in a report's thread: the officer's question (问上报人), the reporter's answer or update, another
+    volunteer's "就是这个" (confirm), a reopen (又出现了). Attachments point at it by message_id: photos today (Photo
+    .message_id); a voice note's row can hang off it the same way."""
+    __tablename__ = "hazard_message"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    fingerprint: Optional[str] = Field(default=None, max_length=64)
+    hazard_id: int = fk("hazard.id", "CASCADE")
+    author_id: Optional[int] = fk("user.id", "SET NULL", nullable=True, index=False)
+    kind: str = Field(max_length=12)  # question | answer | update | confirm | reopen | note
+    text: str = Field(default="", max_length=1000)
+    at: datetime = when(default=utcnow)
+
+
 class Photo(SQLModel, table=True):
     """A re-encoded, EXIF-free photo stored in the data directory under a random name."""
     id: Optional[int] = Field(default=None, primary_key=True)
     hazard_id: Optional[int] = fk("hazard.id", "CASCADE", nullable=True)  # a report's photo …
     event_id: Optional[int] = fk("hazard_event.id", "SET NULL", nullable=True)  # an "after" photo of a step
     assignment_id: Optional[int] = fk("assignment.id", "CASCADE", nullable=True)  # … or a task's "done" photo
+    message_id: Optional[int] = fk("hazard_message.id", "CASCADE", nullable=True)  # a photo sent in a report's thread
     stored_name: str = Field(max_length=80, unique=True)
     width: int
     height: int
@@ -354,7 +370,9 @@ class VoiceNote(SQLModel, table=True):
 
 class Notification(SQLModel, table=True):
     """An in-app message; the text is a msgid plus parameters, translated when shown."""
-    __table_args__ = (sa.Index("ix_notification_user_read", "user_id", "read_at"),)  # the unread badge, every page
+    __table_args__ = (sa.Index("ix_notification_user_read", "user_id", "read_at"),  # the unread badge, every page
+                      sa.Index("ix_notification_user_hazard", "user_id", "hazard_id"),  # grouping by report
+                      sa.Index("ix_notification_sms_state", "sms_state"))  # the jobs' SMS round
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = fk("user.id", "CASCADE")
     created_at: datetime = when(default=utcnow)
@@ -362,6 +380,19 @@ class Notification(SQLModel, table=True):
     params: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     link: str = Field(default="", max_length=200)
     read_at: Optional[datetime] = when(nullable=True)
+    # The report it is about: changes to one report within a few minutes are grouped into one message (a thread).
+    hazard_id: Optional[int] = fk("hazard.id", "CASCADE", nullable=True, index=False)
+    kind: str = Field(default="other", max_length=16)  # which of a person's choices (in-app only / + SMS) applies
+    sms_state: str = Field(default="", max_length=8)  # "" none | due (sent once the group is complete) | sent
+    updated_at: Optional[datetime] = when(nullable=True)  # the last change grouped into it
+
+
+class NotificationChoice(SQLModel, table=True):
+    """Per person and kind of message: in-app only (no row, or sms False) or in-app and SMS."""
+    __tablename__ = "notification_choice"
+    user_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True))
+    kind: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
+    sms: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 # --- Tasks and duties ---------------------------------------------------------------------------

@@ -20,7 +20,52 @@
         map.panTo([lat, lon]);
       }
       if (missing) missing.hidden = true;
+      checkNearby();
     }
+
+    // Don't report it twice: open reports of this kind within 100 m, asked again when the place or the kind changes.
+    // Offline the check cannot run; the report then goes as a new one, and the phone says so.
+    var nearbyBox = form.querySelector("[data-nearby]");
+    var asked = "";
+    function checkNearby() {
+      if (!nearbyBox || !window.fetch) return;
+      var checked = form.querySelector("input[name=category]:checked");
+      var lat = form.elements.lat.value, lon = form.elements.lon.value;
+      if (!checked || !lat || !lon) return;
+      var url = nearbyBox.getAttribute("data-nearby-url") + "?lat=" + encodeURIComponent(lat) + "&lon=" +
+        encodeURIComponent(lon) + "&category=" + encodeURIComponent(checked.value);
+      if (url === asked) return;
+      asked = url;
+      fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (html) { if (asked === url) nearbyBox.innerHTML = html; })
+        .catch(function () {
+          if (asked !== url) return;
+          asked = "";
+          nearbyBox.textContent = "";
+          var p = document.createElement("p");
+          p.className = "notice notice-warning";
+          p.setAttribute("role", "status");
+          p.setAttribute("data-nearby-offline", "");
+          p.textContent = nearbyBox.getAttribute("data-msg-offline");
+          nearbyBox.appendChild(p);
+        });
+    }
+    // "This is it": the same form goes (through the outbox like any report) with same_as, and joins that report.
+    form.addEventListener("click", function (evt) {
+      var same = evt.target.closest && evt.target.closest("[data-same-as]");
+      if (!same) return;
+      evt.preventDefault();
+      var hidden = form.querySelector("input[type=hidden][name=same_as]");
+      if (!hidden) {
+        hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = "same_as";
+        form.appendChild(hidden);
+      }
+      hidden.value = same.value;
+      if (form.requestSubmit) form.requestSubmit(); else form.dispatchEvent(new Event("submit", { cancelable: true }));
+    });
 
     var gps = form.querySelector("[data-use-location]");
     if (gps && window.Geolocate && window.Geolocate.supported) {
@@ -93,6 +138,7 @@
     }
     form.addEventListener("change", function (evt) {
       if (evt.target.type === "file") { tooMany(); showThumbs(); }
+      if (evt.target.name === "category") checkNearby();
     });
     form.addEventListener("input", function (evt) { if (evt.target.name === "address" && missing && !missing.hidden) noPlace(); });
     // A refused report brought back for fixing (pwa.js): its saved place goes back on the map.
@@ -102,7 +148,15 @@
         place(parseFloat(form.elements.lat.value), parseFloat(form.elements.lon.value), isNaN(accuracy) ? null : accuracy);
       }
     });
-    form.addEventListener("reset", function () { setTimeout(function () { showThumbs(); if (marker) { marker.remove(); marker = null; } }, 0); });
+    form.addEventListener("reset", function () {
+      setTimeout(function () {
+        showThumbs();
+        if (marker) { marker.remove(); marker = null; }
+        var same = form.querySelector("input[type=hidden][name=same_as]");
+        if (same) same.remove();
+        if (nearbyBox) { nearbyBox.textContent = ""; asked = ""; }
+      }, 0);
+    });
     // Capture phase: this runs before the outbox's own submit handler (pwa.js), which skips a prevented submit.
     form.addEventListener("submit", function (evt) {
       if (tooMany()) { evt.preventDefault(); return; }

@@ -41,12 +41,12 @@ def test_a_new_report_shows_in_the_officers_badge_and_list(english, reported, se
     assert badge(officer.get("/").text) == 1
     page = officer.get("/notifications/")
     assert page.status_code == 200 and "<html" in page.text
-    assert f"New report #{reported.id} in your grid." in page.text
-    assert f'href="/hazards/{reported.id}"' in page.text and 'class="new"' in page.text
+    assert f"Report #{reported.id} “Fire safety”: new in your grid" in page.text
+    assert f'href="/hazards/{reported.id}/thread"' in page.text and 'class="new"' in page.text
     assert badge(page.text) == 0  # opening the list reads them
     assert unread(session, town.user(OFFICER_G12)) == 0
     again = officer.get("/notifications/")
-    assert f"New report #{reported.id}" in again.text and 'class="new"' not in again.text
+    assert f"Report #{reported.id} “Fire safety”" in again.text and 'class="new"' not in again.text
 
 
 def test_the_other_grids_officer_is_not_told(english, reported):
@@ -61,7 +61,7 @@ def test_the_reporter_is_told_when_the_status_changes(english, reported, session
     english(OFFICER_G12).post(f"/hazards/{reported.id}/transition", data={"to": "accepted"})
     assert badge(volunteer.get("/hazards/mine").text) == 1
     page = volunteer.get("/notifications/")
-    assert f"Your report #{reported.id} is now: Accepted." in page.text
+    assert "Your report “Fire safety”: Accepted" in page.text
 
 
 def test_messages_are_translated_when_shown(login_as, reported):
@@ -75,7 +75,7 @@ def test_the_list_as_a_partial(english, reported):
     partial = english(OFFICER_G12).get("/notifications/", headers=HX)
     assert partial.status_code == 200 and "<html" not in partial.text
     assert partial.text.lstrip().startswith('<ul class="rows" id="notification-list"')
-    assert f"New report #{reported.id}" in partial.text
+    assert f"Report #{reported.id} “Fire safety”" in partial.text
 
 
 def test_strangers_have_no_badge_and_are_sent_to_log_in(client):

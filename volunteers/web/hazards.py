@@ -8,16 +8,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import accounts, grids, hazards
+from volunteers import accounts, fields, geo, grids, hazards, notifications, threads
 from volunteers.errors import DomainError, Invalid, N_
 from volunteers.models import Grid, Team, User
 from volunteers.photos import MAX_PER_REPORT
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
-from volunteers.web.photos import allowance, store
+from volunteers.web.photos import allowance, nearby_thumb_url, store
 from volunteers.web import voice
-from volunteers.web.views import map_data
+from volunteers.web.views import map_data, submit
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
 
@@ -78,15 +78,37 @@ def new():
 def create():
     """File the report and show it; on a problem, the form again with the reason and what was typed."""
     db = get_session()
+    data = request.form.to_dict()
     try:
-        hazard, _created = hazards.report(db, user=current_user, data=request.form.to_dict(), uploads=uploads(),
+        if data.get("same_as"):  # "就是这个": join the open report nearby instead of a second one
+            hazard, _created = threads.confirm(db, user=current_user, hazard_id=fields.integer(data, "same_as"),
+                                               data=data, uploads=uploads(), store=store(), ip=client_ip(),
+                                               allowance=allowance())
+            flash(_("Thank you! What you sent was added to report #%(id)d.", id=hazard.id), "success")
+            return redirect(url_for("hazards.thread", hazard_id=hazard.id))
+        hazard, _created = hazards.report(db, user=current_user, data=data, uploads=uploads(),
                                           store=store(), ip=client_ip(), allowance=allowance(),
                                           voice_note=voice.upload(), voice_store=voice.store())
     except DomainError as err:
         db.rollback()
-        return render_form(form=request.form.to_dict(), error=translate(err.message, err.params), status=err.status)
+        return render_form(form=data, error=translate(err.message, err.params), status=err.status)
     flash(_("Thank you! Your report #%(id)d has been sent to the police station.", id=hazard.id), "success")
     return redirect(url_for("hazards.show", hazard_id=hazard.id))
+
+
+@bp.get("/nearby")
+@login_required
+def nearby():
+    """Open reports within 100 m of a point in the same category (don't report it twice); the report form asks it
+    when the place or the category changes. A plain page too."""
+    args = request.args.to_dict()
+    try:
+        point = geo.point(args, required=False)
+    except DomainError:
+        point = None
+    items = threads.nearby(get_session(), current_user, point=point, category=args.get("category")) if point else []
+    return page("hazards/nearby.html", "hazards/_nearby.html", items=items, asked=point is not None,
+                radius=threads.NEARBY_M, thumb_url=nearby_thumb_url)
 
 
 @bp.get("/mine")
@@ -95,10 +117,10 @@ def mine():
     """What I reported, newest first, with where each stands."""
     items = hazards.mine(get_session(), current_user)
     return page("hazards/mine.html", "hazards/_mine.html", items=items, is_overdue=hazards.is_overdue,
-                nearby=nearby(items))
+                nearby=whereabouts(items))
 
 
-def nearby(items) -> dict[int, grids.Nearby]:
+def whereabouts(items) -> dict[int, grids.Nearby]:
     """Each report's place in people's words: the nearest checkpoint of the station, direction and distance."""
     return grids.whereabouts(get_session(), current_user.station_id, [(h.id, h.lat, h.lon) for h in items])
 
@@ -141,7 +163,7 @@ def triage_context(chosen: dict[str, Any], *, limit: int | None = None) -> dict[
         if limit < TRIAGE_MAX:
             more = url_for(request.endpoint, **(request.args.to_dict() | {"shown": limit + TRIAGE_PAGE}))
     return dict(items=items, more=more, grids=grids, grid_codes={g.id: g.code for g in grids}, chosen=chosen,
-                nearby=nearby(items),
+                nearby=whereabouts(items),
                 queue=current_user.role in ("coordinator", "admin"), is_overdue=hazards.is_overdue,
                 states=hazards.STATES, categories=hazards.CATEGORIES)
 
@@ -184,7 +206,7 @@ def detail_context(hazard, *, message: str | None = None, error: str | None = No
     reporter = db.get(User, hazard.reporter_id) if hazard.reporter_id and hazards.reporter_shown_to(
         db, current_user, hazard) else None
     return dict(h=hazard, steps=steps, moves=moves, grid=hazards.grid_code(db, hazard), people=people, teams=teams,
-                near=nearby([hazard]).get(hazard.id),
+                near=whereabouts([hazard]).get(hazard.id),
                 photos=hazards.report_photos(db, hazard), voice_notes=hazards.voice_notes(db, hazard),
                 overdue=hazards.is_overdue(hazard), reporter=reporter,
                 volunteers=volunteers, team_choices=team_choices, message=message, error=error,
@@ -199,8 +221,65 @@ def detail_context(hazard, *, message: str | None = None, error: str | None = No
 @login_required
 def show(hazard_id: int):
     """One report: what, where, photos, map, history, and the next steps for those who may move it."""
-    hazard = hazards.visible(get_session(), current_user, hazard_id)
-    return page("hazards/show.html", "hazards/_detail.html", **detail_context(hazard))
+    db = get_session()
+    hazard = hazards.visible(db, current_user, hazard_id)
+    notifications.mark_thread_read(db, current_user, hazard.id)
+    return page("hazards/show.html", "hazards/_detail.html", **(detail_context(hazard) | thread_context(hazard)))
+
+
+# --- The conversation to closure ----------------------------------------------------------------------------
+
+def thread_context(hazard, *, message: str | None = None, error: str | None = None,
+                   form: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report's thread for this viewer (None when they may not read it), and what they may do in it."""
+    db = get_session()
+    if not threads.may_read(db, current_user, hazard):
+        return {"thread": None}
+    count, names = threads.confirmations(db, hazard)
+    return dict(h=hazard, thread=threads.messages(db, current_user, hazard), message_labels=threads.KIND_LABELS,
+                may_reopen=threads.may_reopen(db, current_user, hazard), reopen_days=threads.REOPEN_DAYS,
+                thread_message=message, thread_error=error, thread_form=form or {}, confirm_count=count,
+                confirm_names=names if threads.is_staff_of(db, current_user, hazard) else [],
+                is_reporter=hazard.reporter_id == current_user.id, max_message_photos=threads.MAX_PHOTOS,
+                asks=hazard.reporter_id != current_user.id and threads.is_staff_of(db, current_user, hazard))
+
+
+def thread_page(hazard_id: int, status: int = 200, **extra: Any):
+    """The conversation page, or its piece for htmx."""
+    db = get_session()
+    hazard = threads.visible(db, current_user, hazard_id)
+    notifications.mark_thread_read(db, current_user, hazard.id)
+    return page("hazards/thread.html", "hazards/_thread.html", status, **thread_context(hazard, **extra),
+                grid=hazards.grid_code(db, hazard))
+
+
+@bp.get("/<int:hazard_id>/thread")
+@login_required
+def thread(hazard_id: int):
+    """A report's conversation: the officer's questions, the reporter's answers and updates, with photos."""
+    return thread_page(hazard_id)
+
+
+@bp.post("/<int:hazard_id>/messages")
+@login_required
+def post_message(hazard_id: int):
+    """Write in the conversation (the form without JavaScript; the phone's outbox uses the API)."""
+    form = request.form.to_dict()
+    return submit(lambda db: threads.post(db, user=current_user, hazard_id=hazard_id, data=form, uploads=uploads(),
+                                          store=store(), allowance=allowance(), ip=client_ip()),
+                  done=_("Sent."), redirect_to=url_for("hazards.thread", hazard_id=hazard_id),
+                  answer=lambda status, **kw: thread_page(hazard_id, status, form=form, **kw), piece=True)
+
+
+@bp.post("/<int:hazard_id>/reopen")
+@login_required
+def reopen(hazard_id: int):
+    """又出现了: the reporter reopens a report closed less than 30 days ago."""
+    form = request.form.to_dict()
+    return submit(lambda db: threads.reopen(db, user=current_user, hazard_id=hazard_id, data=form, ip=client_ip()),
+                  done=_("Thank you. The report is open again and the officer has been told."),
+                  redirect_to=url_for("hazards.thread", hazard_id=hazard_id),
+                  answer=lambda status, **kw: thread_page(hazard_id, status, form=form, **kw), piece=True)
 
 
 @bp.post("/<int:hazard_id>/transition")
@@ -220,7 +299,7 @@ def transition(hazard_id: int):
         db.rollback()
         hazard = hazards.visible(db, current_user, hazard_id)
         return page("hazards/show.html", "hazards/_detail.html", err.status,
-                    **detail_context(hazard, error=translate(err.message, err.params)))
+                    **(detail_context(hazard, error=translate(err.message, err.params)) | thread_context(hazard)))
     done = _("Saved. The report is now: %(status)s.", status=_(hazards.STATE_LABELS[hazard.status]))
     if not fragment_wanted():
         flash(done, "success")

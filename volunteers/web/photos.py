@@ -1,10 +1,11 @@
 """Photos are served only through this route, to those who may see their report."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, send_file
+from flask import Blueprint, current_app, request, send_file, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 from flask_login import current_user, login_required
 
-from volunteers import db, hazards, tasks
+from volunteers import db, hazards, tasks, threads
 from volunteers.errors import N_, NotFound
 from volunteers.models import Photo
 from volunteers.photos import Allowance, PhotoStore
@@ -35,15 +36,43 @@ def show(photo_id: int):
 @login_required
 def thumb(photo_id: int):
     """The photo's thumbnail."""
-    return _send(visible(photo_id).stored_name, thumb=True)
+    return _send(visible(photo_id, nearby=request.args.get("n")).stored_name, thumb=True)
 
 
-def visible(photo_id: int) -> Photo:
-    """A report's photo for those who may see the report; a task's done photo for its volunteer and managers."""
+# The nearby list (don't report it twice) shows thumbnails of open reports the volunteer may not otherwise see: each
+# thumbnail link carries a signed pass for this person and photo, good for an hour; the photo itself stays private.
+NEARBY_PASS_SECONDS = 3600
+
+
+def _passes() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="nearby-photo")
+
+
+def nearby_thumb_url(photo_id: int) -> str:
+    """The thumbnail's URL with a pass for the current person (the nearby list)."""
+    return url_for("photos.thumb", photo_id=photo_id, n=_passes().dumps([photo_id, current_user.id]))
+
+
+def _nearby_pass_ok(photo_id: int, token: str | None) -> bool:
+    if not token:
+        return False
+    try:
+        return _passes().loads(token, max_age=NEARBY_PASS_SECONDS) == [photo_id, current_user.id]
+    except BadData:
+        return False
+
+
+def visible(photo_id: int, nearby: str | None = None) -> Photo:
+    """A report's photo for those who may see the report; a task's done photo for its volunteer and managers; an
+    open report's own thumbnail with a pass from the nearby list."""
     session = get_session()
     photo = db.get(session, Photo, photo_id)
     if photo is not None and photo.hazard_id is None and photo.assignment_id is not None:
         return tasks.visible_photo(session, current_user, photo)
+    if photo is not None and photo.message_id is not None:
+        return threads.visible_photo(session, current_user, photo)
+    if photo is not None and _nearby_pass_ok(photo.id, nearby) and threads.shown_nearby(session, current_user, photo):
+        return photo
     return hazards.visible_photo(session, current_user, photo_id)
 
 

@@ -1,4 +1,5 @@
-"""API: report a hazard or clue with photos, read one, move it through its states."""
+"""API: report a hazard or clue with photos (or join an open one nearby: same_as), read one, move it through its
+states, its conversation (messages) and 又出现了 (reopen)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 from flask import jsonify, request, url_for
 from flask_login import current_user, login_required
 
-from volunteers import accounts, hazards
+from volunteers import accounts, fields, hazards, threads
 from volunteers.errors import Invalid, N_
 from volunteers.models import User
 from volunteers.web.api import body, bp, iso
@@ -50,9 +51,15 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
 @bp.post("/hazards")
 @login_required
 def create_hazard():
-    """Report a hazard or clue (multipart, photo repeated 0–6 times, one optional voice note `voice`): 201
-    {id, grid, status}; 200 on a retry."""
-    hazard, created = hazards.report(get_session(), user=current_user, data=body(), uploads=uploads(),
+    """Report a hazard or clue (multipart, photo repeated 0–6 times, one optional voice note `voice`): 201 {id, grid, status}; 200 on a retry. With
+    same_as (an open report nearby, "就是这个") the words and photos join that report instead: its id comes back."""
+    data = body()
+    if data.get("same_as"):
+        hazard, created = threads.confirm(get_session(), user=current_user, hazard_id=fields.integer(data, "same_as"),
+                                          data=data, uploads=uploads(), store=store(), ip=client_ip(),
+                                          allowance=allowance())
+        return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
+    hazard, created = hazards.report(get_session(), user=current_user, data=data, uploads=uploads(),
                                      store=store(), ip=client_ip(), allowance=allowance(),
                                      voice_note=voice.upload(), voice_store=voice.store())
     return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
@@ -75,4 +82,44 @@ def transition_hazard(hazard_id: int):
     hazard = hazards.transition(get_session(), user=current_user, hazard_id=hazard_id, data=body(),
                                 photo=photos[0] if photos else None, store=store(), ip=client_ip(),
                                 allowance=allowance())
+    return jsonify(hazard_json(hazard, current_user)), 200
+
+
+def message_json(entry: threads.Entry) -> dict[str, Any]:
+    """One message of a thread as its reader may see it."""
+    m = entry.message
+    return {"id": m.id, "client_id": m.client_id, "kind": m.kind, "text": m.text, "at": iso(m.at),
+            "author": entry.author_name, "mine": entry.mine, "from_staff": entry.staff,
+            "photos": [url_for("photos.show", photo_id=i) for i in entry.photo_ids]}
+
+
+@bp.get("/hazards/<int:hazard_id>/messages")
+@login_required
+def list_messages(hazard_id: int):
+    """The report's conversation, oldest first (404 to those who may not read it)."""
+    db = get_session()
+    hazard = threads.visible(db, current_user, hazard_id)
+    return jsonify({"hazard_id": hazard.id, "status": hazard.status,
+                    "messages": [message_json(e) for e in threads.messages(db, current_user, hazard)]})
+
+
+@bp.post("/hazards/<int:hazard_id>/messages")
+@login_required
+def create_message(hazard_id: int):
+    """Write in the conversation: client_id, text and/or photo (0–3): 201; 200 on a retry; 409 same id, other
+    content; 422 empty."""
+    db = get_session()
+    message, created = threads.post(db, user=current_user, hazard_id=hazard_id, data=body(), uploads=uploads(),
+                                    store=store(), allowance=allowance(), ip=client_ip())
+    hazard = threads.visible(db, current_user, hazard_id)
+    entry = next(e for e in threads.messages(db, current_user, hazard) if e.message.id == message.id)
+    return jsonify(message_json(entry) | {"hazard_id": hazard.id}), 201 if created else 200
+
+
+@bp.post("/hazards/<int:hazard_id>/reopen")
+@login_required
+def reopen_hazard(hazard_id: int):
+    """又出现了 (client_id, text): back to accepted within 30 days of closing: 200; later 422; 403 not the reporter."""
+    hazard, _created = threads.reopen(get_session(), user=current_user, hazard_id=hazard_id, data=body(),
+                                      ip=client_ip())
     return jsonify(hazard_json(hazard, current_user)), 200
