@@ -30,7 +30,7 @@ def a_task_for(live) -> Assignment:
         officer = s.exec(select(User).where(User.phone == "13800000101")).one()
         volunteer = s.exec(select(User).where(User.phone == VOLUNTEER)).one()
         task, _ = tasks.create(s, user=officer, data={
-            "client_id": str(uuid.uuid4()), "kind": "school_gate", "title": "青石小学护学岗（朗读）",
+            "client_id": str(uuid.uuid4()), "kind": "school_gate", "title": "青石小学护学岗（读给我听）",
             "grid": live.grid("G1").id, "place": "青石小学校门",
             "starts_at": (utcnow() + timedelta(minutes=10)).isoformat(),
             "ends_at": (utcnow() + timedelta(minutes=50)).isoformat(), "volunteer_ids": [volunteer.id]})
@@ -69,7 +69,7 @@ def test_read_aloud_is_hidden_on_a_phone_without_a_chinese_voice(live, contexts)
     log_in(page, live, VOLUNTEER)
     page.goto(live.url + "/tasks/")
     card = page.locator(f"#assignment-{offer.id}")
-    expect(card.locator("h2")).to_have_text("青石小学护学岗（朗读）")
+    expect(card.locator("h2")).to_have_text("青石小学护学岗（读给我听）")
     page.wait_for_load_state("load")
     expect(card.locator("[data-read-aloud]")).to_be_hidden()
     assert not page.problems.items, page.problems.items
@@ -87,7 +87,7 @@ def test_read_aloud_speaks_the_task_card_and_a_message_in_chinese(live, contexts
     button.click()
     [said] = page.evaluate("spoken")
     assert said["lang"] == "zh-CN" and said["voice"] == "zh-CN"
-    assert "青石小学护学岗（朗读）" in said["text"] and "青石小学校门" in said["text"]
+    assert "青石小学护学岗（读给我听）" in said["text"] and "青石小学校门" in said["text"]
     assert "朗读" not in said["text"]  # the card's words, not its buttons
     expect(button).to_have_text("停止朗读")
     cancelled = page.evaluate("cancelled")

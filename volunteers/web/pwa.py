@@ -13,13 +13,15 @@ from flask_wtf.csrf import generate_csrf
 bp = Blueprint("pwa", __name__)
 
 # What the service worker keeps from the start so the app shell opens with no network.
-SHELL_ASSETS = ("css/app.css", "js/text-size.js", "js/app.js", "js/swap-errors.js", "js/confirm.js", "js/outbox.js", "js/pwa.js",
-                "js/offline-patrol.js", "js/vendor/htmx-2.0.11.min.js", "icons/icon-192.png")
-# The offline kit: what the report form, the in-app scanner and a poster's link need with no signal (≈ 95 KB gzip,
-# twice the shell). The worker keeps it once someone has logged in (the first "warm"), or at once after an update
+SHELL_ASSETS = ("css/app.css", "js/text-size.js", "js/app.js", "js/confirm.js", "js/outbox.js", "js/pwa.js",
+                "js/offline-patrol.js", "icons/icon-192.png")
+# The offline kit: what the report form, the in-app scanner and a poster's link need with no signal (≈ 120 KB gzip,
+# three times the shell). The worker keeps it once someone has logged in (the first "warm"), or at once after an update
 # that had it, not at install: a first visit on a slow link is usable at the shell's ~50 KB.
-# The scanner, NFC and poster-code scripts are here too: the home loads them only once a patrol runs.
-OFFLINE_KIT = ("js/report-form.js", "js/photo-picker.js", "js/hazard-map.js", "js/poster-code.js", "js/scanner.js", "js/nfc.js", "js/vendor/leaflet-1.9.4/leaflet.js",
+# The scanner, NFC and poster-code scripts are here too: the home loads them only once a patrol runs; and htmx, which
+# the pages of a volunteer's first load (log-in, home, report form, outbox) do not use.
+OFFLINE_KIT = ("js/vendor/htmx-2.0.11.min.js", "js/swap-errors.js", "js/report-form.js", "js/photo-picker.js",
+               "js/hazard-map.js", "js/poster-code.js", "js/scanner.js", "js/nfc.js", "js/vendor/leaflet-1.9.4/leaflet.js",
                "js/vendor/leaflet-1.9.4/leaflet.css", "js/vendor/jsQR-1.4.0.min.js", "js/scan-shell.js")
 
 
