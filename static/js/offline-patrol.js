@@ -69,9 +69,27 @@
 
   function clock(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
 
+  // The scanner, NFC and the poster code's rules are needed only while a patrol runs (their buttons and the code
+  // form appear only then): fetched at that moment, not with the home (the worker keeps them in its offline kit).
+  var extras = null;
+  function patrolScripts() {
+    if (extras) return extras;
+    extras = Promise.all((root.getAttribute("data-app-scripts") || "").split(" ").filter(Boolean).map(function (src) {
+      return new Promise(function (resolve) {
+        var s = document.createElement("script");
+        s.src = src;
+        s.async = false;  // in order: the scanner reads a poster's code with poster-code.js
+        s.onload = s.onerror = resolve;
+        document.head.appendChild(s);
+      });
+    }));
+    return extras;
+  }
+
   var here = null;
   function render(state) {
     var running = state && !state.ended;
+    if (running) patrolScripts();
     root.querySelectorAll("[data-app-idle]").forEach(function (el) { el.hidden = !!running; });
     root.querySelectorAll("[data-app-running]").forEach(function (el) { el.hidden = !running; });
     if (running) root.querySelector("[data-app-since]").textContent = clock(state.started_at);
@@ -234,6 +252,10 @@
   // Check in by typing the poster's code: forgiven like the server does (case, spaces, dashes, 0/1/8 for O/I/B),
   // queued through the outbox like a GPS check-in, and refused at once when it cannot be a code at all.
   function checkInByCode(form) {
+    return patrolScripts().then(function () { return codeCheckIn(form); });
+  }
+  function codeCheckIn(form) {
+    if (!window.PosterCode) { extras = null; return; }  // not fetched (no signal, no kit yet): the next tap tries again
     var state = load();
     var input = form.querySelector("input[name=qr]");
     if (!state || state.ended) return;

@@ -265,9 +265,11 @@
   });
 
   // --- forms captured into the outbox ------------------------------------------------------------------
-  // Photos are shrunk on the phone first, so six of them stay small in the queue and on a weak signal.
+  // Photos are shrunk on the phone first, so six of them stay small in the queue and on a weak signal. The photo
+  // picker (photo-picker.js) shrinks them when chosen, to show their size; a photo shrunk once is not shrunk again.
+  var shrunk = window.WeakSet ? new WeakSet() : null;
   function shrink(file, longEdge) {
-    if (!/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve(file);
+    if ((shrunk && shrunk.has(file)) || !/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve(file);
     return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
       var scale = Math.min(1, longEdge / Math.max(bitmap.width, bitmap.height));
       var canvas = document.createElement("canvas");
@@ -275,7 +277,12 @@
       canvas.height = Math.round(bitmap.height * scale);
       canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
       return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", 0.82);
+        canvas.toBlob(function (blob) {
+          if (!blob) return resolve(file);
+          var out = new File([blob], (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" });
+          if (shrunk) shrunk.add(out);
+          resolve(out);
+        }, "image/jpeg", 0.82);
       });
     }, function () { return file; });
   }
@@ -468,5 +475,5 @@
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") kick(); });
   document.addEventListener("DOMContentLoaded", function () { setup(document); kick(); });
   document.addEventListener("htmx:load", function (evt) { if (evt.detail.elt !== document.body) setup(evt.detail.elt); });
-  window.VolunteersApp = { ready: ready, user: user ? Number(user) : null, text: text, refreshBadges: refreshBadges };
+  window.VolunteersApp = { ready: ready, user: user ? Number(user) : null, text: text, refreshBadges: refreshBadges, shrink: shrink };
 })();

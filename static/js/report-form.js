@@ -1,6 +1,6 @@
 // data-report-form: fill the hidden lat/lon from the phone's GPS ("use my location") or from a tap on the
-// map, show thumbnails of the chosen photos, refuse a report with no place before it is saved, and warn before
-// sending more photos than allowed. The form works without any of it (type an address).
+// map, and refuse a report with no place before it is saved (the photos: photo-picker.js). The form works without
+// any of it (type an address).
 (function () {
   "use strict";
 
@@ -96,36 +96,6 @@
       }
     }
 
-    var picker = form.querySelector("[data-max-photos]");
-    var count = form.querySelector("[data-photo-count]");
-    function tooMany() {
-      var n = 0;
-      form.querySelectorAll("input[type=file][name=photo]").forEach(function (i) { n += i.files ? i.files.length : 0; });
-      var over = picker && n > parseInt(picker.getAttribute("data-max-photos"), 10);
-      if (count) count.textContent = over ? picker.getAttribute("data-msg-too-many") : "";
-      return over;
-    }
-    // Thumbnails of the chosen photos, so the volunteer sees what goes with the report (offline too: blob URLs).
-    var thumbs = form.querySelector("[data-photo-thumbs]");
-    var shown = [];
-    function showThumbs() {
-      if (!thumbs || !window.URL || !URL.createObjectURL) return;
-      shown.forEach(function (url) { URL.revokeObjectURL(url); });
-      shown = [];
-      thumbs.textContent = "";
-      form.querySelectorAll("input[type=file][name=photo]").forEach(function (input) {
-        Array.prototype.forEach.call(input.files || [], function (file) {
-          if (!/^image\//.test(file.type)) return;
-          var img = document.createElement("img");
-          img.src = URL.createObjectURL(file);
-          img.alt = file.name || "";
-          shown.push(img.src);
-          thumbs.appendChild(img);
-        });
-      });
-      thumbs.hidden = shown.length === 0;
-    }
-
     // A report needs a place (a GPS point, a tap on the map, or typed words): said before it is saved, since a
     // queued report without one would only be refused later, out of sight. The server stays the judge.
     var missing = form.querySelector("[data-location-missing]");
@@ -137,7 +107,6 @@
       return none;
     }
     form.addEventListener("change", function (evt) {
-      if (evt.target.type === "file") { tooMany(); showThumbs(); }
       if (evt.target.name === "category") checkNearby();
     });
     form.addEventListener("input", function (evt) { if (evt.target.name === "address" && missing && !missing.hidden) noPlace(); });
@@ -150,7 +119,6 @@
     });
     form.addEventListener("reset", function () {
       setTimeout(function () {
-        showThumbs();
         if (marker) { marker.remove(); marker = null; }
         var same = form.querySelector("input[type=hidden][name=same_as]");
         if (same) same.remove();
@@ -159,7 +127,6 @@
     });
     // Capture phase: this runs before the outbox's own submit handler (pwa.js), which skips a prevented submit.
     form.addEventListener("submit", function (evt) {
-      if (tooMany()) { evt.preventDefault(); return; }
       if (noPlace()) {
         evt.preventDefault();
         if (gps && !gps.hidden) gps.focus(); else if (form.elements.address) form.elements.address.focus();

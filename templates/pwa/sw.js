@@ -69,12 +69,20 @@ function timeout(ms) {
   return new Promise(function (_, reject) { setTimeout(function () { reject(new Error("timeout")); }, ms); });
 }
 
+// Pages kept in the last few seconds (path → time): the login's "warm" right after does not fetch them again.
+var justKept = {};
+var JUST_KEPT_MS = 30000;
+
 // Pages: a weak signal must not leave an elderly volunteer staring at a white screen.
 function networkFirst(request) {
   var network = fetch(request).then(function (response) {
     if (cacheable(response)) {
       var copy = response.clone();
-      caches.open(PAGES).then(function (c) { return c.put(request, copy); }).then(function () { trim(PAGES, MAX_PAGES); });
+      var path = new URL(request.url).pathname + new URL(request.url).search;
+      caches.open(PAGES).then(function (c) { return c.put(request, copy); }).then(function () {
+        justKept[path] = Date.now();
+        trim(PAGES, MAX_PAGES);
+      });
     }
     return response;
   });
@@ -183,14 +191,21 @@ self.addEventListener("sync", function (event) {
 // After login the page asks us to keep the few pages a volunteer needs with no signal, and we keep their
 // must-visit points too: the scan page checks a poster's code against them on a phone with no signal.
 function warm(urls) {
-  function keep(cacheName, url) {
+  function fetchKeep(cacheName, url) {
     return fetch(url, { credentials: "same-origin" }).then(function (response) {
       if (cacheable(response) && !response.redirected) {
         return caches.open(cacheName).then(function (cache) { return cache.put(url, response); });
       }
     }).catch(function () {});
   }
-  return Promise.all(urls.map(function (url) { return keep(PAGES, url); }).concat([keep(DATA, CHECKPOINTS_URL)]));
+  // The page that asked was usually kept a moment ago on its way in (the home after login): not downloaded twice.
+  function keepPage(url) {
+    if (Date.now() - (justKept[url] || 0) > JUST_KEPT_MS) return fetchKeep(PAGES, url);
+    return caches.open(PAGES).then(function (c) { return c.match(url); }).then(function (hit) {
+      if (!hit) return fetchKeep(PAGES, url);
+    });
+  }
+  return Promise.all(urls.map(keepPage).concat([fetchKeep(DATA, CHECKPOINTS_URL)]));
 }
 
 self.addEventListener("message", function (event) {

@@ -208,8 +208,9 @@ def test_another_person_logging_in_on_the_same_phone_gets_none_of_the_first_pers
     page.click("#app-start")  # something of theirs still waits to be sent
     page.locator("#app-end").wait_for()
     assert outbox_size(page) == 1
+    # …and stays unsent while the phone changes hands (the route first: back online, the outbox sends at once)
+    ctx.route("**/api/v1/patrols", lambda route: route.abort())
     ctx.set_offline(False)
-    ctx.route("**/api/v1/patrols", lambda route: route.abort())  # …and stays unsent while the phone changes hands
 
     end_sessions(live, first)  # the session ended without the logout button (expired, revoked)
     log_in(page, live, OTHER)

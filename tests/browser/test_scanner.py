@@ -174,9 +174,23 @@ def test_another_qr_is_refused_in_the_overlay_and_the_camera_keeps_looking(live,
     until(page, ALL_STOPPED)
 
 
+def test_the_scanner_and_nfc_scripts_come_only_once_a_patrol_runs(live, contexts):
+    """The home's first load stays small: scanner.js, nfc.js and poster-code.js are fetched when the patrol starts."""
+    page = open_page(contexts("phone"))
+    asked = []
+    page.on("request", lambda r: asked.append(r.url.rsplit("/", 1)[1]))
+    log_in(page, live, VOLUNTEER)
+    page.wait_for_load_state("load")
+    assert page.evaluate("typeof PatrolScan + typeof PatrolNfc + typeof PosterCode") == "undefined" * 3
+    assert not {"scanner.js", "nfc.js", "poster-code.js"} & set(asked)
+    page.locator("#app-start").click()
+    page.locator("#app-scan").wait_for(state="visible")
+    until(page, "typeof PatrolNfc === 'object' && typeof PosterCode === 'object'")
+
+
 def test_the_code_is_taken_from_a_poster_link_or_bare_text_and_nothing_else(live, contexts):
     page = open_page(contexts("phone"))
-    log_in(page, live, VOLUNTEER)
+    start_patrol(page, live)
     read = lambda text: page.evaluate("t => PatrolScan.codeFromText(t)", text)
     assert read("https://ping.example/c/PAV1-12-ABCDEFGHJK") == "PAV1-12-ABCDEFGHJK"
     assert read("http://127.0.0.1:5000/c/PAV1-12-ABCDEFGHJK?from=wechat") == "PAV1-12-ABCDEFGHJK"
@@ -191,7 +205,7 @@ def test_the_decoder_reads_a_poster_qr_image_in_the_page(live, contexts):
     png = io.BytesIO()
     segno.make(link, error="m").save(png, kind="png", scale=6, border=4)
     page = open_page(contexts("phone"))
-    log_in(page, live, VOLUNTEER)
+    start_patrol(page, live)
     text = page.evaluate("""([bytes, src]) => PatrolScan.loadJsQR(src).then(() => createImageBitmap(new Blob([new Uint8Array(bytes)])))
       .then(bitmap => { const c = document.createElement('canvas'); c.width = bitmap.width; c.height = bitmap.height;
         const g = c.getContext('2d'); g.drawImage(bitmap, 0, 0); return PatrolScan.decodeImageData(g.getImageData(0, 0, c.width, c.height)); })""",
@@ -202,7 +216,8 @@ def test_the_decoder_reads_a_poster_qr_image_in_the_page(live, contexts):
 def test_the_nfc_tag_holds_the_poster_link_and_a_read_tag_gives_its_code(live, contexts):
     link = poster_link(live, "东街村委会")
     page = open_page(contexts("phone"))
-    log_in(page, live, VOLUNTEER)
+    start_patrol(page, live)
+    until(page, "typeof PatrolNfc === 'object'")
     assert page.evaluate("'NDEFReader' in window") is False  # headless Chromium on Linux: no Web NFC
     assert page.locator("#app-nfc").is_hidden()  # so the NFC button stays hidden
     assert page.evaluate("u => PatrolNfc.message(u)", link) == {"records": [{"recordType": "url", "data": link}]}

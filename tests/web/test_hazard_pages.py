@@ -87,6 +87,10 @@ def test_the_report_form_is_a_full_page_that_works_without_javascript(english):
     assert len(re.findall(r'name="kind" value="(hazard|clue)"', html)) == 2
     assert set(re.findall(r'name="category" value="(\w+)"', html)) == set(hazards.CATEGORIES)
     assert 'name="photo" accept="image/*" multiple' in html and 'capture="environment"' in html
+    # Without JavaScript one plain file input shows; the 拍照/从相册选 buttons and the camera input are the script's.
+    assert re.search(r'<div class="two-buttons" data-photo-buttons hidden>', html)
+    assert re.search(r'<input type="file" id="photo-pick" name="photo"[^>]*>', html) and \
+        " hidden" not in re.search(r'<input type="file" id="photo-pick" name="photo"[^>]*>', html).group(0)
     assert 'name="address"' in html and 'name="lat"' in html and 'name="client_id"' in html
     assert "data-use-location" in html and "hidden data-use-location" in html  # shown only by JS with GPS
 

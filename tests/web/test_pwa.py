@@ -78,3 +78,32 @@ def test_a_fresh_csrf_token_can_be_fetched(client):
     response = client.get("/csrf-token")
     assert response.status_code == 200 and len(response.json["token"]) > 20
     assert "no-store" in response.headers["Cache-Control"]
+
+
+def worker_lists(client) -> tuple[list[str], list[str]]:
+    body = client.get("/sw.js").get_data(as_text=True)
+    return (json.loads(re.search(r"var PRECACHE = (\[.*?\]);", body).group(1)),
+            json.loads(re.search(r"var OFFLINE_KIT = (\[.*?\]);", body).group(1)))
+
+
+def test_the_service_worker_asks_again_cost_a_304_when_it_has_not_changed(client):
+    first = client.get("/sw.js")
+    assert first.headers["ETag"] and first.headers["Cache-Control"] == "no-cache"
+    again = client.get("/sw.js", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.data
+
+
+def test_a_volunteers_first_load_is_in_the_shell_and_everything_else_a_page_loads_in_the_kit(login_as):
+    """The shell (at install) holds exactly what the log-in page and a volunteer's home load; what the report form, the
+    outbox and the patrol's scanner load besides is in the offline kit (kept after login). htmx is in neither first."""
+    volunteer = login_as(VOLUNTEER)
+    precache, kit = worker_lists(volunteer)
+    scripts = lambda html: set(re.findall(r'<(?:script src|link rel="stylesheet" href)="(/static/[^"]+)"', html))
+    home = volunteer.get("/").get_data(as_text=True)
+    first = scripts(home) | scripts(volunteer.get("/outbox").get_data(as_text=True))
+    assert first <= set(precache), first - set(precache)
+    assert not any("htmx" in url or "scanner" in url or "nfc" in url for url in first)
+    later = scripts(volunteer.get("/hazards/new").get_data(as_text=True))
+    on_patrol = set(re.search(r'data-app-scripts="([^"]+)"', home).group(1).split())
+    assert (later | on_patrol) - set(precache) <= set(kit), (later | on_patrol) - set(precache) - set(kit)
+    assert any("htmx" in url for url in kit)  # for the pages that use it (the task list, my reports …)
