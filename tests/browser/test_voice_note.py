@@ -2,7 +2,6 @@
 sent when the signal is back, and played by the grid's officer on the report page."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,15 +18,12 @@ FAKE_MIC = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-strea
 
 
 @pytest.fixture(scope="module")
-def mic_browser():
-    from playwright import sync_api
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (bin/test does)")
-    playwright = sync_api.sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + FAKE_MIC)
+def mic_browser(browser):
+    """A second Chromium with the fake microphone, from the session's one Playwright (a second sync_playwright() in
+    the same process is refused once the first is running)."""
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=ARGS + FAKE_MIC)
     yield chromium
     chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture
