@@ -89,6 +89,9 @@ class Dashboard:
         """Today's must-visit points in these states (see `coverage.visited_today`)."""
         return [cp for cp, status in self.points if status in states]
 
+    def grid_code(self, grid_id: int) -> str:
+        return next((g.code for g in self.grids if g.id == grid_id), "")
+
     @property
     def empty_places(self) -> int:
         return sum(places for _task, places in self.unfilled)
