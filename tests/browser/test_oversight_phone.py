@@ -35,7 +35,7 @@ def test_the_dashboard_on_a_phone_shows_what_needs_action_in_the_first_screen(li
                      f"#action-hazard-{hazard_id}"):
         where = box(phone, selector)
         assert where and where["y"] + where["height"] <= FIRST_SCREEN, (selector, where)
-    assert phone.locator("#count-overdue strong").inner_text() == "1"
+    assert int(phone.locator("#count-overdue strong").inner_text()) >= 1
     height = phone.evaluate("document.documentElement.scrollHeight")
     assert height <= HEIGHT_BUDGET, height
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # nothing wider than the phone
