@@ -286,3 +286,36 @@ def test_local_day_is_the_shanghai_day(hour):
     assert coverage.local_day(moment.astimezone(coverage.SHANGHAI)) == moment.date()
     start, end = coverage.day_bounds(moment.date())
     assert start <= moment < end and end - start == timedelta(days=1)
+
+
+# --- One "visited today" for the officer's home and the dashboard (issue 15) --------------------------------
+
+def test_visited_today_counts_the_running_shift_then_the_days_shifts_then_the_whole_day(town):
+    a, b = route_points(town)[:2]
+    grid = town.grid("G1").id
+    other = town.grid("G2").id
+    visit(town, a, at(7, 8))  # in the morning, before the evening shift
+    shift(town, at(7, 19), at(7, 21))
+    visit(town, b, at(7, 19, 30))
+    during = coverage.visited_today(town.session, [grid, other], now=at(7, 20))
+    assert during[grid].basis == coverage.SHIFT and during[grid].shift.title == "夜巡"
+    assert dict((cp.id, s) for cp, s in during[grid].points)[a.id] == coverage.NOT_YET  # the morning does not count
+    assert during[grid].visited == 1
+    after = coverage.visited_today(town.session, [grid], now=at(7, 22))
+    assert after[grid].basis == coverage.SHIFTS and after[grid].shift is None
+    assert dict((cp.id, s) for cp, s in after[grid].points)[a.id] == coverage.MISSED
+    assert during[other].basis == coverage.DAY and during[other].visited == 0
+    # With no shift in the grid, any check-in that day counts.
+    visit(town, route_points(town, "G2")[0], at(7, 9), phone=VOLUNTEER)
+    assert coverage.visited_today(town.session, [other], now=at(7, 10))[other].visited == 1
+
+
+def test_the_officer_home_and_the_dashboard_share_the_same_points(town):
+    from volunteers import oversight
+    officer = town.user(OFFICER_G12)
+    a = route_points(town)[0]
+    shift(town, at(7, 19), at(7, 21))
+    visit(town, a, at(7, 8))
+    home = {g.grid.id: g.visits for g in oversight.grids_today(town.session, officer, now=at(7, 20))}
+    board = oversight.dashboard(town.session, officer, now=at(7, 20)).visits
+    assert {g: (v.basis, v.points) for g, v in home.items()} == {g: (v.basis, v.points) for g, v in board.items()}

@@ -34,7 +34,7 @@ ACTION_LABELS = {
     "certificate.withdraw": N_("Certificate withdrawn"), "commendation.record": N_("Honour recorded"),
     "roster.import": N_("Roster imported"), "user.import": N_("Person imported"),
     "person.signup": N_("Signed up"), "person.approve": N_("Account approved"), "person.suspend": N_("Account suspended"),
-    "person.reactivate": N_("Account reactivated"), "person.reset_password": N_("Password reset"),
+    "person.reactivate": N_("Account reactivated"), "user.clear_lockout": N_("Login lock lifted"), "person.reset_password": N_("Password reset"),
     "person.change_password": N_("Own password changed"),
     "person.role": N_("Role changed"),
     "team.create": N_("Team created"), "team.update": N_("Team renamed"), "team.leader": N_("Team leader set"),

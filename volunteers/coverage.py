@@ -167,6 +167,44 @@ def point_colours(session: Session, grid_ids: list[int], shifts: list[ShiftCover
     return colours
 
 
+@dataclass
+class GridPoints:
+    """One grid's must-visit points today, each with its state, and what the states are counted over (`basis`):
+    SHIFT — the shift running now (`shift`); SHIFTS — today's shifts, none running (the worst state of the day);
+    DAY — any check-in today (the grid has no shift today)."""
+    grid_id: int
+    basis: str
+    shift: Task | None
+    points: list[tuple[Checkpoint, str]] = field(default_factory=list)
+
+    @property
+    def visited(self) -> int:
+        return sum(status == VISITED for _cp, status in self.points)
+
+
+SHIFT, SHIFTS, DAY = "shift", "shifts", "day"
+
+
+def visited_today(session: Session, grid_ids: list[int], now: datetime | None = None,
+                  shifts: list[ShiftCoverage] | None = None) -> dict[int, GridPoints]:
+    """The one answer to "which must-visit points were visited today", for the officer's home and the dashboard
+    alike: while a patrol shift runs in a grid, a point is visited when someone checked in there within that shift;
+    in a grid with shifts today but none running, the worst state over today's shifts; in a grid with no shift
+    today, visited when anyone checked in there today (`point_colours`). Keyed by grid id, in the grids' order."""
+    now = now or utcnow()
+    shifts = today_shifts(session, grid_ids, now) if shifts is None else shifts
+    colours = point_colours(session, grid_ids, shifts, now)
+    must = must_visit(session, grid_ids)
+    result: dict[int, GridPoints] = {}
+    for grid_id in grid_ids:
+        mine = [s.task for s in shifts if s.task.grid_id == grid_id]
+        running = next((t for t in mine if t.starts_at <= now < t.ends_at), None)
+        basis = SHIFT if running else SHIFTS if mine else DAY
+        result[grid_id] = GridPoints(grid_id, basis, running,
+                                     [(cp, colours.get(cp.id, NOT_YET)) for cp in must.get(grid_id, [])])
+    return result
+
+
 # --- Weekly coverage --------------------------------------------------------------------------------
 
 @dataclass

@@ -269,6 +269,26 @@ def week_rows(session: Session, *, grid_ids: list[int], monday: date, team_id: i
     return [rows[k] for k in sorted(rows, key=lambda k: (k[2], k[0], k[1]))]
 
 
+@dataclass
+class Day:
+    """One day of the week as a phone lists it: its shifts in time order, and how many places are still empty."""
+    day: date
+    shifts: list[tuple[Row, Cell]]
+
+    @property
+    def missing(self) -> int:
+        return sum(cell.missing for _row, cell in self.shifts)
+
+
+def week_days(rows: list[Row], monday: date, today: date) -> tuple[list[Day], list[Day]]:
+    """The week day by day for a phone: (from today to Sunday, the days already past) in this week; another week
+    whole from Monday, nothing past."""
+    days = [Day(monday + timedelta(days=n), sorted(((row, cell) for row in rows for cell in row.cells[n]),
+                                                   key=lambda rc: (rc[1].task.starts_at, rc[0].title)))
+            for n in range(7)]
+    return [d for d in days if d.day >= today], [d for d in days if d.day < today]
+
+
 def week_grids(session: Session, *, user: User, grid_id: int | None) -> list[int]:
     """The grids the week view shows: the chosen one if this person manages it (else 404), or all theirs."""
     mine = [g.id for g in tasks.manageable_grids(session, user)]

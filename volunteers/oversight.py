@@ -22,7 +22,7 @@ class GridToday:
     checkpoints: list[Checkpoint]
     running: list[tuple[Patrol, User]] = field(default_factory=list)
     patrols_today: int = 0
-    visited_today: set[int] = field(default_factory=set)
+    visits: coverage.GridPoints | None = None  # today's must-visit points, as the dashboard counts them
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -32,7 +32,8 @@ def start_of_day(now: datetime) -> datetime:
 
 
 def grids_today(session: Session, user: User, now: datetime | None = None) -> list[GridToday]:
-    """For each grid the user holds: its checkpoints, who patrols now, today's patrols and visited checkpoints."""
+    """For each grid the user holds: its checkpoints, who patrols now, today's patrols and its must-visit points
+    visited today (`coverage.visited_today`, the dashboard's own count)."""
     now = now or utcnow()
     since = start_of_day(now)
     ids = accounts.grid_ids(session, user)
@@ -50,12 +51,8 @@ def grids_today(session: Session, user: User, now: datetime | None = None) -> li
         entry.patrols_today += patrol.started_at >= since
         if patrol.ended_at is None:
             entry.running.append((patrol, volunteer))
-    visited = session.exec(
-        select(Checkpoint.grid_id, CheckIn.checkpoint_id).join(Checkpoint, Checkpoint.id == CheckIn.checkpoint_id)
-        .where(Checkpoint.grid_id.in_(ids), CheckIn.recorded_at >= since).distinct()
-    )
-    for grid_id, checkpoint_id in visited:
-        result[grid_id].visited_today.add(checkpoint_id)
+    for grid_id, visits in coverage.visited_today(session, list(result), now).items():
+        result[grid_id].visits = visits
     return list(result.values())
 
 
@@ -74,6 +71,7 @@ class Dashboard:
     grids: list[Grid]
     on_patrol: list[OnPatrol]
     points: list[tuple[Checkpoint, str]]  # each must-visit point with today's state
+    visits: dict[int, coverage.GridPoints]  # the same, per grid, with what "visited" is counted over
     shifts: list  # coverage.ShiftCoverage of today's patrol shifts
     open_hazards: list[tuple[Hazard, bool]]  # with "overdue"
     tasks_today: list[tuple[Task, int]]  # with places taken
@@ -81,6 +79,22 @@ class Dashboard:
     turnouts_week: int
     hazards_found_month: int
     hazards_closed_month: int
+    unfilled: list[tuple[Task, int]] = field(default_factory=list)  # today's tasks not over yet, with empty places
+
+    @property
+    def overdue(self) -> list[Hazard]:
+        return [h for h, overdue in self.open_hazards if overdue]
+
+    def points_in(self, *states: str) -> list[Checkpoint]:
+        """Today's must-visit points in these states (see `coverage.visited_today`)."""
+        return [cp for cp, status in self.points if status in states]
+
+    def grid_code(self, grid_id: int) -> str:
+        return next((g.code for g in self.grids if g.id == grid_id), "")
+
+    @property
+    def empty_places(self) -> int:
+        return sum(places for _task, places in self.unfilled)
 
 
 def staff_only(user: User) -> None:
@@ -149,9 +163,8 @@ def dashboard(session: Session, user: User, now: datetime | None = None) -> Dash
     ids = accounts.grid_ids(session, user)
     grid_rows = list(session.exec(select(Grid).where(Grid.id.in_(ids or [-1])).order_by(Grid.code)))
     shifts = coverage.today_shifts(session, ids, now)
-    colours = coverage.point_colours(session, ids, shifts, now)
-    must = coverage.must_visit(session, ids)
-    points = [(cp, colours.get(cp.id, coverage.NOT_YET)) for g in grid_rows for cp in must.get(g.id, [])]
+    visits = coverage.visited_today(session, [g.id for g in grid_rows], now, shifts)
+    points = [point for v in visits.values() for point in v.points]
     open_rows = list(session.exec(select(Hazard).where(_hazard_scope(session, user, ids), Hazard.status.not_in(hazards.FINAL))
                                   .order_by(Hazard.deadline.is_(None), Hazard.deadline, Hazard.reported_at.desc())))
     day_start, day_end = coverage.day_bounds(coverage.local_day(now))
@@ -164,13 +177,15 @@ def dashboard(session: Session, user: User, now: datetime | None = None) -> Dash
         select(sa.func.count()).select_from(Patrol).join(User, User.id == Patrol.user_id)
         .where(User.home_grid_id.in_(ids or [-1]), Patrol.started_at < day_end, Patrol.discarded.is_(False),
                sa.or_(Patrol.ended_at.is_(None), Patrol.ended_at > day_start))).one()
+    unfilled = [(t, t.capacity - taken.get(t.id, 0)) for t in tasks_today
+                if t.ends_at > now and t.capacity > taken.get(t.id, 0)]
     found, closed = hazards_found_closed(session, user, ids, month_start(now), now + timedelta(seconds=1))
     return Dashboard(
-        grids=grid_rows, on_patrol=volunteers_on_patrol(session, ids), points=points, shifts=shifts,
+        grids=grid_rows, on_patrol=volunteers_on_patrol(session, ids), points=points, visits=visits, shifts=shifts,
         open_hazards=[(h, hazards.is_overdue(h, now)) for h in open_rows],
         tasks_today=[(t, taken.get(t.id, 0)) for t in tasks_today], patrols_today=patrols_today,
         turnouts_week=turnouts(session, ids, week_start(now), now + timedelta(seconds=1)),
-        hazards_found_month=found, hazards_closed_month=closed)
+        hazards_found_month=found, hazards_closed_month=closed, unfilled=unfilled)
 
 
 # --- Numbers for the charts ----------------------------------------------------------------------------

@@ -320,3 +320,88 @@ def test_on_first_start_the_demo_shows_people_on_patrol_and_todays_shifts(englis
     assert town.user("13800000205").name in html and town.user("13800000213").name not in html
     assert "网格巡逻" in html
     assert any(p["status"] in ("visited", "missed", "late", "not_yet") for p in data["points"])
+
+
+# --- One definition of "visited today" (issue 15) -----------------------------------------------------------
+
+def point_state(html: str, element_id: str) -> str:
+    row = re.search(rf'<li class="row point-(\w+)" id="{element_id}"', html)
+    assert row, element_id
+    return row.group(1)
+
+
+def test_the_officer_home_and_the_dashboard_count_a_check_in_before_the_running_shift_alike(english, town, on_patrol):
+    """Checked in 15 minutes ago, before a shift that began 10 minutes ago: not yet for this shift, on both screens."""
+    _patrol_id, cp = on_patrol
+    shift = patrol_shift(town, start=utcnow() - timedelta(minutes=10))
+    client = english(OFFICER_G12)
+    home, board = client.get("/").text, client.get("/dashboard/").text
+    assert point_state(home, f"home-point-{cp.id}") == point_state(board, f"point-{cp.id}") == "not_yet"
+    assert shift.starts_at > utcnow() - timedelta(minutes=11)
+    grid = town.grid("G1").id
+    for html, block in ((home, f"visits-{grid}"), (board, f"dashboard-visits-{grid}")):
+        line = re.search(rf'id="{block}">(.*?)</p>', html, re.S).group(1)
+        assert "This shift (" in line and "): 0 of 3 must-visit points visited" in line
+        assert "Only check-ins during this shift count." in line
+
+
+def test_without_a_shift_both_screens_count_any_check_in_today(english, town, on_patrol):
+    _patrol_id, cp = on_patrol
+    client = english(OFFICER_G12)
+    home, board = client.get("/").text, client.get("/dashboard/").text
+    assert point_state(home, f"home-point-{cp.id}") == point_state(board, f"point-{cp.id}") == "visited"
+    grid = town.grid("G1").id
+    for html, block in ((home, f"visits-{grid}"), (board, f"dashboard-visits-{grid}")):
+        line = re.search(rf'id="{block}">(.*?)</p>', html, re.S).group(1)
+        assert "Today (no shift): 1 of 3 must-visit points visited" in line
+        assert "A check-in at any time today counts." in line
+
+
+def test_after_todays_shift_a_point_missed_in_it_stays_missed_on_both_screens(english, town, quiet_day):
+    earlier = patrol_shift(town, start=utcnow() - timedelta(hours=3), hours=1)
+    if coverage.local_day(earlier.ends_at) != coverage.local_day(utcnow()):
+        pytest.skip("just after midnight the ended shift was yesterday's")
+    cp = town.checkpoints("G1")[0]
+    client = english(OFFICER_G12)
+    home, board = client.get("/").text, client.get("/dashboard/").text
+    assert earlier.ends_at < utcnow()
+    assert point_state(home, f"home-point-{cp.id}") == point_state(board, f"point-{cp.id}") == "missed"
+    assert "Today's shifts: 0 of 3 must-visit points visited in every shift" in home
+    assert "Today's shifts: 0 of 3 must-visit points visited in every shift" in board
+
+
+# --- The phone-sized dashboard: what needs action first (issue 15) -------------------------------------------
+
+def test_what_needs_action_comes_before_the_map_with_counts_and_top_items(english, town, session):
+    hazard = session.exec(select(Hazard).where(Hazard.grid_id == town.grid("G1").id,
+                                               Hazard.status.not_in(("closed", "rejected", "duplicate")))).first()
+    hazard.deadline = utcnow() - timedelta(days=1)
+    session.add(hazard)
+    session.commit()
+    html = english(OFFICER_G12).get("/dashboard/").text
+    assert html.index('id="needs-action"') < html.index('id="on-patrol"') < html.index("data-dashboard-map")
+    assert html.index("data-dashboard-map") < html.index('id="fold-points"')
+    counts = re.search(r'id="needs-action">(.*?)</section>', html, re.S).group(1)
+    assert re.search(r'id="count-overdue"><a href="#fold-hazards">\s*<strong>1</strong> overdue reports', counts)
+    assert f'id="action-hazard-{hazard.id}"' in counts and "Overdue" in counts
+    # the long lists are folded below the map
+    assert re.search(r'<details class="card fold" id="fold-hazards">', html)
+    assert f'id="open-hazard-{hazard.id}"' in html
+
+
+def test_empty_places_of_tasks_not_over_yet_need_action_and_the_others_do_not(english, town, quiet_day):
+    coming = patrol_shift(town, start=utcnow() + timedelta(minutes=5), capacity=3, title="白天巡逻")
+    over = patrol_shift(town, start=utcnow() - timedelta(hours=3), hours=1, capacity=2, title="早班巡逻")
+    if coverage.local_day(over.starts_at) != coverage.local_day(utcnow()):
+        pytest.skip("just after midnight the ended shift was yesterday's")
+    html = english(OFFICER_G12).get("/dashboard/").text
+    counts = re.search(r'id="needs-action">(.*?)</section>', html, re.S).group(1)
+    assert f'id="action-task-{coming.id}"' in counts and "3 places empty" in counts
+    assert f'id="action-task-{over.id}"' not in counts
+    assert f'id="task-today-{over.id}"' in html  # still among today's tasks, folded
+
+
+def test_the_live_refresh_carries_the_folded_lists_out_of_band(english, town):
+    fragment = english(OFFICER_G12).get("/dashboard/", headers=HX).text
+    assert 'id="needs-action"' in fragment
+    assert '<div id="dashboard-more" hx-swap-oob="innerHTML">' in fragment and 'id="fold-points"' in fragment

@@ -249,3 +249,38 @@ def test_two_copies_of_one_submit_at_the_same_instant_save_once_and_the_other_ge
     racing = client.post("/duties/new", data=pattern(town, client_id=cid))
     assert racing.status_code == 409 and "Someone else changed this just now" in racing.text
     assert counts(town) == after_first
+
+
+# --- The week on a phone: day by day from today (issue 15) ------------------------------------------------
+
+def test_the_week_as_a_day_list_starts_today_with_the_past_days_folded_after(english, town):
+    today = duties.today()
+    page = english(OFFICER_G12).get("/duties/week").text
+    days = re.search(r'id="week-days">(.*?)<div class="table-scroll">', page, re.S).group(1)
+    listed = re.findall(r'<details class="week-day[^"]*" id="day-(\d{4}-\d\d-\d\d)"', days)
+    assert listed[0] == today.isoformat()
+    past = re.search(r'<details class="fold week-past" id="week-past">(.*)', days, re.S)
+    earlier = [d for d in listed if d < today.isoformat()]
+    assert listed == sorted(d for d in listed if d >= today.isoformat()) + earlier
+    assert (past is not None) == bool(earlier) and all(f'id="day-{d}"' in past.group(1) for d in earlier)
+    assert re.search(rf'<details class="week-day today[^"]*" id="day-{today.isoformat()}" open>', days)
+    assert 'class="table-scroll"' in page  # the desktop grid is still there for wide screens
+
+
+def test_the_day_list_marks_each_gap_in_red_and_counts_it(english, town, session):
+    page = english(OFFICER_G12).get("/duties/week").text
+    days = re.search(r'id="week-days">(.*?)<div class="table-scroll">', page, re.S).group(1)
+    gaps = re.findall(r'<li class="row day-shift gap" id="day-shift-(\d+)">(.*?)</li>', days, re.S)
+    assert gaps
+    for task_id, row in gaps:
+        task = session.get(Task, int(task_id))
+        assert "missing" in row and task.title in row
+    assert 'class="row day-shift" id="day-shift-' in days  # a filled shift is not red
+
+
+def test_another_week_lists_every_day_from_monday(english, town):
+    monday = duties.monday_of(duties.today()) + timedelta(days=7)
+    page = english(OFFICER_G12).get(f"/duties/week?week={monday.isoformat()}").text
+    days = re.search(r'id="week-days">(.*?)<div class="table-scroll">', page, re.S).group(1)
+    assert re.findall(r'id="day-(\d{4}-\d\d-\d\d)"', days) == [(monday + timedelta(days=n)).isoformat() for n in range(7)]
+    assert 'id="week-past"' not in days

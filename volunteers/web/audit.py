@@ -1,5 +1,5 @@
-"""The audit log for the coordinator: who did what to which object, when, from where; filtered through htmx,
-50 events a page."""
+"""The audit log for the coordinator: who did what to which object, when, from where — in words, a batch of the same
+action as one line that opens to its items; filtered through htmx, 50 lines a page."""
 from __future__ import annotations
 
 from flask import Blueprint, request
@@ -11,18 +11,21 @@ from volunteers.web.views import page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-# Pages an object of each type has, so a row links to what was changed.
+# Pages an object of each type has, so a line links to what was changed.
 OBJECT_LINKS = {"user": ("people.show", "person_id"), "team": ("teams.show", "team_id"),
-                "hazard": ("hazards.show", "hazard_id"), "patrol": ("patrols.show", "patrol_id")}
+                "hazard": ("hazards.show", "hazard_id"), "patrol": ("patrols.show", "patrol_id"),
+                "servicerecord": ("hours.show", "record_id"), "grid": ("grids.show", "grid_id"),
+                "certificate": ("certificates.show", "certificate_id")}
 
 
 @bp.get("/")
 @login_required
 def index():
-    """The newest events first; ?before=<id> is the next page."""
+    """The newest lines first; ?before=<id> is the next page."""
     db = get_session()
     filters = auditlog.Filters.parse(request.args.to_dict())
-    rows, next_before = auditlog.events(db, current_user, filters)
-    context = dict(rows=rows, next_before=next_before, chosen=filters, links=OBJECT_LINKS, action_label=audit.action_label,
-                   **auditlog.choices(db, current_user))
+    lines, next_before = auditlog.lines(db, current_user, filters)
+    context = dict(lines=lines, names=auditlog.object_names(db, [e for line in lines for e in line.events]),
+                   next_before=next_before, chosen=filters, links=OBJECT_LINKS, action_label=audit.action_label,
+                   kinds=auditlog.OBJECT_KINDS, **auditlog.choices(db, current_user))
     return page("audit/index.html", "audit/_list.html", **context)

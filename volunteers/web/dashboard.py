@@ -74,8 +74,8 @@ def index():
     context = dict(board=board, map_data=map_data(board), refresh=refresh_seconds(), labels=coverage.STATUS_LABELS,
                    nearby=nearby,
                    kind_labels=tasks.KIND_LABELS, category_labels=hazards.CATEGORY_LABELS)
-    if fragment_wanted():
-        return render_template("dashboard/_live.html", **context)
+    if fragment_wanted():  # the live part, and the folded lists below the map out of band
+        return render_template("dashboard/_live.html", oob=True, **context)
     routes, grids = coverage.weekly(db, [g.id for g in board.grids], coverage.local_day(utcnow()))
     return render_template("dashboard/index.html", charts=small_charts(), routes=routes, grid_coverage=grids, **context)
 

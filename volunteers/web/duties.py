@@ -199,7 +199,9 @@ def week():
     rows = duties.week_rows(db, grid_ids=grid_ids, monday=chosen["monday"], team_id=chosen["team"])
     teams = list(db.exec(select(Team).where(Team.station_id == current_user.station_id).order_by(Team.name)))
     days = [chosen["monday"] + timedelta(days=n) for n in range(7)]
+    coming, past = duties.week_days(rows, chosen["monday"], duties.today())
     return page("duties/week.html", "duties/_week.html", rows=rows, chosen=chosen, days=days, teams=teams,
+                coming=coming, past=past,
                 grids=tasks.manageable_grids(db, current_user), prev=chosen["monday"] - timedelta(days=7),
                 next=chosen["monday"] + timedelta(days=7), today=duties.today())
 
