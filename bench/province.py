@@ -117,8 +117,9 @@ SELECT ((v - 1) / {VPS}) * {TPS} + ((v - 1) % {VPS}) % {TPS} + 1, v FROM generat
 UNION ALL
 SELECT ((v - 1) / {VPS}) * {TPS} + (((v - 1) % {VPS}) + 7) % {TPS} + 1, v FROM generate_series(1, {V}) v WHERE ((v - 1) % {VPS}) % 3 = 0"""),
         ("patrol", f"""
-INSERT INTO patrol (id, client_id, fingerprint, user_id, route_id, started_at, ended_at, received_at)
-SELECT i, md5('p' || i)::uuid::text, md5('pf' || i), v, {home_of('v')}, t, t + (60 + 60 * random()) * interval '1 minute', t
+INSERT INTO patrol (id, client_id, fingerprint, user_id, station_id, route_id, started_at, ended_at, received_at)
+SELECT i, md5('p' || i)::uuid::text, md5('pf' || i), v, (v - 1) / {VPS} + 1, {home_of('v')}, t,
+       t + (60 + 60 * random()) * interval '1 minute', t
 FROM (SELECT i, {skewed('1 + (i - 1) % ' + str(S))} AS v,
              date_trunc('second', now() - random() * interval '365 days') AS t
       FROM generate_series(1, {P}) i) x;
