@@ -624,8 +624,10 @@ def evaluation(session: Session, station_id: int, month: str, by: str = "grid") 
         """Group a measure by the owner: the team of person_col, or grid_col."""
         key = member.team_id if by == "team" else grid_col
         source = joins.join(TeamMember.__table__, member.user_id == person_col) if by == "team" else joins
-        query = sa.select(key, *values).select_from(source).where(*where, key.in_(list(rows))).group_by(key)
-        return session.execute(query).all()
+        # The owners are picked here, not by `key IN (…)` in SQL: the station is already in `where`, and that list
+        # made the planner AND in the whole grid or team index (a station's year of rows) for nothing.
+        query = sa.select(key, *values).select_from(source).where(*where).group_by(key)
+        return [row for row in session.execute(query).all() if row[0] in rows]
 
     rec = ServiceRecord.__table__.c
     for key, active, minutes in grouped(
