@@ -98,7 +98,9 @@ def queries(conn) -> list[tuple[str, str, dict]]:
     officer_grids = [g for (g,) in conn.execute(
         'SELECT grid_id FROM gridofficer JOIN "user" ON "user".id = gridofficer.user_id '
         "WHERE \"user\".phone = '13700000001' ORDER BY grid_id").fetchall()]
+    # the volunteer's latest patrol that ended before the copy was made (so both tables hold its check-ins)
     patrol, started = conn.execute("SELECT p.id, p.started_at FROM patrol p WHERE p.user_id = %s "
+                                   "AND p.ended_at < now() - interval '3 hours' "
                                    "AND EXISTS (SELECT 1 FROM checkin c WHERE c.patrol_id = p.id) "
                                    "ORDER BY p.started_at DESC LIMIT 1", (vol[0],)).fetchone()
     last_at, client_id = conn.execute("SELECT recorded_at, client_id FROM checkin WHERE patrol_id = %s "
