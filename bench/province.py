@@ -117,8 +117,9 @@ SELECT ((v - 1) / {VPS}) * {TPS} + ((v - 1) % {VPS}) % {TPS} + 1, v FROM generat
 UNION ALL
 SELECT ((v - 1) / {VPS}) * {TPS} + (((v - 1) % {VPS}) + 7) % {TPS} + 1, v FROM generate_series(1, {V}) v WHERE ((v - 1) % {VPS}) % 3 = 0"""),
         ("patrol", f"""
-INSERT INTO patrol (id, client_id, fingerprint, user_id, route_id, started_at, ended_at, received_at)
-SELECT i, md5('p' || i)::uuid::text, md5('pf' || i), v, {home_of('v')}, t, t + (60 + 60 * random()) * interval '1 minute', t
+INSERT INTO patrol (id, client_id, fingerprint, user_id, station_id, route_id, started_at, ended_at, received_at)
+SELECT i, md5('p' || i)::uuid::text, md5('pf' || i), v, (v - 1) / {VPS} + 1, {home_of('v')}, t,
+       t + (60 + 60 * random()) * interval '1 minute', t
 FROM (SELECT i, {skewed('1 + (i - 1) % ' + str(S))} AS v,
              date_trunc('second', now() - random() * interval '365 days') AS t
       FROM generate_series(1, {P}) i) x;
@@ -140,7 +141,7 @@ WHERE p.started_at + k * interval '11 minutes' <= now()"""),
         ("hazard", f"""
 INSERT INTO hazard (id, client_id, fingerprint, station_id, grid_id, reporter_id, kind, category, description, lat, lon,
                     accuracy_m, address, status, priority, deadline, assignee_id, team_id, duplicate_of_id,
-                    rectified_by_id, mediation_outcome, reported_at, updated_at)
+                    rectified_by_id, mediation_outcome, reported_at, updated_at, closed_at)
 SELECT i, md5('h' || i)::uuid::text, md5('hf' || i), st, gid, rep,
        CASE WHEN r1 < 0.88 THEN 'hazard' ELSE 'clue' END, cat,
        (ARRAY['消防通道被杂物堵塞','楼道电动车充电','路灯损坏，夜间昏暗','井盖松动','邻里因停车发生纠纷','可疑人员多次徘徊','燃气管道老化'])[ci]
@@ -151,11 +152,11 @@ SELECT i, md5('h' || i)::uuid::text, md5('hf' || i), st, gid, rep,
        NULL, CASE WHEN status = 'duplicate' AND i > 1 THEN i - 1 END,
        CASE WHEN status IN ('rectified','closed') THEN rep END,
        CASE WHEN status = 'closed' AND cat = 'dispute' THEN 'mediated' END,
-       t, t + interval '1 day' * least(age, 5 * random())
+       t, upd, CASE WHEN status = 'closed' THEN upd END  -- the closed event's time (hazard_event below)
 FROM (SELECT i, st, gid, {skewed('st')} AS rep, r1, ci,
              (ARRAY['fire','gas_electric','traffic','public_order','dispute','suspicious','other'])[ci] AS cat,
              CASE WHEN r2 < 0.05 THEN 'urgent' WHEN r2 < 0.2 THEN 'high' WHEN r2 < 0.8 THEN 'normal' ELSE 'low' END AS pri,
-             t, age,
+             t, age, t + interval '1 day' * least(age, 5 * random()) AS upd,
              CASE WHEN gid IS NULL AND age < 14 THEN 'reported'
                   WHEN age < 14 THEN (ARRAY['reported','reported','accepted','assigned','assigned','rectifying','rectifying',
                                             'rectified','rectified','closed'])[1 + floor(10 * r3)::int]

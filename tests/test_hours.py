@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
-from volunteers import hours, patrols, tasks
+from volunteers import hazards, hours, patrols, photos, tasks
 from volunteers.errors import Conflict, Forbidden, Invalid, NotFound
 from volunteers.models import (Assignment, AuditEvent, CheckIn, MonthCertification, Patrol, Route, ServiceRecord, Task,
                                TeamMember, utcnow)
@@ -31,7 +31,7 @@ def patrol(session, town, start: str, end: str, phone=VOLUNTEER, checkin=True, r
     user = town.user(phone)
     grid_route = session.exec(select(Route).where(Route.grid_id == user.home_grid_id)).first()
     p = Patrol(client_id=str(uuid.uuid4()), fingerprint="t", user_id=user.id, route_id=grid_route.id if route else None,
-               started_at=at(start), ended_at=at(end))
+               station_id=user.station_id, started_at=at(start), ended_at=at(end))  # as patrols.start sets it
     session.add(p)
     session.flush()
     if checkin:
@@ -447,6 +447,34 @@ def test_the_monthly_evaluation_per_grid_and_team(town, session):
     assert rows[town.grid("G3").id].turnouts == 0 and rows[town.grid("G3").id].coverage is None
     teams = hours.evaluation(session, town.user(VOLUNTEER).station_id, "2025-03", by="team")
     assert sum(t.turnouts for t in teams) >= 2
+
+
+def test_the_evaluation_counts_a_hazard_in_the_month_it_was_closed(town, session, tmp_path):
+    """Closing stamps hazard.closed_at (the state is final); 月考评 counts the hazard in that month, for its grid and
+    for its reporter's teams, and in no other month."""
+    store, volunteer, officer = photos.PhotoStore(tmp_path), town.user(VOLUNTEER), town.user(OFFICER_G12)
+    cp = town.checkpoints("G1")[0]
+    hazard, _ = hazards.report(session, user=volunteer, uploads=[], store=store, data={
+        "client_id": str(uuid.uuid4()), "kind": "hazard", "category": "fire", "description": "楼道堆放纸箱",
+        "lat": cp.lat, "lon": cp.lon, "accuracy_m": 10})
+    month, station = hours.month_of(utcnow()), volunteer.station_id
+    year, number = map(int, month.split("-"))
+    last_month = f"{year - (number == 1)}-{(number - 2) % 12 + 1:02d}"
+
+    def closed(month, by="grid"):
+        return {r.id: r.hazards_closed for r in hours.evaluation(session, station, month, by=by)}
+    before, before_teams, before_last = closed(month), closed(month, "team"), closed(last_month)
+    for to in ("accepted", "assigned", "rectifying", "rectified", "closed"):
+        who = town.user(COORDINATOR) if to == "closed" else officer
+        hazard = hazards.transition(session, user=who, hazard_id=hazard.id, data={"to": to, "note": "已处理"},
+                                    photo=None, store=store)
+    assert hazard.status == "closed" and hazard.closed_at is not None
+    assert abs((hazard.closed_at - utcnow()).total_seconds()) < 60
+    grid = hazard.grid_id
+    assert closed(month)[grid] == before[grid] + 1 and closed(last_month) == before_last
+    teams = [m.team_id for m in session.exec(select(TeamMember).where(TeamMember.user_id == volunteer.id))]
+    after_teams = closed(month, "team")
+    assert teams and all(after_teams[t] == before_teams[t] + 1 for t in teams)
 
 
 # --- exports -----------------------------------------------------------------------------------------------------

@@ -147,6 +147,8 @@ def add_hazards(session: Session, *, station: Station, grid_by_code: dict, offic
             session.add(HazardEvent(hazard_id=hazard.id, actor_id=actor.id, at=when, from_status=status,
                                     to_status=to, note=note, detail=detail))
             status, hazard.updated_at = to, when
+            if to == "closed":
+                hazard.closed_at = when
         hazard.status = status
     return len(HAZARDS)
 

@@ -303,6 +303,7 @@ def transition(session: Session, *, user: User, hazard_id: int, data: dict[str, 
         if hazard.category == "dispute":
             changes = {"mediation_outcome": _choice(data, "mediation_outcome", OUTCOMES)}
             detail = dict(changes)
+        changes["closed_at"] = now  # not in `detail`: the event's own time says it
     photos.admit(session, user_id=user.id, uploads=[photo] if photo else [], allowance=allowance)
     processed = photos.process(photo) if photo else None
     for field, value in changes.items():

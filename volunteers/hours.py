@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import (Assignment, CheckIn, Grid, GridOfficer, Hazard, HazardEvent, MonthCertification, Patrol, Route,
+from volunteers.models import (Assignment, CheckIn, Grid, GridOfficer, Hazard, MonthCertification, Patrol, Route,
                                RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
 
 TALLY_VIEWS = ("volunteer", "team", "grid")
@@ -624,8 +624,10 @@ def evaluation(session: Session, station_id: int, month: str, by: str = "grid") 
         """Group a measure by the owner: the team of person_col, or grid_col."""
         key = member.team_id if by == "team" else grid_col
         source = joins.join(TeamMember.__table__, member.user_id == person_col) if by == "team" else joins
-        query = sa.select(key, *values).select_from(source).where(*where, key.in_(list(rows))).group_by(key)
-        return session.execute(query).all()
+        # The owners are picked here, not by `key IN (…)` in SQL: the station is already in `where`, and that list
+        # made the planner AND in the whole grid or team index (a station's year of rows) for nothing.
+        query = sa.select(key, *values).select_from(source).where(*where).group_by(key)
+        return [row for row in session.execute(query).all() if row[0] in rows]
 
     rec = ServiceRecord.__table__.c
     for key, active, minutes in grouped(
@@ -635,29 +637,41 @@ def evaluation(session: Session, station_id: int, month: str, by: str = "grid") 
                    rec.starts_at < until), joins=ServiceRecord.__table__):
         rows[key].volunteers_active, rows[key].approved_minutes = int(active), int(minutes)
 
+    # Coverage: the station's patrols of the month (patrol.station_id, started_at: one index range), each with its
+    # grid; the points due per route and the distinct points visited per patrol as grouped joins, not per-patrol
+    # sub-queries.
     pat, route, user = Patrol.__table__.c, Route.__table__.c, User.__table__.c
     stop, chk = RouteStop.__table__.c, CheckIn.__table__.c
-    expected = sa.select(sa.func.count()).where(stop.route_id == pat.route_id).scalar_subquery()
-    visited = (sa.select(sa.func.count(sa.distinct(chk.checkpoint_id)))
-               .select_from(CheckIn.__table__.join(RouteStop.__table__, stop.checkpoint_id == chk.checkpoint_id))
-               .where(chk.patrol_id == pat.id, stop.route_id == pat.route_id).scalar_subquery())
-    patrol_grid = sa.func.coalesce(route.grid_id, user.home_grid_id)
-    patrols = Patrol.__table__.join(User.__table__, user.id == pat.user_id).outerjoin(Route.__table__, route.id == pat.route_id)
+    month_patrols = (sa.select(pat.id, pat.user_id, pat.route_id,
+                               sa.func.coalesce(route.grid_id, user.home_grid_id).label("grid_id"))
+                     .select_from(Patrol.__table__.join(User.__table__, user.id == pat.user_id)
+                                  .outerjoin(Route.__table__, route.id == pat.route_id))
+                     .where(pat.station_id == station_id, pat.started_at >= since, pat.started_at < until,
+                            pat.discarded.is_(False))
+                     .cte("month_patrols"))
+    due = (sa.select(stop.route_id, sa.func.count().label("n")).where(stop.route_id.in_(sa.select(month_patrols.c.route_id)))
+           .group_by(stop.route_id).subquery("due"))
+    seen = (sa.select(chk.patrol_id, sa.func.count(sa.distinct(chk.checkpoint_id)).label("n"))
+            .select_from(month_patrols.join(CheckIn.__table__, chk.patrol_id == month_patrols.c.id)
+                         .join(RouteStop.__table__, sa.and_(stop.route_id == month_patrols.c.route_id,
+                                                            stop.checkpoint_id == chk.checkpoint_id)))
+            .group_by(chk.patrol_id).subquery("seen"))
     for key, turnouts, exp, vis in grouped(
-            pat.user_id, patrol_grid, sa.func.count(pat.id), sa.func.coalesce(sa.func.sum(expected), 0),
-            sa.func.coalesce(sa.func.sum(visited), 0),
-            where=(user.station_id == station_id, pat.started_at >= since, pat.started_at < until,
-                   pat.discarded.is_(False)), joins=patrols):
+            month_patrols.c.user_id, month_patrols.c.grid_id, sa.func.count(month_patrols.c.id),
+            sa.func.coalesce(sa.func.sum(due.c.n), 0), sa.func.coalesce(sa.func.sum(seen.c.n), 0),
+            where=(), joins=month_patrols.outerjoin(due, due.c.route_id == month_patrols.c.route_id)
+                                         .outerjoin(seen, seen.c.patrol_id == month_patrols.c.id)):
         rows[key].turnouts, rows[key].points_expected, rows[key].points_visited = int(turnouts), int(exp), int(vis)
 
-    haz, ev = Hazard.__table__.c, HazardEvent.__table__.c
+    haz = Hazard.__table__.c
     for key, count in grouped(haz.reporter_id, haz.grid_id, sa.func.count(haz.id),
                               where=(haz.station_id == station_id, haz.reported_at >= since, haz.reported_at < until),
                               joins=Hazard.__table__):
         rows[key].hazards_reported = int(count)
-    for key, count in grouped(haz.reporter_id, haz.grid_id, sa.func.count(sa.distinct(haz.id)),
-                              where=(haz.station_id == station_id, ev.to_status == "closed", ev.at >= since, ev.at < until),
-                              joins=HazardEvent.__table__.join(Hazard.__table__, haz.id == ev.hazard_id)):
+    # "closed" is final: hazard.closed_at is the one closing, so (station_id, closed_at) finds the month's closings.
+    for key, count in grouped(haz.reporter_id, haz.grid_id, sa.func.count(haz.id),
+                              where=(haz.station_id == station_id, haz.closed_at >= since, haz.closed_at < until),
+                              joins=Hazard.__table__):
         rows[key].hazards_closed = int(count)
 
     task, asg = Task.__table__.c, Assignment.__table__.c

@@ -284,7 +284,9 @@ class AuditEvent(SQLModel, table=True):
 
 class Hazard(SQLModel, table=True):
     """A hazard (隐患) or clue (线索) a volunteer reported, worked from reported to closed."""
-    __table_args__ = (sa.Index("ix_hazard_grid_status", "grid_id", "status"),)  # triage: my grids' open reports
+    __table_args__ = (sa.Index("ix_hazard_grid_status", "grid_id", "status"),  # triage: my grids' open reports
+                      sa.Index("ix_hazard_station_closed", "station_id", "closed_at"),  # 月考评: closed in the month
+                      sa.Index("ix_hazard_station_reported", "station_id", "reported_at"))  # one station's feed
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
@@ -308,6 +310,8 @@ class Hazard(SQLModel, table=True):
     mediation_outcome: Optional[str] = Field(default=None, max_length=16)  # disputes: mediated | referred | failed
     reported_at: datetime = when(default=utcnow, index=True)
     updated_at: datetime = when(default=utcnow)
+    # When it was closed ("closed" is final, so at most once); None until then. Counted by 月考评 per month.
+    closed_at: Optional[datetime] = when(nullable=True)
 
 
 class HazardEvent(SQLModel, table=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 
@@ -88,6 +89,61 @@ def test_one_request_by_id_and_a_clue_does_not_exist(client, reports):
 
 @pytest.mark.parametrize("query", ["status=maybe", "start_date=yesterday", "service_request_id=1,x"])
 def test_bad_filters_are_a_georeport_400(client, query):
+    response = client.get(f"/open311/v2/requests.json?{query}")
+    assert response.status_code == 400
+    assert response.json[0]["code"] == 400 and response.json[0]["description"]
+
+
+# --- paging: a bounded page at a time, the next one named in a Link header ---------------------------------------
+
+def next_link(response) -> str | None:
+    link = response.headers.get("Link")
+    if link is None:
+        return None
+    url, rel = link.split(";")
+    assert rel.strip() == 'rel="next"' and url.startswith("<http") and url.endswith(">")
+    return url[1:-1].split("://", 1)[1].split("/", 1)[1]  # the path and query, for the test client
+
+
+def test_the_default_page_is_bounded_and_names_the_next(client, reports, monkeypatch):
+    everything = client.get("/open311/v2/requests.json", query_string={"page_size": open311.MAX_PAGE_SIZE})
+    total = len(everything.json)
+    assert total > 3 and "Link" not in everything.headers
+    monkeypatch.setattr(open311, "DEFAULT_PAGE_SIZE", 3)
+    first = client.get("/open311/v2/requests.json")
+    assert len(first.json) == 3 and next_link(first)
+    assert [r["service_request_id"] for r in first.json] == [r["service_request_id"] for r in everything.json[:3]]
+
+
+def test_paging_through_gives_every_hazard_once_and_never_a_clue(client, reports):
+    everything = [r["service_request_id"] for r in
+                  client.get("/open311/v2/requests.json", query_string={"page_size": open311.MAX_PAGE_SIZE}).json]
+    seen, path, pages = [], "/open311/v2/requests.json?page_size=2", 0
+    while path:
+        response = client.get(path)
+        assert response.status_code == 200 and 1 <= len(response.json) <= 2
+        seen += [r["service_request_id"] for r in response.json]
+        path, pages = next_link(response), pages + 1
+    assert seen == everything and len(set(seen)) == len(seen) and pages == -(-len(everything) // 2)
+    assert str(reports["clue"].id) not in seen and str(reports["open"].id) in seen
+    # the filters travel with the next page
+    first = client.get("/open311/v2/requests.json?page_size=1&service_code=fire,traffic")
+    follow = next_link(first)  # the fixture's fire and traffic hazards at least
+    assert follow and "service_code=fire,traffic" in unquote(follow) and "page=2" in follow
+    assert client.get(follow).json[0]["service_code"] in ("fire", "traffic")
+
+
+def test_the_last_page_has_no_next_and_past_it_is_empty(client, reports):
+    total = len(client.get("/open311/v2/requests.json", query_string={"page_size": open311.MAX_PAGE_SIZE}).json)
+    last = client.get("/open311/v2/requests.json", query_string={"page_size": 2, "page": -(-total // 2)})
+    assert last.status_code == 200 and last.json and "Link" not in last.headers
+    past = client.get("/open311/v2/requests.json", query_string={"page_size": 2, "page": -(-total // 2) + 1})
+    assert past.status_code == 200 and past.json == []
+
+
+@pytest.mark.parametrize("query", ["page_size=0", f"page_size={open311.MAX_PAGE_SIZE + 1}", "page_size=lots",
+                                   "page=0", "page=-1", "page=2.5", f"page={open311.MAX_DEPTH}&page_size=2"])
+def test_a_bad_or_too_deep_page_is_a_georeport_400(client, query):
     response = client.get(f"/open311/v2/requests.json?{query}")
     assert response.status_code == 400
     assert response.json[0]["code"] == 400 and response.json[0]["description"]

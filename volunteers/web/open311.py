@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 (read-only) for partner systems: /open311/v2/services.json, requests.json, requests/<id>.json."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from volunteers import open311, patrols
@@ -38,7 +38,8 @@ def services():
 
 @bp.get("/requests.json")
 def requests():
-    """Hazards, filtered by service_request_id, service_code, status (open|closed), start_date, end_date."""
+    """Hazards, filtered by service_request_id, service_code, status (open|closed), start_date, end_date; a page at a
+    time (page, page_size), with a Link rel="next" header while more follow."""
     args = request.args
     ids = None
     if args.get("service_request_id"):
@@ -54,16 +55,22 @@ def requests():
         station_id = open311.station_id_for(get_session(), args["jurisdiction_id"])
         if station_id is None:
             return georeport_error(404, _("There is no such jurisdiction_id."))
-    rows = open311.requests(get_session(), ids=ids, service_code=args.get("service_code") or None, status=status or None,
-                            start=patrols.parse_time(args.get("start_date"), "start_date"),
-                            end=patrols.parse_time(args.get("end_date"), "end_date"), station_id=station_id)
-    return jsonify([translated(open311.as_request(h, iso)) for h in rows])
+    page, page_size = open311.paging(args.get("page"), args.get("page_size"))
+    rows, more = open311.requests(get_session(), ids=ids, service_code=args.get("service_code") or None,
+                                  status=status or None, start=patrols.parse_time(args.get("start_date"), "start_date"),
+                                  end=patrols.parse_time(args.get("end_date"), "end_date"), station_id=station_id,
+                                  page=page, page_size=page_size)
+    response = jsonify([translated(open311.as_request(h, iso)) for h in rows])
+    if more:  # the body stays GeoReport's plain list; the next page is named in a Link header (RFC 8288)
+        following = url_for(".requests", **(args.to_dict() | {"page": page + 1, "page_size": page_size}), _external=True)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response
 
 
 @bp.get("/requests/<int:request_id>.json")
 def show(request_id: int):
     """One hazard as a one-item list (GeoReport's convention); clues do not exist here."""
-    rows = open311.requests(get_session(), ids=[request_id])
+    rows, _more = open311.requests(get_session(), ids=[request_id], page_size=1)
     if not rows:
         return georeport_error(404, _("There is no such request."))
     return jsonify([translated(open311.as_request(rows[0], iso))])
