@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3, begun
 from volunteers import tasks
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from volunteers.models import Assignment, AuditEvent, Duty, Notification, Station, Team, utcnow
@@ -146,10 +146,10 @@ def test_every_step_from_every_state(session, town, state, action, allowed):
     task, _ = new_task(session, town)
     offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     offer.state = state
-    if action == "no_show":  # who did not come is known once the shift has begun
-        task.starts_at = utcnow() - timedelta(minutes=10)
-    session.add_all([offer, task])
+    session.add(offer)
     session.commit()
+    if action in ("no_show", "done"):  # done, or who did not come, is known once the shift has begun
+        begun(session, task)
     actor = town.user(VOLUNTEER if tasks.ACTIONS[action][2] == "volunteer" else OFFICER_G12)
     data = {"reason": "家里有事"}
     if allowed:
@@ -197,6 +197,7 @@ def test_steps_belong_to_the_right_person(session, town):
     with pytest.raises(NotFound):
         tasks.act(session, user=town.user(VOLUNTEER_G3), assignment_id=offer.id, action="accept")
     tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="accept")
+    begun(session, task)
     tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="done")
     with pytest.raises(Forbidden):
         tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="verify")
@@ -279,6 +280,7 @@ def test_done_keeps_the_gps_evidence_and_the_publicity_reach(session, town):
     offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     volunteer = town.user(VOLUNTEER)
     tasks.act(session, user=volunteer, assignment_id=offer.id, action="accept")
+    begun(session, task)
     done = tasks.act(session, user=volunteer, assignment_id=offer.id, action="done",
                      data={"lat": school.lat, "lon": school.lon, "accuracy_m": 6, "people": "35", "leaflets": 80})
     assert done.distance_m < 1 and done.reach == {"people": 35, "leaflets": 80, "app_installs": 0}

@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import (Assignment, CheckIn, Grid, GridOfficer, Hazard, HazardEvent, MonthCertification, Patrol, Route,
-                               RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
+from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, GridOfficer, Hazard, HazardEvent, MonthCertification,
+                               Patrol, Photo, Route, RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
 
 TALLY_VIEWS = ("volunteer", "team", "grid")
 
@@ -104,9 +104,17 @@ FLAG_NO_CHECKPOINT = "no_checkpoint"
 FLAG_CAPPED = "capped"
 FLAG_OVERLAP = "overlap"
 FLAG_LATE = "after_certification"
+# The evidence a shift was marked done with (docs/decisions.md, "Evidence first"): flags for the officer, never refusals.
+FLAG_DONE_LATE = "done_late"
+FLAG_FAR = "far_from_post"
+FLAG_NO_EVIDENCE = "no_evidence"
+DONE_LATE_AFTER = timedelta(hours=2)  # "done" this long after the shift ended says little about being there
+FAR_ACCURACY_ALLOWANCE_M = 100  # a rough GPS fix may stand this much further off before it counts as far
 FLAG_LABELS = {FLAG_NO_CHECKPOINT: N_("No must-visit point checked in"), FLAG_CAPPED: N_("Capped at 12 hours"),
                FLAG_OVERLAP: N_("Overlaps other service"),
-               FLAG_LATE: N_("Arrived after its month was certified")}
+               FLAG_LATE: N_("Arrived after its month was certified"),
+               FLAG_DONE_LATE: N_("Marked done long after the shift ended"),
+               FLAG_FAR: N_("Far from the post"), FLAG_NO_EVIDENCE: N_("No evidence: no location, no photo")}
 SOURCE_LABELS = {"patrol": N_("Patrol"), "assignment": N_("Task"), "manual": N_("Manual entry"),
                  "correction": N_("Correction")}
 STATUS_LABELS = {"pending": N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected")}
@@ -152,6 +160,44 @@ def patrol_flags(session: Session, patrol) -> list[str]:
     """A patrol with no check-in matched to any must-visit point is flagged for review."""
     hit = session.exec(select(CheckIn.id).where(CheckIn.patrol_id == patrol.id, CheckIn.checkpoint_id.is_not(None))).first()
     return [] if hit else [FLAG_NO_CHECKPOINT]
+
+
+def done_flags(*, ends_at: datetime, done_at: datetime | None, located: bool, photos: int,
+               distance_m: float | None = None, radius_m: float | None = None,
+               accuracy_m: float | None = None) -> list[str]:
+    """What the officer should look at twice in the evidence a shift was marked done with: no location and no photo
+    (an explicit 无定位 included), a location further from the post than its radius (plus up to 100 m for a rough
+    fix), or "done" sent more than two hours after the shift ended."""
+    flags = []
+    if not located and not photos:
+        flags.append(FLAG_NO_EVIDENCE)
+    if located and distance_m is not None and radius_m is not None:
+        if distance_m - min(accuracy_m or 0, FAR_ACCURACY_ALLOWANCE_M) > radius_m:
+            flags.append(FLAG_FAR)
+    if done_at is not None and done_at > ends_at + DONE_LATE_AFTER:
+        flags.append(FLAG_DONE_LATE)
+    return flags
+
+
+def assignment_flags(session: Session, assignment: Assignment, task: Task) -> list[str]:
+    """done_flags() for an assignment: its location, its distance to the task's must-visit point, its photos."""
+    checkpoint = session.get(Checkpoint, task.checkpoint_id) if task.checkpoint_id else None
+    photos = session.exec(select(sa.func.count()).select_from(Photo).where(Photo.assignment_id == assignment.id)).one()
+    return done_flags(ends_at=task.ends_at, done_at=assignment.done_at, located=assignment.lat is not None,
+                      photos=photos, distance_m=assignment.distance_m,
+                      radius_m=checkpoint.radius_m if checkpoint else None, accuracy_m=assignment.accuracy_m)
+
+
+def overlaps_other_service(session: Session, volunteer_id: int, starts_at: datetime, ends_at: datetime,
+                           except_record_id: int | None = None) -> bool:
+    """Whether any other pending or approved patrol or shift record of the person covers part of this window."""
+    rec = ServiceRecord.__table__.c
+    query = sa.select(rec.id).where(rec.volunteer_id == volunteer_id, rec.source.in_(("patrol", "assignment")),
+                                    rec.status.in_(("pending", "approved")), rec.starts_at < ends_at,
+                                    rec.ends_at > starts_at)
+    if except_record_id is not None:
+        query = query.where(rec.id != except_record_id)
+    return session.execute(query.limit(1)).first() is not None
 
 
 def _new_evidence_record(session: Session, *, volunteer: User, grid_id: int | None, source: str, starts_at: datetime,
@@ -209,8 +255,8 @@ def from_assignment(session: Session, assignment) -> ServiceRecord | None:
     task = session.get(Task, assignment.task_id)
     volunteer = session.get(User, assignment.volunteer_id)
     return _new_evidence_record(session, volunteer=volunteer, grid_id=task.grid_id, source="assignment",
-                                starts_at=task.starts_at, ends_at=task.ends_at, cap=False, flags=[],
-                                assignment_id=assignment.id)
+                                starts_at=task.starts_at, ends_at=task.ends_at, cap=False,
+                                flags=assignment_flags(session, assignment, task), assignment_id=assignment.id)
 
 
 def _count(session: Session, record: ServiceRecord) -> tuple[int, list[str]]:

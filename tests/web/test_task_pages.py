@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlmodel import func, select
 
-from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3, begun
 from volunteers import hazards, tasks
 from volunteers.models import Assignment, Station, Task, Team, utcnow
 from volunteers.duties import today as shanghai_today
@@ -38,6 +38,7 @@ def give(session, town):
         offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).first()
         return task, offer
 
+    _give.session = session
     return _give
 
 
@@ -193,6 +194,7 @@ def test_accept_done_verify_through_the_pages(english, give, session, town):
     assert accepted.status_code == 200 and "<html" not in accepted.text
     assert f'id="assignment-{offer.id}"' in accepted.text and "Accepted" in accepted.text
     assert 'name="people"' in accepted.text and "data-task-gps" in accepted.text  # publicity asks for the reach
+    begun(session, task)
     done = volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX,
                           data={"lat": str(cp.lat), "lon": str(cp.lon), "accuracy_m": "9", "people": "35",
                                 "leaflets": "60", "app_installs": "12"})
@@ -298,9 +300,10 @@ def test_strangers_are_sent_to_log_in(client, town, method, url):
     (VOLUNTEER, "explode", 404),
 ])
 def test_the_action_matrix(english, give, session, phone, action, status):
-    _, offer = give()
+    task, offer = give()
     volunteer = english(VOLUNTEER)
     volunteer.post(f"/tasks/assignments/{offer.id}/accept")
+    begun(session, task)
     volunteer.post(f"/tasks/assignments/{offer.id}/done")
     response = english(phone).post(f"/tasks/assignments/{offer.id}/{action}", headers=HX)
     assert response.status_code == status
@@ -444,9 +447,11 @@ FILES = __import__("pathlib").Path(__file__).resolve().parent.parent / "files"
 
 
 def accepted_offer(give, english):
+    """An offer the G1 volunteer accepted, on a shift that has begun (so it can be marked done)."""
     task, offer = give()
     volunteer = english(VOLUNTEER)
     assert volunteer.post(f"/tasks/assignments/{offer.id}/accept", headers=HX).status_code == 200
+    begun(give.session, task)
     return task, offer, volunteer
 
 
