@@ -474,6 +474,19 @@ def open_for(session: Session, user: User, now: datetime | None = None,
     return [(task, count) for task, count in rows]
 
 
+def needs_action(items: list[Task], rows: dict[int, list[tuple[Assignment, User]]], evidence: dict[int, Evidence],
+                 now: datetime) -> dict[str, int]:
+    """What an officer's task list asks of them now: places done and waiting to be verified (and how many of those
+    carry flagged evidence), today's (Beijing day) tasks, and the places still empty on those that have not ended."""
+    day = now.astimezone(SHANGHAI).date()
+    done = [a for found in rows.values() for a, _v in found if a.state == "done"]
+    today = [t for t in items if t.starts_at.astimezone(SHANGHAI).date() == day]
+    empty = sum(max(0, t.capacity - sum(a.state in TAKING_PLACES for a, _v in rows.get(t.id, [])))
+                for t in today if t.ends_at > now)
+    return {"to_verify": len(done), "flagged": sum(1 for a in done if a.id in evidence and evidence[a.id].flagged),
+            "today": len(today), "empty_places": empty}
+
+
 def manageable_grids(session: Session, user: User) -> list[Grid]:
     """The grids this officer (or the station's coordinator) may give tasks in."""
     if user.role not in ("officer", "coordinator", "admin"):
