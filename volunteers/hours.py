@@ -505,6 +505,97 @@ def decide(session: Session, *, user: User, record_ids: list[int], approve: bool
     return records
 
 
+def review_flags(session: Session, records: list[ServiceRecord]) -> dict[int, list[str]]:
+    """Each record's flags as the officer weighs it: the ones it was filed with and, for a shift, what its done
+    evidence says now (done_flags) — so a record derived before evidence was kept is not taken as clean."""
+    ids = [r.assignment_id for r in records if r.assignment_id]
+    live: dict[int, list[str]] = {}
+    if ids:
+        photos = dict(session.execute(sa.select(Photo.assignment_id, sa.func.count()).where(Photo.assignment_id.in_(ids))
+                                      .group_by(Photo.assignment_id)).all())
+        for a, task, checkpoint in session.exec(
+                select(Assignment, Task, Checkpoint).join(Task, Task.id == Assignment.task_id)
+                .outerjoin(Checkpoint, Checkpoint.id == Task.checkpoint_id).where(Assignment.id.in_(ids))):
+            live[a.id] = done_flags(ends_at=task.ends_at, done_at=a.done_at, located=a.lat is not None,
+                                    photos=photos.get(a.id, 0), distance_m=a.distance_m,
+                                    radius_m=checkpoint.radius_m if checkpoint else None, accuracy_m=a.accuracy_m)
+    return {r.id: list(dict.fromkeys(list(r.flags or []) + live.get(r.assignment_id, []))) for r in records}
+
+
+@dataclass
+class Batch:
+    """The records one approval chose, and the flagged ones a "select all" left out (they are ticked one by one)."""
+    records: list[ServiceRecord]
+    left_out: list[ServiceRecord]
+
+    @property
+    def minutes(self) -> int:
+        return sum(r.minutes for r in self.records)
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 1)
+
+
+def chosen_batch(session: Session, *, user: User, ids: list[int], flagged_ids: list[int] = (), select_all: bool = False,
+                 grid_id: int | None = None, month: str | None = None) -> Batch:
+    """What a review form chose. Ticks one by one (ids, flagged_ids) take exactly those records. "Select all" takes every
+    pending record without a flag that the caller may decide (within the grid/month shown), plus the flagged ones
+    ticked one by one in flagged_ids; every other flagged record (one among ids included) is left out, and listed:
+    doubtful evidence is never approved in bulk. Records outside the caller's grids are not found."""
+    records: dict[int, ServiceRecord] = {}
+    for record_id in dict.fromkeys(list(ids) + list(flagged_ids)):
+        record = db.get(session, ServiceRecord, record_id)
+        if record is None or not may_decide(session, user, record):
+            if record is not None and record.volunteer_id == user.id:
+                raise Forbidden(N_("You can only decide hours of your own grids."))
+            raise NotFound(N_("This service record does not exist."))
+        records[record.id] = record
+    left_out: list[ServiceRecord] = []
+    if select_all:
+        shown = [r for r, _v in pending_for(session, user, grid_id=grid_id, month=month)]
+        flags = review_flags(session, shown + [r for r in records.values() if r.id not in {s.id for s in shown}])
+        one_by_one = set(flagged_ids)
+        for record in shown:
+            if not flags[record.id]:
+                records.setdefault(record.id, record)
+        for record in list(records.values()):
+            if flags[record.id] and record.id not in one_by_one:
+                left_out.append(records.pop(record.id))
+        left = {r.id for r in left_out}
+        left_out += [r for r in shown if flags[r.id] and r.id not in one_by_one and r.id not in left]
+    return Batch(records=sorted(records.values(), key=lambda r: (r.starts_at, r.id)), left_out=left_out)
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Pending records that keep a month from being certified: how many, in which grid, whose to decide."""
+    grid_id: int | None
+    grid_label: str
+    officers: str
+    count: int
+    minutes: int
+
+
+def certify_blockers(session: Session, station_id: int, month: str) -> list[Blocker]:
+    """The month's pending records per grid with the grid's officers: what must be decided before it is certified."""
+    rec = ServiceRecord.__table__.c
+    rows = session.execute(sa.select(rec.grid_id, sa.func.count(), sa.func.coalesce(sa.func.sum(rec.minutes), 0))
+                           .where(rec.station_id == station_id, rec.month == month, rec.status == "pending")
+                           .group_by(rec.grid_id)).all()
+    if not rows:
+        return []
+    grid_ids = [g for g, _c, _m in rows if g is not None]
+    grids = {g.id: g for g in session.exec(select(Grid).where(Grid.id.in_(grid_ids or [-1])))}
+    officers: dict[int, list[str]] = {}
+    for grid_id, name in session.exec(select(GridOfficer.grid_id, User.name).join(User, User.id == GridOfficer.user_id)
+                                      .where(GridOfficer.grid_id.in_(grid_ids or [-1])).order_by(User.name)):
+        officers.setdefault(grid_id, []).append(name)
+    found = [Blocker(grid_id=g, grid_label=f"{grids[g].code} {grids[g].name}" if g in grids else "",
+                     officers="、".join(officers.get(g, [])), count=int(c), minutes=int(m)) for g, c, m in rows]
+    return sorted(found, key=lambda b: (b.grid_label == "", b.grid_label))
+
+
 def parse_ids(raw) -> list[int]:
     """Record ids from a form or JSON list."""
     if isinstance(raw, str):
@@ -555,8 +646,7 @@ def certify(session: Session, *, user: User, month: str, ip: str | None = None) 
         return existing
     if month >= month_of(utcnow()):
         raise Invalid("month_not_over", N_("%(month)s is not over yet."), month=month)
-    waiting = session.exec(select(sa.func.count()).select_from(ServiceRecord).where(
-        ServiceRecord.station_id == user.station_id, ServiceRecord.month == month, ServiceRecord.status == "pending")).one()
+    waiting = sum(b.count for b in certify_blockers(session, user.station_id, month))
     if waiting:
         raise Conflict("pending_left", N_("%(count)d records of %(month)s still wait for a decision."), count=waiting,
                        month=month)
@@ -576,8 +666,10 @@ def certified_months(session: Session, station_id: int) -> list[MonthCertificati
 
 # --- Lists, a volunteer's own hours, star levels ---------------------------------------------------------------
 
-def pending_for(session: Session, user: User, limit: int = 200) -> list[tuple[ServiceRecord, User]]:
-    """Pending records the caller may decide (officer: their grids; coordinator: the station), oldest first."""
+def pending_for(session: Session, user: User, limit: int = 200, *, grid_id: int | None = None,
+                month: str | None = None) -> list[tuple[ServiceRecord, User]]:
+    """Pending records the caller may decide (officer: their grids; coordinator: the station), oldest first; optionally
+    only one grid's or one month's (where a month's certification sends the coordinator)."""
     scope = scope_grid_ids(session, user)
     if scope == []:
         return []
@@ -585,6 +677,10 @@ def pending_for(session: Session, user: User, limit: int = 200) -> list[tuple[Se
              .where(ServiceRecord.station_id == user.station_id, ServiceRecord.status == "pending"))
     if scope is not None:
         query = query.where(ServiceRecord.grid_id.in_(scope))
+    if grid_id is not None:
+        query = query.where(ServiceRecord.grid_id == grid_id)
+    if month is not None:
+        query = query.where(ServiceRecord.month == month)
     return list(session.exec(query.order_by(ServiceRecord.starts_at, ServiceRecord.id).limit(limit)))
 
 
