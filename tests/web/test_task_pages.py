@@ -589,7 +589,7 @@ def test_the_officer_sees_the_evidence_and_its_flags_in_words_beside_each_assign
     row = listing.split(f'id="assignment-{offer.id}"', 1)[1].split("</li>", 1)[0]
     assert "Location sent with done" in row and "m from the post" in row and "Far from the post" in row
     row = login_as(OFFICER_G12).get("/tasks/").text.split(f'id="assignment-{offer.id}"', 1)[1].split("</li>", 1)[0]
-    assert "离岗点太远" in row and "米" in row
+    assert "离岗位太远" in row and "米" in row
     assert "flagged" not in row
 
 

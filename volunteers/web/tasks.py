@@ -140,6 +140,7 @@ def render_form(*, form: dict[str, Any], chosen: list[str] | None = None, error:
     if not str(form.get("hazard_id") or "").isdigit():
         form = {k: v for k, v in form.items() if k != "hazard_id"}
     return page("tasks/new.html", "tasks/_form.html", status, form=form, chosen=chosen or [], error=error,
+                today_iso=duties.today().isoformat(),
                 grids=tasks.manageable_grids(db, current_user), people=people, teams=teams, kinds=tasks.KINDS)
 
 
