@@ -86,7 +86,8 @@ def test_a_weeks_hours_are_approved_on_a_phone_with_the_flagged_ones_ticked_one_
     more = page.locator("#review-flagged-more summary")
     if more.count():
         more.click(); taps += 1
-    for i in range(flagged.count()):
+    ticked_one_by_one = flagged.count()
+    for i in range(ticked_one_by_one):
         flagged.nth(i).click(); taps += 1
     page.click("#review-clear [data-check-all]"); taps += 1
     assert page.locator("#review-clear-list input[data-check-item]:checked").count() == \
@@ -101,5 +102,5 @@ def test_a_weeks_hours_are_approved_on_a_phone_with_the_flagged_ones_ticked_one_
     with live.session() as s:
         officer = s.exec(select(User).where(User.phone == "13800000101")).one()
         assert hours.pending_for(s, officer) == []
-    print(f"\napprove a week's hours: {taps} taps ({flagged.count()} flagged ticked one by one)")
+    print(f"\napprove a week's hours: {taps} taps ({ticked_one_by_one} records with flags ticked one by one)")
     assert page.problems.items == []
