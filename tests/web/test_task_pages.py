@@ -574,6 +574,9 @@ def test_done_before_the_shift_begins_is_409_not_started_on_the_page_and_the_api
     api = volunteer.post(f"/api/v1/assignments/{offer.id}/done", json={"no_location": True})
     assert api.status_code == 409 and api.json["error"]["code"] == "not_started"
     assert state(session, offer.id) == "accepted"
+    begun(session, task)
+    api = volunteer.post(f"/api/v1/assignments/{offer.id}/done", json={"no_location": True})
+    assert api.status_code == 200 and api.json["state"] == "done" and api.json["no_location"] is True
 
 
 def test_the_officer_sees_the_evidence_and_its_flags_in_words_beside_each_assignment(english, login_as, give, session,
