@@ -373,6 +373,9 @@ def test_certification_says_what_is_pending_with_links_before_it_offers_the_butt
     assert f"/hours/review?grid={town.grid('G1').id}&amp;month={month}" in blockers and "陈警官" in blockers
     narrowed = coordinator.get("/hours/review", query_string={"grid": town.grid("G1").id, "month": month}).text
     assert f'id="record-{record.id}"' in narrowed and narrowed.count('class="row hours-row"') == 1
+    assert "G1 " in narrowed.split('id="review-counts"', 1)[1].split("</section>", 1)[0]  # says what it shows
+    other = english(OFFICER_G34).get("/hours/months", query_string={"month": month}).text
+    assert 'id="month-blockers"' not in other  # G1's pending record is not the G3/G4 officer's to chase
     refused = coordinator.post("/hours/months", data={"month": month})
     assert refused.status_code == 409 and 'id="month-blockers"' in refused.text
     record.status = "approved"

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from volunteers.localtime import today
 from volunteers import hours, tasks
 from volunteers.errors import DomainError, Forbidden, Invalid, N_
-from volunteers.models import User
+from volunteers.models import Grid, User
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
@@ -63,7 +63,9 @@ def review_context(filters: dict[str, Any] | None = None, **notes: Any) -> dict[
     evidence = tasks.evidence_of(db, [r.assignment_id for r, _v in pending if r.assignment_id], with_overlap=False)
     flagged = [(r, v) for r, v in pending if flags[r.id]]
     clear = [(r, v) for r, v in pending if not flags[r.id]]
+    grid = db.get(Grid, filters["grid_id"]) if filters["grid_id"] else None
     return dict(pending=pending, flagged=flagged, clear=clear, flags=flags, evidence=evidence, filters=filters,
+                grid_label=f"{grid.code} {grid.name}" if grid and grid.station_id == current_user.station_id else "",
                 shown=FLAGGED_SHOWN, clear_minutes=sum(r.minutes for r, _v in clear),
                 all_minutes=sum(r.minutes for r, _v in pending), **notes)
 
@@ -243,6 +245,9 @@ def months_page(status: int = 200, **notes: Any):
         rows = [r for r in rows if r.id in mine]
     is_certified = hours.is_certified(db, current_user.station_id, month)
     blockers = [] if is_certified else hours.certify_blockers(db, current_user.station_id, month)
+    if current_user.role == "officer":  # an officer is shown what waits in their own grids
+        scope = set(hours.scope_grid_ids(db, current_user) or [])
+        blockers = [b for b in blockers if b.grid_id in scope]
     return page("hours/months.html", "hours/_evaluation.html", status, month=month, by=by, rows=rows,
                 certified=hours.certified_months(db, current_user.station_id), is_certified=is_certified,
                 is_over=hours.month_bounds(month)[1] < today(), blockers=blockers,
