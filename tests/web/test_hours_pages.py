@@ -383,3 +383,19 @@ def test_certification_says_what_is_pending_with_links_before_it_offers_the_butt
     session.commit()
     page = coordinator.get("/hours/months", query_string={"month": month}).text
     assert 'id="certify-form"' in page and "data-confirm" in page and 'id="month-blockers"' not in page
+
+
+def test_a_shifts_record_shows_its_evidence_and_flags_in_words(english, town):
+    session = town.session
+    record = session.exec(select(ServiceRecord).where(ServiceRecord.source == "assignment",
+                                                      ServiceRecord.grid_id == town.grid("G1").id)).first()
+    from volunteers.models import Assignment
+    shift = session.get(Assignment, record.assignment_id)
+    shift.lat = shift.lon = None
+    shift.no_location = True
+    session.add(shift)
+    session.commit()
+    page = english(OFFICER_G12).get(f"/hours/{record.id}").text
+    evidence = page.split('id="record-evidence"', 1)[1].split("</dd>", 1)[0]
+    assert "The volunteer said: no location" in evidence
+    assert "No evidence: no location, no photo" in page

@@ -131,7 +131,10 @@ def decide():
 def record_page(record_id: int, status: int = 200, **notes: Any):
     db = get_session()
     record = hours.visible_record(db, current_user, record_id)
+    evidence = tasks.evidence_of(db, [record.assignment_id], with_overlap=False) if record.assignment_id else {}
     return render_template("hours/record.html", record=record, volunteer=db.get(User, record.volunteer_id),
+                           flags=hours.review_flags(db, [record])[record.id],
+                           ev=evidence.get(record.assignment_id) if record.assignment_id else None,
                            corrections=hours.corrections_of(db, record.id),
                            may_correct=record.status == "approved" and hours.may_decide(db, current_user, record),
                            **notes), status
