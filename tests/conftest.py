@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from volunteers import db, demo
-from volunteers.models import Assignment, Checkpoint, Grid, Patrol, ServiceRecord, Task, User
+from volunteers.models import Assignment, Checkpoint, Grid, Patrol, ServiceRecord, Task, User, utcnow
 
 PG_URL = os.environ.get("DATABASE_URL", "")
 # The demo password hashed with a small scrypt cost: the same check, a hundredth of the time per login.
@@ -177,6 +178,18 @@ def quiet_day(town):
         s.delete(patrol)
     s.commit()
     return town
+
+
+def begun(session: Session, task: Task | int, minutes_ago: float = 10) -> Task:
+    """Move a task's window (keeping its length) so that it began `minutes_ago`: a shift is marked done, or someone
+    absent, only from its start (409 not_started before), so tests that take those steps first let the shift begin."""
+    task = session.get(Task, task if isinstance(task, int) else task.id)
+    length = task.ends_at - task.starts_at
+    task.starts_at = utcnow() - timedelta(minutes=minutes_ago)
+    task.ends_at = task.starts_at + length
+    session.add(task)
+    session.commit()
+    return task
 
 
 VOLUNTEER, VOLUNTEER_G3 = "13800000201", "13800000211"

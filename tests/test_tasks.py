@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
-from volunteers import tasks
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3, begun
+from volunteers import hours, tasks
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from volunteers.models import Assignment, AuditEvent, Duty, Notification, Station, Team, utcnow
+from volunteers.models import Assignment, AuditEvent, Duty, Notification, ServiceRecord, Station, Team, utcnow
 
 MONDAY = date(2026, 11, 30)
 
@@ -146,10 +146,10 @@ def test_every_step_from_every_state(session, town, state, action, allowed):
     task, _ = new_task(session, town)
     offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     offer.state = state
-    if action == "no_show":  # who did not come is known once the shift has begun
-        task.starts_at = utcnow() - timedelta(minutes=10)
-    session.add_all([offer, task])
+    session.add(offer)
     session.commit()
+    if action in ("no_show", "done"):  # done, or who did not come, is known once the shift has begun
+        begun(session, task)
     actor = town.user(VOLUNTEER if tasks.ACTIONS[action][2] == "volunteer" else OFFICER_G12)
     data = {"reason": "家里有事"}
     if allowed:
@@ -197,6 +197,7 @@ def test_steps_belong_to_the_right_person(session, town):
     with pytest.raises(NotFound):
         tasks.act(session, user=town.user(VOLUNTEER_G3), assignment_id=offer.id, action="accept")
     tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="accept")
+    begun(session, task)
     tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="done")
     with pytest.raises(Forbidden):
         tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="verify")
@@ -279,6 +280,7 @@ def test_done_keeps_the_gps_evidence_and_the_publicity_reach(session, town):
     offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     volunteer = town.user(VOLUNTEER)
     tasks.act(session, user=volunteer, assignment_id=offer.id, action="accept")
+    begun(session, task)
     done = tasks.act(session, user=volunteer, assignment_id=offer.id, action="done",
                      data={"lat": school.lat, "lon": school.lon, "accuracy_m": 6, "people": "35", "leaflets": 80})
     assert done.distance_m < 1 and done.reach == {"people": 35, "leaflets": 80, "app_installs": 0}
@@ -296,3 +298,84 @@ def test_generating_a_duty_twice_makes_each_shift_once(session, town):
     assert len(made) == 10 and again == []
     with pytest.raises(Forbidden):
         tasks.generate(session, user=town.user(OFFICER_G34), duty=duty, first=start, last=start)
+
+
+# --- evidence first --------------------------------------------------------------------------------------
+
+def accepted(session, town, **data):
+    task, _ = new_task(session, town, **data)
+    offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="accept")
+    return task, offer
+
+
+def test_a_shift_is_not_done_before_it_begins(session, town):
+    task, offer = accepted(session, town)
+    with pytest.raises(Conflict) as err:
+        tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="done", data={"no_location": "1"})
+    assert err.value.code == "not_started"
+    session.expire_all()
+    assert session.get(Assignment, offer.id).state == "accepted"
+    begun(session, task, minutes_ago=1)
+    assert tasks.act(session, user=town.user(VOLUNTEER), assignment_id=offer.id, action="done").state == "done"
+
+
+def test_done_with_nothing_or_only_no_location_is_flagged_no_evidence_and_so_is_its_service_record(session, town):
+    silent_task, silent = accepted(session, town)
+    begun(session, silent_task)
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=silent.id, action="done")
+    said_task, said = accepted(session, town, starts_at=later(5), ends_at=later(6))
+    begun(session, said_task, minutes_ago=90)  # ended half an hour ago, before the first began
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=said.id, action="done", data={"no_location": "on"})
+    found = tasks.evidence_of(session, [silent.id, said.id])
+    assert found[silent.id].flags == (hours.FLAG_NO_EVIDENCE,) and not found[silent.id].no_location
+    assert found[said.id].flags == (hours.FLAG_NO_EVIDENCE,) and found[said.id].no_location
+    tasks.act(session, user=town.user(OFFICER_G12), assignment_id=said.id, action="verify")
+    record = session.exec(select(ServiceRecord).where(ServiceRecord.assignment_id == said.id)).one()
+    assert hours.FLAG_NO_EVIDENCE in record.flags
+
+
+def test_a_check_in_at_the_post_is_evidence_and_far_from_it_is_flagged(session, town):
+    gate = town.checkpoints("G1")[1]
+    near_task, near = accepted(session, town, checkpoint_id=gate.id)
+    begun(session, near_task)
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=near.id, action="done",
+              data={"lat": gate.lat, "lon": gate.lon, "accuracy_m": 8})
+    far_task, far = accepted(session, town, checkpoint_id=gate.id, starts_at=later(5), ends_at=later(6))
+    begun(session, far_task, minutes_ago=90)
+    tasks.act(session, user=town.user(VOLUNTEER), assignment_id=far.id, action="done",
+              data={"lat": gate.lat + 0.01, "lon": gate.lon, "accuracy_m": 8})  # about 1,100 m north
+    found = tasks.evidence_of(session, [near.id, far.id])
+    assert found[near.id].located and found[near.id].distance_m < 1 and found[near.id].flags == ()
+    assert found[far.id].distance_m > 1000 and found[far.id].flags == (hours.FLAG_FAR,)
+
+
+def test_done_that_overlaps_other_service_is_flagged_before_it_is_verified(session, town):
+    task, offer = accepted(session, town)
+    begun(session, task, minutes_ago=30)
+    volunteer = town.user(VOLUNTEER)
+    session.add(ServiceRecord(station_id=volunteer.station_id, volunteer_id=volunteer.id, grid_id=town.grid("G1").id,
+                              source="patrol", starts_at=utcnow() - timedelta(minutes=40), ends_at=utcnow(),
+                              month=hours.month_of(utcnow()), minutes=40))
+    session.commit()
+    tasks.act(session, user=volunteer, assignment_id=offer.id, action="done", data={"lat": 30.25, "lon": 120.09})
+    assert tasks.evidence_of(session, [offer.id])[offer.id].flags == (hours.FLAG_OVERLAP,)
+
+
+END = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("evidence, flags", [
+    (dict(located=False, photos=0), [hours.FLAG_NO_EVIDENCE]),
+    (dict(located=False, photos=1), []),                                          # a photo of the post is evidence
+    (dict(located=True, photos=0), []),                                           # a location with no post to compare
+    (dict(located=True, photos=0, distance_m=60, radius_m=50, accuracy_m=20), []),  # within the fix's accuracy
+    (dict(located=True, photos=0, distance_m=200, radius_m=50, accuracy_m=20), [hours.FLAG_FAR]),
+    (dict(located=True, photos=0, distance_m=900, radius_m=50, accuracy_m=5000), [hours.FLAG_FAR]),  # allowance capped
+    (dict(located=True, photos=0, done_at=END + timedelta(hours=2)), []),
+    (dict(located=False, photos=0, done_at=END + timedelta(hours=2, minutes=1)),
+     [hours.FLAG_NO_EVIDENCE, hours.FLAG_DONE_LATE]),
+])
+def test_the_evidence_rules(evidence, flags):
+    evidence.setdefault("done_at", END - timedelta(minutes=5))
+    assert hours.done_flags(ends_at=END, **evidence) == flags

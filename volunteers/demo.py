@@ -274,15 +274,19 @@ def add_patrol_shifts(session: Session, *, now: datetime) -> None:
         people = list(session.exec(select(User).where(User.home_grid_id == grid.id, User.role == "volunteer",
                                                       User.status == "active").order_by(User.phone)))
         on_patrol = {phone for phone, c in ON_PATROL_NOW if c == code}
+        post = session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id).order_by(Checkpoint.id)).first()
         for n, task in enumerate(made):
+            # Most shifts were marked done with the phone's location; one in five with none (the officer sees a flag).
+            where = {} if n % 5 == 4 else {"lat": post.lat, "lon": post.lon, "accuracy_m": 12.0}
             if task.ends_at <= now - timedelta(hours=24):
                 person = people[n % len(people)]
                 session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="verified",
-                                       answered_at=task.created_at, done_at=task.ends_at, verified_at=task.ends_at))
+                                       answered_at=task.created_at, done_at=task.ends_at, verified_at=task.ends_at,
+                                       **where))
             elif task.ends_at <= now:  # the last day's shifts: done, waiting for the officer to verify them
                 person = people[n % len(people)]
                 session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="done",
-                                       answered_at=task.created_at, done_at=task.ends_at))
+                                       answered_at=task.created_at, done_at=task.ends_at, **where))
             elif task.starts_at <= now:  # the shift on now: the volunteer out on patrol holds it
                 for person in people:
                     if person.phone in on_patrol:

@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import (Assignment, CheckIn, Grid, GridOfficer, Hazard, MonthCertification, Patrol, Route,
-                               RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
+from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, GridOfficer, Hazard, MonthCertification, Patrol,
+                               Photo, Route, RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
 
 TALLY_VIEWS = ("volunteer", "team", "grid")
 
@@ -104,9 +104,17 @@ FLAG_NO_CHECKPOINT = "no_checkpoint"
 FLAG_CAPPED = "capped"
 FLAG_OVERLAP = "overlap"
 FLAG_LATE = "after_certification"
+# The evidence a shift was marked done with (docs/decisions.md, "Evidence first"): flags for the officer, never refusals.
+FLAG_DONE_LATE = "done_late"
+FLAG_FAR = "far_from_post"
+FLAG_NO_EVIDENCE = "no_evidence"
+DONE_LATE_AFTER = timedelta(hours=2)  # "done" this long after the shift ended says little about being there
+FAR_ACCURACY_ALLOWANCE_M = 100  # a rough GPS fix may stand this much further off before it counts as far
 FLAG_LABELS = {FLAG_NO_CHECKPOINT: N_("No must-visit point checked in"), FLAG_CAPPED: N_("Capped at 12 hours"),
                FLAG_OVERLAP: N_("Overlaps other service"),
-               FLAG_LATE: N_("Arrived after its month was certified")}
+               FLAG_LATE: N_("Arrived after its month was certified"),
+               FLAG_DONE_LATE: N_("Marked done long after the shift ended"),
+               FLAG_FAR: N_("Far from the post"), FLAG_NO_EVIDENCE: N_("No evidence: no location, no photo")}
 SOURCE_LABELS = {"patrol": N_("Patrol"), "assignment": N_("Task"), "manual": N_("Manual entry"),
                  "correction": N_("Correction")}
 STATUS_LABELS = {"pending": N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected")}
@@ -152,6 +160,44 @@ def patrol_flags(session: Session, patrol) -> list[str]:
     """A patrol with no check-in matched to any must-visit point is flagged for review."""
     hit = session.exec(select(CheckIn.id).where(CheckIn.patrol_id == patrol.id, CheckIn.checkpoint_id.is_not(None))).first()
     return [] if hit else [FLAG_NO_CHECKPOINT]
+
+
+def done_flags(*, ends_at: datetime, done_at: datetime | None, located: bool, photos: int,
+               distance_m: float | None = None, radius_m: float | None = None,
+               accuracy_m: float | None = None) -> list[str]:
+    """What the officer should look at twice in the evidence a shift was marked done with: no location and no photo
+    (an explicit 无定位 included), a location further from the post than its radius (plus up to 100 m for a rough
+    fix), or "done" sent more than two hours after the shift ended."""
+    flags = []
+    if not located and not photos:
+        flags.append(FLAG_NO_EVIDENCE)
+    if located and distance_m is not None and radius_m is not None:
+        if distance_m - min(accuracy_m or 0, FAR_ACCURACY_ALLOWANCE_M) > radius_m:
+            flags.append(FLAG_FAR)
+    if done_at is not None and done_at > ends_at + DONE_LATE_AFTER:
+        flags.append(FLAG_DONE_LATE)
+    return flags
+
+
+def assignment_flags(session: Session, assignment: Assignment, task: Task) -> list[str]:
+    """done_flags() for an assignment: its location, its distance to the task's must-visit point, its photos."""
+    checkpoint = session.get(Checkpoint, task.checkpoint_id) if task.checkpoint_id else None
+    photos = session.exec(select(sa.func.count()).select_from(Photo).where(Photo.assignment_id == assignment.id)).one()
+    return done_flags(ends_at=task.ends_at, done_at=assignment.done_at, located=assignment.lat is not None,
+                      photos=photos, distance_m=assignment.distance_m,
+                      radius_m=checkpoint.radius_m if checkpoint else None, accuracy_m=assignment.accuracy_m)
+
+
+def overlaps_other_service(session: Session, volunteer_id: int, starts_at: datetime, ends_at: datetime,
+                           except_record_id: int | None = None) -> bool:
+    """Whether any other pending or approved patrol or shift record of the person covers part of this window."""
+    rec = ServiceRecord.__table__.c
+    query = sa.select(rec.id).where(rec.volunteer_id == volunteer_id, rec.source.in_(("patrol", "assignment")),
+                                    rec.status.in_(("pending", "approved")), rec.starts_at < ends_at,
+                                    rec.ends_at > starts_at)
+    if except_record_id is not None:
+        query = query.where(rec.id != except_record_id)
+    return session.execute(query.limit(1)).first() is not None
 
 
 def _new_evidence_record(session: Session, *, volunteer: User, grid_id: int | None, source: str, starts_at: datetime,
@@ -209,8 +255,8 @@ def from_assignment(session: Session, assignment) -> ServiceRecord | None:
     task = session.get(Task, assignment.task_id)
     volunteer = session.get(User, assignment.volunteer_id)
     return _new_evidence_record(session, volunteer=volunteer, grid_id=task.grid_id, source="assignment",
-                                starts_at=task.starts_at, ends_at=task.ends_at, cap=False, flags=[],
-                                assignment_id=assignment.id)
+                                starts_at=task.starts_at, ends_at=task.ends_at, cap=False,
+                                flags=assignment_flags(session, assignment, task), assignment_id=assignment.id)
 
 
 def _count(session: Session, record: ServiceRecord) -> tuple[int, list[str]]:
@@ -459,6 +505,97 @@ def decide(session: Session, *, user: User, record_ids: list[int], approve: bool
     return records
 
 
+def review_flags(session: Session, records: list[ServiceRecord]) -> dict[int, list[str]]:
+    """Each record's flags as the officer weighs it: the ones it was filed with and, for a shift, what its done
+    evidence says now (done_flags) — so a record derived before evidence was kept is not taken as clean."""
+    ids = [r.assignment_id for r in records if r.assignment_id]
+    live: dict[int, list[str]] = {}
+    if ids:
+        photos = dict(session.execute(sa.select(Photo.assignment_id, sa.func.count()).where(Photo.assignment_id.in_(ids))
+                                      .group_by(Photo.assignment_id)).all())
+        for a, task, checkpoint in session.exec(
+                select(Assignment, Task, Checkpoint).join(Task, Task.id == Assignment.task_id)
+                .outerjoin(Checkpoint, Checkpoint.id == Task.checkpoint_id).where(Assignment.id.in_(ids))):
+            live[a.id] = done_flags(ends_at=task.ends_at, done_at=a.done_at, located=a.lat is not None,
+                                    photos=photos.get(a.id, 0), distance_m=a.distance_m,
+                                    radius_m=checkpoint.radius_m if checkpoint else None, accuracy_m=a.accuracy_m)
+    return {r.id: list(dict.fromkeys(list(r.flags or []) + live.get(r.assignment_id, []))) for r in records}
+
+
+@dataclass
+class Batch:
+    """The records one approval chose, and the flagged ones a "select all" left out (they are ticked one by one)."""
+    records: list[ServiceRecord]
+    left_out: list[ServiceRecord]
+
+    @property
+    def minutes(self) -> int:
+        return sum(r.minutes for r in self.records)
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 1)
+
+
+def chosen_batch(session: Session, *, user: User, ids: list[int], flagged_ids: list[int] = (), select_all: bool = False,
+                 grid_id: int | None = None, month: str | None = None) -> Batch:
+    """What a review form chose. Ticks one by one (ids, flagged_ids) take exactly those records. "Select all" takes every
+    pending record without a flag that the caller may decide (within the grid/month shown), plus the flagged ones
+    ticked one by one in flagged_ids; every other flagged record (one among ids included) is left out, and listed:
+    doubtful evidence is never approved in bulk. Records outside the caller's grids are not found."""
+    records: dict[int, ServiceRecord] = {}
+    for record_id in dict.fromkeys(list(ids) + list(flagged_ids)):
+        record = db.get(session, ServiceRecord, record_id)
+        if record is None or not may_decide(session, user, record):
+            if record is not None and record.volunteer_id == user.id:
+                raise Forbidden(N_("You can only decide hours of your own grids."))
+            raise NotFound(N_("This service record does not exist."))
+        records[record.id] = record
+    left_out: list[ServiceRecord] = []
+    if select_all:
+        shown = [r for r, _v in pending_for(session, user, grid_id=grid_id, month=month)]
+        flags = review_flags(session, shown + [r for r in records.values() if r.id not in {s.id for s in shown}])
+        one_by_one = set(flagged_ids)
+        for record in shown:
+            if not flags[record.id]:
+                records.setdefault(record.id, record)
+        for record in list(records.values()):
+            if flags[record.id] and record.id not in one_by_one:
+                left_out.append(records.pop(record.id))
+        left = {r.id for r in left_out}
+        left_out += [r for r in shown if flags[r.id] and r.id not in one_by_one and r.id not in left]
+    return Batch(records=sorted(records.values(), key=lambda r: (r.starts_at, r.id)), left_out=left_out)
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Pending records that keep a month from being certified: how many, in which grid, whose to decide."""
+    grid_id: int | None
+    grid_label: str
+    officers: str
+    count: int
+    minutes: int
+
+
+def certify_blockers(session: Session, station_id: int, month: str) -> list[Blocker]:
+    """The month's pending records per grid with the grid's officers: what must be decided before it is certified."""
+    rec = ServiceRecord.__table__.c
+    rows = session.execute(sa.select(rec.grid_id, sa.func.count(), sa.func.coalesce(sa.func.sum(rec.minutes), 0))
+                           .where(rec.station_id == station_id, rec.month == month, rec.status == "pending")
+                           .group_by(rec.grid_id)).all()
+    if not rows:
+        return []
+    grid_ids = [g for g, _c, _m in rows if g is not None]
+    grids = {g.id: g for g in session.exec(select(Grid).where(Grid.id.in_(grid_ids or [-1])))}
+    officers: dict[int, list[str]] = {}
+    for grid_id, name in session.exec(select(GridOfficer.grid_id, User.name).join(User, User.id == GridOfficer.user_id)
+                                      .where(GridOfficer.grid_id.in_(grid_ids or [-1])).order_by(User.name)):
+        officers.setdefault(grid_id, []).append(name)
+    found = [Blocker(grid_id=g, grid_label=f"{grids[g].code} {grids[g].name}" if g in grids else "",
+                     officers="、".join(officers.get(g, [])), count=int(c), minutes=int(m)) for g, c, m in rows]
+    return sorted(found, key=lambda b: (b.grid_label == "", b.grid_label))
+
+
 def parse_ids(raw) -> list[int]:
     """Record ids from a form or JSON list."""
     if isinstance(raw, str):
@@ -509,8 +646,7 @@ def certify(session: Session, *, user: User, month: str, ip: str | None = None) 
         return existing
     if month >= month_of(utcnow()):
         raise Invalid("month_not_over", N_("%(month)s is not over yet."), month=month)
-    waiting = session.exec(select(sa.func.count()).select_from(ServiceRecord).where(
-        ServiceRecord.station_id == user.station_id, ServiceRecord.month == month, ServiceRecord.status == "pending")).one()
+    waiting = sum(b.count for b in certify_blockers(session, user.station_id, month))
     if waiting:
         raise Conflict("pending_left", N_("%(count)d records of %(month)s still wait for a decision."), count=waiting,
                        month=month)
@@ -530,8 +666,10 @@ def certified_months(session: Session, station_id: int) -> list[MonthCertificati
 
 # --- Lists, a volunteer's own hours, star levels ---------------------------------------------------------------
 
-def pending_for(session: Session, user: User, limit: int = 200) -> list[tuple[ServiceRecord, User]]:
-    """Pending records the caller may decide (officer: their grids; coordinator: the station), oldest first."""
+def pending_for(session: Session, user: User, limit: int = 200, *, grid_id: int | None = None,
+                month: str | None = None) -> list[tuple[ServiceRecord, User]]:
+    """Pending records the caller may decide (officer: their grids; coordinator: the station), oldest first; optionally
+    only one grid's or one month's (where a month's certification sends the coordinator)."""
     scope = scope_grid_ids(session, user)
     if scope == []:
         return []
@@ -539,6 +677,10 @@ def pending_for(session: Session, user: User, limit: int = 200) -> list[tuple[Se
              .where(ServiceRecord.station_id == user.station_id, ServiceRecord.status == "pending"))
     if scope is not None:
         query = query.where(ServiceRecord.grid_id.in_(scope))
+    if grid_id is not None:
+        query = query.where(ServiceRecord.grid_id == grid_id)
+    if month is not None:
+        query = query.where(ServiceRecord.month == month)
     return list(session.exec(query.order_by(ServiceRecord.starts_at, ServiceRecord.id).limit(limit)))
 
 

@@ -460,6 +460,8 @@ class Assignment(SQLModel, table=True):
     lon: Optional[float] = None
     accuracy_m: Optional[float] = None
     distance_m: Optional[float] = None
+    # "Done" with the volunteer's own word that no location could be given (无定位), rather than none sent at all.
+    no_location: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
     offered_at: datetime = when(default=utcnow)
     answered_at: Optional[datetime] = when(nullable=True)
     done_at: Optional[datetime] = when(nullable=True)

@@ -5,6 +5,7 @@ Times are entered and shown in Asia/Shanghai (no daylight saving) and stored in 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -239,6 +240,9 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
     if action == "no_show" and task.starts_at > now:
         raise Conflict("not_started", N_("“%(title)s” has not started yet. Mark who did not come once it has."),
                        title=task.title)
+    if action == "done" and task.starts_at > now:
+        raise Conflict("not_started", N_("“%(title)s” has not started yet. Mark it done once it has begun (%(time)s)."),
+                       title=task.title, time=task.starts_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M"))
     if action == "accept":
         if user.status != "active":
             raise Forbidden(N_("Your account is not active."))
@@ -262,6 +266,7 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
         # commits: first. A voice note counts as one upload against the photos' hourly allowance.
         photos.admit(session, user_id=user.id, uploads=[b for b in (photo, voice_note) if b], allowance=allowance)
         point = geo.point(data, required=False)
+        assignment.no_location = point is None and _said_yes(data.get("no_location"))
         if point:
             assignment.lat, assignment.lon = point
             assignment.accuracy_m = geo.number(data, "accuracy_m", low=0, high=100_000, required=False)
@@ -307,6 +312,50 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
         raise
     session.refresh(assignment)
     return assignment
+
+
+def _said_yes(value: Any) -> bool:
+    """A ticked box or a JSON true."""
+    return value is True or str(value or "").strip().lower() in ("1", "true", "on", "yes")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a shift was marked done with, as the officer sees it beside the assignment and its service record."""
+    located: bool
+    distance_m: float | None
+    accuracy_m: float | None
+    done_at: datetime | None
+    no_location: bool
+    photo_ids: tuple[int, ...]
+    flags: tuple[str, ...]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+def evidence_of(session: Session, assignment_ids: list[int], *, with_overlap: bool = True) -> dict[int, Evidence]:
+    """The evidence of each done (or verified) assignment with its flags (hours.done_flags; and, unless it has a
+    service record that says so itself, whether it overlaps the person's other service)."""
+    if not assignment_ids:
+        return {}
+    found: dict[int, Evidence] = {}
+    photos_of = done_photos(session, assignment_ids)
+    rows = session.exec(select(Assignment, Task, Checkpoint).join(Task, Task.id == Assignment.task_id)
+                        .outerjoin(Checkpoint, Checkpoint.id == Task.checkpoint_id)
+                        .where(Assignment.id.in_(assignment_ids), Assignment.state.in_(("done", "verified"))))
+    for a, task, checkpoint in rows:
+        flags = hours.done_flags(ends_at=task.ends_at, done_at=a.done_at, located=a.lat is not None,
+                                 photos=len(photos_of.get(a.id, [])), distance_m=a.distance_m,
+                                 radius_m=checkpoint.radius_m if checkpoint else None, accuracy_m=a.accuracy_m)
+        if with_overlap and a.state == "done" and hours.overlaps_other_service(session, a.volunteer_id, task.starts_at,
+                                                                               task.ends_at):
+            flags.append(hours.FLAG_OVERLAP)
+        found[a.id] = Evidence(located=a.lat is not None, distance_m=a.distance_m, accuracy_m=a.accuracy_m,
+                               done_at=a.done_at, no_location=a.no_location, photo_ids=tuple(photos_of.get(a.id, [])),
+                               flags=tuple(flags))
+    return found
 
 
 CANCELLED = N_("The task “%(title)s” on %(time)s was cancelled: %(reason)s")
@@ -452,6 +501,19 @@ def open_for(session: Session, user: User, now: datetime | None = None,
                                                   taken < Task.capacity)
                         .order_by(Task.starts_at, Task.id))
     return [(task, count) for task, count in rows]
+
+
+def needs_action(items: list[Task], rows: dict[int, list[tuple[Assignment, User]]], evidence: dict[int, Evidence],
+                 now: datetime) -> dict[str, int]:
+    """What an officer's task list asks of them now: places done and waiting to be verified (and how many of those
+    carry flagged evidence), today's (Beijing day) tasks, and the places still empty on those that have not ended."""
+    day = now.astimezone(SHANGHAI).date()
+    done = [a for found in rows.values() for a, _v in found if a.state == "done"]
+    today = [t for t in items if t.starts_at.astimezone(SHANGHAI).date() == day]
+    empty = sum(max(0, t.capacity - sum(a.state in TAKING_PLACES for a, _v in rows.get(t.id, [])))
+                for t in today if t.ends_at > now)
+    return {"to_verify": len(done), "flagged": sum(1 for a in done if a.id in evidence and evidence[a.id].flagged),
+            "today": len(today), "empty_places": empty}
 
 
 def manageable_grids(session: Session, user: User) -> list[Grid]:

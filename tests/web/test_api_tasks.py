@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from tests.conftest import OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3, begun
 from volunteers.models import utcnow
 
 
@@ -20,7 +20,7 @@ def body(town):
             "starts_at": later(20), "ends_at": later(21), "volunteer_ids": [town.user(VOLUNTEER).id]}
 
 
-def test_an_officer_gives_a_task_and_the_volunteer_accepts_does_and_is_verified(login_as, body):
+def test_an_officer_gives_a_task_and_the_volunteer_accepts_does_and_is_verified(login_as, body, session):
     officer, volunteer = login_as(OFFICER_G12), login_as(VOLUNTEER)
     created = officer.post("/api/v1/tasks", json=body)
     assert created.status_code == 201
@@ -32,6 +32,9 @@ def test_an_officer_gives_a_task_and_the_volunteer_accepts_does_and_is_verified(
     [mine] = [t for t in volunteer.get("/api/v1/tasks").json if t["id"] == created.json["id"]]
     assert [a["state"] for a in mine["assignments"]] == ["offered"]
     for action, state in (("accept", "accepted"), ("done", "done")):
+        if action == "done":
+            assert volunteer.post(f"/api/v1/assignments/{offer['id']}/done", json={}).json["error"]["code"] == "not_started"
+            begun(session, created.json["id"])
         answer = volunteer.post(f"/api/v1/assignments/{offer['id']}/{action}", json={})
         assert answer.status_code == 200 and answer.json["state"] == state
     assert volunteer.post(f"/api/v1/assignments/{offer['id']}/verify", json={}).status_code == 403

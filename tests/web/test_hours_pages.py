@@ -50,8 +50,16 @@ def test_the_officer_sees_only_their_grids_pending_records(english, town):
 
 
 def test_an_officer_approves_ticked_records_in_bulk_through_htmx(english, town):
-    ids = [r.id for r in pending_of(town.session, town.grid("G1"))[:2]]
-    response = english(OFFICER_G12).post("/hours/review", data={"ids": ids, "decision": "approve"}, headers=HX)
+    records = pending_of(town.session, town.grid("G1"))[:2]
+    ids = [r.id for r in records]
+    officer = english(OFFICER_G12)
+    asked = officer.post("/hours/review", data={"ids": ids, "decision": "approve"}, headers=HX)
+    hours_in_all = "%.1f" % (sum(r.minutes for r in records) / 60)
+    assert asked.status_code == 200 and f"Approve 2 records, {hours_in_all} hours in all?" in asked.text
+    assert 'id="confirm-approve"' in asked.text and "<html" not in asked.text
+    town.session.expire_all()
+    assert {town.session.get(ServiceRecord, i).status for i in ids} == {"pending"}  # nothing done before the yes
+    response = officer.post("/hours/review", data={"ids": ids, "decision": "approve", "confirm": "1"}, headers=HX)
     assert response.status_code == 200 and "Approved: 2." in response.text and "<html" not in response.text
     town.session.expire_all()
     assert {town.session.get(ServiceRecord, i).status for i in ids} == {"approved"}
@@ -73,6 +81,9 @@ def test_an_officer_cannot_decide_another_grids_record(english, town):
     record = pending_of(town.session, town.grid("G3"))[0]
     response = english(OFFICER_G12).post("/hours/review", data={"ids": [record.id], "decision": "approve"}, headers=HX)
     assert response.status_code == 404
+    response = english(OFFICER_G12).post("/hours/review", data={"ids": [record.id], "decision": "approve",
+                                                                "confirm": "1"}, headers=HX)
+    assert response.status_code == 404
     town.session.expire_all()
     assert town.session.get(ServiceRecord, record.id).status == "pending"
 
@@ -81,6 +92,8 @@ def test_a_volunteer_cannot_approve_even_their_own_hours(english, town):
     mine = town.session.exec(select(ServiceRecord).where(ServiceRecord.volunteer_id == town.user(VOLUNTEER).id,
                                                         ServiceRecord.status == "pending")).first()
     assert english(VOLUNTEER).post("/hours/review", data={"ids": [mine.id], "decision": "approve"}).status_code == 403
+    assert english(VOLUNTEER).post("/hours/review", data={"ids": [mine.id], "decision": "approve",
+                                                          "confirm": "1"}).status_code == 403
     assert english(VOLUNTEER).get("/hours/review").status_code == 302
     town.session.expire_all()
     assert town.session.get(ServiceRecord, mine.id).status == "pending"
@@ -98,6 +111,7 @@ def test_a_coordinator_of_another_station_cannot_decide(make_app, town, english)
     town.session.commit()
     client = english("13900000000")
     assert client.post("/hours/review", data={"ids": [record.id], "decision": "approve"}).status_code == 404
+    assert client.post("/hours/review", data={"ids": [record.id], "decision": "approve", "confirm": "1"}).status_code == 404
     assert client.get(f"/hours/{record.id}").status_code == 404
     assert client.get("/api/v1/hours", query_string={"from": "2026-01-01", "to": "2026-12-31"}).json == []
 
@@ -258,3 +272,130 @@ def test_a_correction_sent_twice_is_saved_once(english, town):
     other = client.post(f"/hours/{record.id}/correct", data=dict(data, minutes="30"))
     assert other.status_code == 409 and "already used for a different request" in other.text
     assert len(town.session.exec(select(ServiceRecord).where(ServiceRecord.corrects_id == record.id)).all()) == 1
+
+
+# --- Bulk approval with a guard (issue 15) ----------------------------------------------------------------------
+
+def flag(session, record: ServiceRecord, *flags: str) -> ServiceRecord:
+    record.flags = list(flags)
+    session.add(record)
+    session.commit()
+    return record
+
+
+def g1_pending_split(session, town):
+    """The G1/G2 officer's pending records, with two of G1's flagged (overlap): (those two, the clean ones); the
+    demo's own shifts done without evidence are flagged too."""
+    g1 = pending_of(session, town.grid("G1"))
+    flagged = [flag(session, r, "overlap") for r in g1[:2]]
+    officer = town.user(OFFICER_G12)
+    shown = hours.pending_for(session, officer)
+    marks = hours.review_flags(session, [r for r, _v in shown])
+    return flagged, [r for r, _v in shown if not marks[r.id]]
+
+
+def test_select_all_without_js_asks_first_and_never_takes_a_flagged_record(english, town):
+    flagged, clean = g1_pending_split(town.session, town)
+    officer = english(OFFICER_G12)
+    page = officer.get("/hours/review").text
+    assert all(f'name="flagged" value="{r.id}"' in page for r in flagged)  # ticked one by one, no data-check-item
+    assert f'name="flagged" value="{flagged[0].id}" data-check-item' not in page
+    # A "select all" that also carries the flagged ids among the plain ticks (what a tick-everything script sends).
+    asked = officer.post("/hours/review", data={"all": "1", "ids": [r.id for r in flagged], "decision": "approve"})
+    count, minutes = len(clean), sum(r.minutes for r in clean)
+    left = len(hours.pending_for(town.session, town.user(OFFICER_G12))) - count
+    assert asked.status_code == 200 and "<html" in asked.text and left >= 2
+    assert f"Approve {count} records, {minutes / 60:.1f} hours in all?" in asked.text
+    assert f"{left} records with flags were not taken" in asked.text
+    assert all(f'name="ids" value="{r.id}"' not in asked.text for r in flagged)
+    town.session.expire_all()
+    assert town.session.exec(select(ServiceRecord).where(ServiceRecord.status == "approved",
+                                                         ServiceRecord.id.in_([r.id for r in clean]))).first() is None
+    # The same request with confirm (skipping the page) is guarded too, and says so.
+    done = officer.post("/hours/review", data={"all": "1", "ids": [r.id for r in flagged], "decision": "approve",
+                                               "confirm": "1"}, headers=HX)
+    assert done.status_code == 200 and f"Approved: {count}." in done.text and "were not taken" in done.text
+    town.session.expire_all()
+    assert {town.session.get(ServiceRecord, r.id).status for r in flagged} == {"pending"}
+    assert {town.session.get(ServiceRecord, r.id).status for r in clean} == {"approved"}
+
+
+def test_a_flagged_record_ticked_by_itself_is_approved_with_the_select_all(english, town):
+    flagged, clean = g1_pending_split(town.session, town)
+    officer = english(OFFICER_G12)
+    asked = officer.post("/hours/review", data={"all": "1", "flagged": [flagged[0].id], "decision": "approve"},
+                         headers=HX)
+    assert f"Approve {len(clean) + 1} records" in asked.text
+    ids = [int(i) for i in __import__("re").findall(r'name="ids" value="(\d+)"', asked.text)]
+    assert flagged[0].id in ids and flagged[1].id not in ids
+    done = officer.post("/hours/review", data={"ids": ids, "decision": "approve", "confirm": "1"})
+    assert done.status_code == 302
+    town.session.expire_all()
+    assert town.session.get(ServiceRecord, flagged[0].id).status == "approved"
+    assert town.session.get(ServiceRecord, flagged[1].id).status == "pending"
+
+
+def test_only_flagged_records_under_select_all_is_refused_with_the_reason(english, town):
+    flagged, clean = g1_pending_split(town.session, town)
+    for record in clean:
+        flag(town.session, record, "no_evidence")
+    response = english(OFFICER_G12).post("/hours/review", data={"all": "1", "decision": "approve", "confirm": "1"},
+                                         headers=HX)
+    assert response.status_code == 422 and "records with flags are ticked one by one" in response.text
+
+
+def test_the_queue_shows_flagged_records_first_with_their_evidence_and_the_rest_in_a_fold(english, town):
+    flagged, clean = g1_pending_split(town.session, town)
+    page = english(OFFICER_G12).get("/hours/review").text
+    counts = page.split('id="review-counts"', 1)[1].split("</section>", 1)[0]
+    total = len(hours.pending_for(town.session, town.user(OFFICER_G12)))
+    assert f"{total} records wait for approval" in counts
+    left = total - len(clean)
+    assert f"{left} with flags" in counts and f"{len(clean)} without flags" in counts
+    assert page.index('id="review-flagged"') < page.index('id="review-clear"')
+    assert "Overlaps other service" in page.split('id="review-flagged"', 1)[1].split('id="review-clear"', 1)[0]
+    assert f"Select all {len(clean)} without flags" in page
+
+
+# --- Month certification checks first -----------------------------------------------------------------------
+
+def test_certification_says_what_is_pending_with_links_before_it_offers_the_button(english, town):
+    session = town.session
+    month = hours.month_of(utcnow() - timedelta(days=100))  # over, and not the demo's certified month
+    record = pending_of(session, town.grid("G1"))[0]
+    record.month = month
+    session.add(record)
+    session.commit()
+    coordinator = english(COORDINATOR)
+    page = coordinator.get("/hours/months", query_string={"month": month}).text
+    assert 'id="certify-form"' not in page and "cannot be certified yet: 1 record still waits" in page
+    blockers = page.split('id="month-blockers"', 1)[1].split("</ul>", 1)[0]
+    assert f"/hours/review?grid={town.grid('G1').id}&amp;month={month}" in blockers and "陈警官" in blockers
+    narrowed = coordinator.get("/hours/review", query_string={"grid": town.grid("G1").id, "month": month}).text
+    assert f'id="record-{record.id}"' in narrowed and narrowed.count('class="row hours-row"') == 1
+    assert "G1 " in narrowed.split('id="review-counts"', 1)[1].split("</section>", 1)[0]  # says what it shows
+    other = english(OFFICER_G34).get("/hours/months", query_string={"month": month}).text
+    assert 'id="month-blockers"' not in other  # G1's pending record is not the G3/G4 officer's to chase
+    refused = coordinator.post("/hours/months", data={"month": month})
+    assert refused.status_code == 409 and 'id="month-blockers"' in refused.text
+    record.status = "approved"
+    session.add(record)
+    session.commit()
+    page = coordinator.get("/hours/months", query_string={"month": month}).text
+    assert 'id="certify-form"' in page and "data-confirm" in page and 'id="month-blockers"' not in page
+
+
+def test_a_shifts_record_shows_its_evidence_and_flags_in_words(english, town):
+    session = town.session
+    record = session.exec(select(ServiceRecord).where(ServiceRecord.source == "assignment",
+                                                      ServiceRecord.grid_id == town.grid("G1").id)).first()
+    from volunteers.models import Assignment
+    shift = session.get(Assignment, record.assignment_id)
+    shift.lat = shift.lon = None
+    shift.no_location = True
+    session.add(shift)
+    session.commit()
+    page = english(OFFICER_G12).get(f"/hours/{record.id}").text
+    evidence = page.split('id="record-evidence"', 1)[1].split("</dd>", 1)[0]
+    assert "The volunteer said: no location" in evidence
+    assert "No evidence: no location, no photo" in page

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlmodel import select
 
-from tests.conftest import OFFICER_G12, VOLUNTEER
+from tests.conftest import OFFICER_G12, VOLUNTEER, begun
 from volunteers import demo, tasks
 from volunteers.models import Assignment, Hazard, Photo, PhotoUpload, utcnow
 
@@ -170,6 +170,7 @@ def accepted(session, town, english):
     offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     volunteer = english(VOLUNTEER)
     assert volunteer.post(f"/api/v1/assignments/{offer.id}/accept", json={}).status_code == 200
+    begun(session, task)
     return offer, volunteer
 
 

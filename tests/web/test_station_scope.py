@@ -20,8 +20,9 @@ HOT_TABLES = ("checkin", "patrol", "patrol_position", "hazard", "hazard_event", 
               "assignment", "audit_event", "notification", "checkpoint", "grid", "user", "gridofficer", "apitoken")
 
 # A WHERE that names one of these keeps the query inside one station: the station itself, the caller's grids (each
-# in one station), or rows of one person / patrol / report / task, or one row by its key (PostgreSQL quotes "user").
-SCOPING = re.compile(r"\b(station_id|grid_id|home_grid_id|user_id|volunteer_id|reporter_id|actor_id|patrol_id|hazard_id|task_id|"
+# in one station), or rows of one person / patrol / report / task / assignment, or one row by its key (PostgreSQL quotes
+# "user").
+SCOPING = re.compile(r"\b(station_id|grid_id|home_grid_id|user_id|volunteer_id|reporter_id|actor_id|patrol_id|hazard_id|task_id|assignment_id|"
                      r"checkpoint_id|route_id|team_id|client_id|token_hash|phone|\"?\w+\"?\.id)\s*(=|IN\b)", re.I)
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlmodel import func, select
 
-from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3, begun
 from volunteers import hazards, tasks
 from volunteers.models import Assignment, Station, Task, Team, utcnow
 from volunteers.duties import today as shanghai_today
@@ -38,6 +38,7 @@ def give(session, town):
         offer = session.exec(select(Assignment).where(Assignment.task_id == task.id)).first()
         return task, offer
 
+    _give.session = session
     return _give
 
 
@@ -149,18 +150,19 @@ def test_an_officers_tasks_are_folded_with_work_to_verify_first_then_by_day(engl
     session.commit()
     far, _ = give(title="十天后", starts_at=later(240), ends_at=later(241))
     html = english(OFFICER_G12).get("/tasks/").text
-    folds = re.findall(r'<details class="action open-day task-group" id="tasks-([\w-]+)"( open)?>', html)
+    folds = re.findall(r'<details class="action open-day task-group(?: inner)?" id="tasks-([\w-]+)"( open)?>', html)
     assert folds[0] == ("to-verify", " open")
     verify = html.split('id="tasks-to-verify"', 1)[1].split("</details>", 1)[0]
     waiting = re.search(r"Done, waiting for you to verify · (\d+) tasks?<", verify)
     assert f'id="task-{done_task.id}"' in verify and waiting  # with the demo's last day of shifts
     assert int(waiting.group(1)) == verify.count('class="card task-card"')
+    assert f"{waiting.group(1)} places done, waiting for you to verify" in html.split('id="tasks-counts"', 1)[1]
     assert html.count(f'id="task-{done_task.id}"') == 1  # not again under its day
     far_day = far.starts_at.astimezone(SHANGHAI).date().isoformat()
     assert (far_day, "") in folds and f'id="task-{far.id}"' in html.split(f'id="tasks-{far_day}"', 1)[1]
-    today = shanghai_today().isoformat()
-    assert all(opened == (" open" if key in (today, (shanghai_today() + timedelta(days=1)).isoformat()) else "")
-               for key, opened in folds[1:])
+    # With work waiting to be verified, every day is folded (today too): the first phone screen is for that work.
+    assert all(opened == "" for key, opened in folds[1:])
+    assert ("other-days", "") in folds and folds.index(("other-days", "")) < folds.index((far_day, ""))
 
 
 def noon_tomorrow() -> tuple[str, str]:
@@ -193,6 +195,7 @@ def test_accept_done_verify_through_the_pages(english, give, session, town):
     assert accepted.status_code == 200 and "<html" not in accepted.text
     assert f'id="assignment-{offer.id}"' in accepted.text and "Accepted" in accepted.text
     assert 'name="people"' in accepted.text and "data-task-gps" in accepted.text  # publicity asks for the reach
+    begun(session, task)
     done = volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX,
                           data={"lat": str(cp.lat), "lon": str(cp.lon), "accuracy_m": "9", "people": "35",
                                 "leaflets": "60", "app_installs": "12"})
@@ -298,9 +301,10 @@ def test_strangers_are_sent_to_log_in(client, town, method, url):
     (VOLUNTEER, "explode", 404),
 ])
 def test_the_action_matrix(english, give, session, phone, action, status):
-    _, offer = give()
+    task, offer = give()
     volunteer = english(VOLUNTEER)
     volunteer.post(f"/tasks/assignments/{offer.id}/accept")
+    begun(session, task)
     volunteer.post(f"/tasks/assignments/{offer.id}/done")
     response = english(phone).post(f"/tasks/assignments/{offer.id}/{action}", headers=HX)
     assert response.status_code == status
@@ -444,9 +448,11 @@ FILES = __import__("pathlib").Path(__file__).resolve().parent.parent / "files"
 
 
 def accepted_offer(give, english):
+    """An offer the G1 volunteer accepted, on a shift that has begun (so it can be marked done)."""
     task, offer = give()
     volunteer = english(VOLUNTEER)
     assert volunteer.post(f"/tasks/assignments/{offer.id}/accept", headers=HX).status_code == 200
+    begun(give.session, task)
     return task, offer, volunteer
 
 
@@ -553,3 +559,50 @@ def test_a_started_task_or_a_duty_shift_cannot_be_called_off_and_others_may_not(
     assert english(VOLUNTEER).post(f"/tasks/{later_task.id}/cancel", data={"reason": "x"}).status_code == 403
     session.expire_all()
     assert session.get(Task, later_task.id) is not None and session.get(Task, started.id) is not None
+
+
+# --- Evidence first -------------------------------------------------------------------------------------------
+
+def test_done_before_the_shift_begins_is_409_not_started_on_the_page_and_the_api(english, give, session):
+    task, offer = give()
+    volunteer = english(VOLUNTEER)
+    volunteer.post(f"/tasks/assignments/{offer.id}/accept", headers=HX)
+    card = volunteer.get("/tasks/").text
+    assert f'id="not-started-{offer.id}"' in card  # said before the press, the form kept for a page opened offline
+    page = volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX, data={"no_location": "1"})
+    assert page.status_code == 409 and "has not started yet" in page.text and f'id="assignment-{offer.id}"' in page.text
+    api = volunteer.post(f"/api/v1/assignments/{offer.id}/done", json={"no_location": True})
+    assert api.status_code == 409 and api.json["error"]["code"] == "not_started"
+    assert state(session, offer.id) == "accepted"
+    begun(session, task)
+    api = volunteer.post(f"/api/v1/assignments/{offer.id}/done", json={"no_location": True})
+    assert api.status_code == 200 and api.json["state"] == "done" and api.json["no_location"] is True
+
+
+def test_the_officer_sees_the_evidence_and_its_flags_in_words_beside_each_assignment(english, login_as, give, session,
+                                                                                      town):
+    gate = town.checkpoints("G1")[1]
+    task, offer = give(checkpoint_id=gate.id)
+    volunteer = english(VOLUNTEER)
+    volunteer.post(f"/tasks/assignments/{offer.id}/accept", headers=HX)
+    begun(session, task)
+    assert volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX,
+                          data={"lat": str(gate.lat + 0.01), "lon": str(gate.lon), "accuracy_m": "10"}).status_code == 200
+    listing = english(OFFICER_G12).get("/tasks/").text
+    row = listing.split(f'id="assignment-{offer.id}"', 1)[1].split("</li>", 1)[0]
+    assert "Location sent with done" in row and "m from the post" in row and "Far from the post" in row
+    row = login_as(OFFICER_G12).get("/tasks/").text.split(f'id="assignment-{offer.id}"', 1)[1].split("</li>", 1)[0]
+    assert "离岗位太远" in row and "米" in row
+    assert "flagged" not in row
+
+
+def test_an_explicit_no_location_is_kept_and_shown(english, give, session):
+    task, offer = give()
+    volunteer = english(VOLUNTEER)
+    volunteer.post(f"/tasks/assignments/{offer.id}/accept", headers=HX)
+    begun(session, task)
+    volunteer.post(f"/tasks/assignments/{offer.id}/done", headers=HX, data={"no_location": "1"})
+    session.expire_all()
+    assert session.get(Assignment, offer.id).no_location
+    row = english(OFFICER_G12).get("/tasks/").text.split(f'id="assignment-{offer.id}"', 1)[1].split("</li>", 1)[0]
+    assert "The volunteer said: no location" in row and "No evidence: no location, no photo" in row

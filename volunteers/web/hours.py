@@ -6,13 +6,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
 from volunteers.localtime import today
-from volunteers import hours
-from volunteers.errors import DomainError, Forbidden, N_
-from volunteers.models import User
+from volunteers import hours, tasks
+from volunteers.errors import DomainError, Forbidden, Invalid, N_
+from volunteers.models import Grid, User
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
@@ -45,41 +45,85 @@ def mine():
 
 # --- Approval ----------------------------------------------------------------------------------------------------
 
-def review_context(**notes: Any) -> dict[str, Any]:
+FLAGGED_SHOWN = 5  # doubtful records shown at once on a phone; the rest is one tap away
+
+
+def review_filters(values) -> dict[str, Any]:
+    """The grid and month the queue is narrowed to (a month's certification links here), if any."""
+    grid, month = values.get("grid"), values.get("month")
+    return {"grid_id": hours._filter_id(grid, "grid"), "month": hours.parse_month(month) if month else None}
+
+
+def review_context(filters: dict[str, Any] | None = None, **notes: Any) -> dict[str, Any]:
+    """The queue split in two: records with flags (looked at and ticked one by one) and clean ones (select all)."""
     db = get_session()
-    return dict(pending=hours.pending_for(db, current_user), **notes)
+    filters = filters if filters is not None else {"grid_id": None, "month": None}
+    pending = hours.pending_for(db, current_user, **filters)
+    flags = hours.review_flags(db, [r for r, _v in pending])
+    evidence = tasks.evidence_of(db, [r.assignment_id for r, _v in pending if r.assignment_id], with_overlap=False)
+    flagged = [(r, v) for r, v in pending if flags[r.id]]
+    clear = [(r, v) for r, v in pending if not flags[r.id]]
+    grid = db.get(Grid, filters["grid_id"]) if filters["grid_id"] else None
+    return dict(pending=pending, flagged=flagged, clear=clear, flags=flags, evidence=evidence, filters=filters,
+                grid_label=f"{grid.code} {grid.name}" if grid and grid.station_id == current_user.station_id else "",
+                shown=FLAGGED_SHOWN, clear_minutes=sum(r.minutes for r, _v in clear),
+                all_minutes=sum(r.minutes for r, _v in pending), **notes)
 
 
 @bp.get("/review")
 @login_required
 def review():
-    """Pending records of my grids (the whole station for the coordinator), oldest first, to approve or reject."""
+    """Pending records of my grids (the whole station for the coordinator), oldest first, to approve or reject:
+    the doubtful ones first, to be ticked one by one; the clean ones in one fold with "select all"."""
     if not is_staff():
         return redirect(url_for("hours.mine"))
-    return page("hours/review.html", "hours/_review.html", **review_context())
+    return page("hours/review.html", "hours/_review.html", **review_context(review_filters(request.args)))
+
+
+def left_out_note(batch: hours.Batch) -> str:
+    if not batch.left_out:
+        return ""
+    return ngettext("%(num)d record with flags was not taken: look at it and tick it by itself.",
+                    "%(num)d records with flags were not taken: look at each and tick it by itself.",
+                    len(batch.left_out))
 
 
 @bp.post("/review")
 @login_required
 def decide():
-    """Approve or reject the ticked records (a rejection needs a reason); htmx gets the queue back in place."""
+    """Approve or reject the ticked records (a rejection needs a reason); htmx gets the queue back in place. An
+    approval first shows what it will do ("通过 43 条，共 61.5 小时？") and is done only with `confirm`; a select-all
+    never takes a flagged record that was not ticked by itself."""
     db = get_session()
     approve = request.form.get("decision") != "reject"
+    filters = {"grid_id": None, "month": None}
     try:
-        records = hours.decide(db, user=current_user, record_ids=hours.parse_ids(request.form.getlist("ids")),
+        filters = review_filters(request.form)
+        batch = hours.chosen_batch(db, user=current_user, ids=hours.parse_ids(request.form.getlist("ids")),
+                                   flagged_ids=hours.parse_ids(request.form.getlist("flagged")),
+                                   select_all=bool(request.form.get("all")), **filters)
+        if not batch.records:
+            if batch.left_out:
+                raise Invalid("flagged_one_by_one", N_("Nothing was taken: records with flags are ticked one by one."))
+            raise Invalid("nothing_chosen", N_("Choose at least one record."))
+        if approve and not request.form.get("confirm"):
+            return page("hours/confirm.html", "hours/_confirm.html", batch=batch, filters=filters,
+                        left_out=left_out_note(batch))
+        records = hours.decide(db, user=current_user, record_ids=[r.id for r in batch.records],
                                approve=approve, reason=request.form.get("reason", ""), ip=client_ip())
     except DomainError as err:
         db.rollback()
         if err.status == 404 and not fragment_wanted():
             raise
         return page("hours/review.html", "hours/_review.html", err.status,
-                    **review_context(error=translate(err.message, err.params)))
+                    **review_context(filters, error=translate(err.message, err.params)))
     message = (_("Approved: %(count)d.", count=len(records)) if approve
                else _("Rejected: %(count)d.", count=len(records)))
+    message = " ".join(filter(None, (message, left_out_note(batch))))
     if not fragment_wanted():
         flash(message, "success")
-        return redirect(url_for("hours.review"))
-    return page("hours/review.html", "hours/_review.html", **review_context(message=message))
+        return redirect(url_for("hours.review", grid=filters["grid_id"], month=filters["month"]))
+    return page("hours/review.html", "hours/_review.html", **review_context(filters, message=message))
 
 
 # --- One record, corrections, manual entries --------------------------------------------------------------------
@@ -87,7 +131,10 @@ def decide():
 def record_page(record_id: int, status: int = 200, **notes: Any):
     db = get_session()
     record = hours.visible_record(db, current_user, record_id)
+    evidence = tasks.evidence_of(db, [record.assignment_id], with_overlap=False) if record.assignment_id else {}
     return render_template("hours/record.html", record=record, volunteer=db.get(User, record.volunteer_id),
+                           flags=hours.review_flags(db, [record])[record.id],
+                           ev=evidence.get(record.assignment_id) if record.assignment_id else None,
                            corrections=hours.corrections_of(db, record.id),
                            may_correct=record.status == "approved" and hours.may_decide(db, current_user, record),
                            **notes), status
@@ -199,10 +246,15 @@ def months_page(status: int = 200, **notes: Any):
     if current_user.role == "officer" and by == "grid":
         mine = set(hours.scope_grid_ids(db, current_user) or [])
         rows = [r for r in rows if r.id in mine]
+    is_certified = hours.is_certified(db, current_user.station_id, month)
+    blockers = [] if is_certified else hours.certify_blockers(db, current_user.station_id, month)
+    if current_user.role == "officer":  # an officer is shown what waits in their own grids
+        scope = set(hours.scope_grid_ids(db, current_user) or [])
+        blockers = [b for b in blockers if b.grid_id in scope]
     return page("hours/months.html", "hours/_evaluation.html", status, month=month, by=by, rows=rows,
-                certified=hours.certified_months(db, current_user.station_id),
-                is_certified=hours.is_certified(db, current_user.station_id, month),
-                is_over=hours.month_bounds(month)[1] < today(), **notes)
+                certified=hours.certified_months(db, current_user.station_id), is_certified=is_certified,
+                is_over=hours.month_bounds(month)[1] < today(), blockers=blockers,
+                waiting=sum(b.count for b in blockers), **notes)
 
 
 @bp.get("/months")

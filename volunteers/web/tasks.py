@@ -26,7 +26,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 REACH_LABELS = {"people": N_("People reached"), "leaflets": N_("Leaflets handed out"),
                 "app_installs": N_("Anti-fraud app installs")}
 LABELS = {"kind_labels": tasks.KIND_LABELS, "state_labels": tasks.STATE_LABELS, "reach_fields": tasks.REACH_FIELDS,
-          "reach_labels": REACH_LABELS}
+          "reach_labels": REACH_LABELS, "flag_labels": hours.FLAG_LABELS}
 bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
@@ -40,10 +40,13 @@ def list_context(*, message: str | None = None, error: str | None = None) -> dic
     if is_staff():
         items = tasks.for_manager(db, current_user)
         rows = tasks.assignments_of(db, [t.id for t in items])
+        ids = [a.id for found in rows.values() for a, _v in found]
+        evidence, now = tasks.evidence_of(db, ids), utcnow()
         return dict(manager=True, groups=manager_groups(items, rows), rows=rows, message=message, error=error,
-                    now=utcnow(), done_photos=tasks.done_photos(db, [a.id for found in rows.values() for a, _v in found]),
-                    done_voice=tasks.done_voice_notes(db, [a.id for found in rows.values() for a, _v in found]))
-    return dict(manager=False, mine=tasks.for_volunteer(db, current_user),
+                    now=now, done_photos=tasks.done_photos(db, ids),
+                    done_voice=tasks.done_voice_notes(db, ids), evidence=evidence,
+                    counts=tasks.needs_action(items, rows, evidence, now), shown=SHOWN_PER_FOLD)
+    return dict(manager=False, mine=tasks.for_volunteer(db, current_user), now=utcnow(),
                 open_days=open_by_day(tasks.open_for(db, current_user)), message=message, error=error)
 
 
@@ -69,17 +72,28 @@ def local_day(task: Task) -> date:
     return task.starts_at.astimezone(hours.SHANGHAI).date()
 
 
+SHOWN_PER_FOLD = 2  # on a phone a fold shows its first few tasks; the rest is one tap away ("show more")
+
+
 def manager_groups(items: list[Task], rows: dict[int, list]) -> list[dict[str, Any]]:
-    """An officer's tasks in folds: first those with work done waiting to be verified, then one fold per day (today
-    and tomorrow open, yesterday and later days folded), so a month of duty shifts is not one long scroll on a phone.
+    """An officer's tasks in folds: first those with work done waiting to be verified, then today and tomorrow,
+    then one fold holding a fold per other day, so a month of duty shifts is not one long scroll on a phone.
     The tasks come in time order, so each day's tasks are consecutive."""
     waiting = {t.id for t in items if any(a.state == "done" for a, _v in rows.get(t.id, []))}
     groups = [{"key": "to-verify", "label": _("Done, waiting for you to verify"), "open": True,
                "items": [t for t in items if t.id in waiting]}] if waiting else []
     today = duties.today()
     rest = [t for t in items if t.id not in waiting]
-    return groups + [{"key": day.isoformat(), "label": day_label(day), "items": list(found),
-                      "open": today <= day <= today + timedelta(days=1)} for day, found in groupby(rest, key=local_day)]
+    # Today opens by itself only when nothing waits to be verified: on a phone the first screen is for what needs doing.
+    days = [{"key": day.isoformat(), "label": day_label(day), "items": list(found), "open": day == today and not waiting}
+            for day, found in groupby(rest, key=local_day)]
+    near = {today.isoformat(), (today + timedelta(days=1)).isoformat()}
+    others = [d for d in days if d["key"] not in near]
+    groups += [d for d in days if d["key"] in near]
+    if others:
+        groups.append({"key": "other-days", "label": _("Other days"), "open": False, "days": others,
+                       "items": [t for d in others for t in d["items"]]})
+    return groups
 
 
 def open_by_day(rows: list[tuple[Task, int]]) -> list[dict[str, Any]]:
@@ -128,6 +142,7 @@ def render_form(*, form: dict[str, Any], chosen: list[str] | None = None, error:
     if not str(form.get("hazard_id") or "").isdigit():
         form = {k: v for k, v in form.items() if k != "hazard_id"}
     return page("tasks/new.html", "tasks/_form.html", status, form=form, chosen=chosen or [], error=error,
+                today_iso=duties.today().isoformat(),
                 grids=tasks.manageable_grids(db, current_user), people=people, teams=teams, kinds=tasks.KINDS)
 
 
@@ -172,11 +187,12 @@ def card(assignment: Assignment, status: int = 200, **notes: Any):
     db = get_session()
     task = db.get(Task, assignment.task_id)
     if assignment.volunteer_id == current_user.id:
-        return render_template("tasks/_card.html", task=task, a=assignment, **notes), status
+        return render_template("tasks/_card.html", task=task, a=assignment, now=utcnow(), **notes), status
     rows = tasks.assignments_of(db, [task.id])[task.id]
+    ids = [a.id for a, _v in rows]
     return render_template("tasks/_task.html", task=task, rows=rows, **notes, now=utcnow(),
-                           done_photos=tasks.done_photos(db, [a.id for a, _v in rows]),
-                           done_voice=tasks.done_voice_notes(db, [a.id for a, _v in rows])), status
+                           done_photos=tasks.done_photos(db, ids), done_voice=tasks.done_voice_notes(db, ids),
+                           evidence=tasks.evidence_of(db, ids)), status
 
 
 @bp.post("/assignments/<int:assignment_id>/<action>")

@@ -17,7 +17,8 @@ from volunteers.web import voice
 def assignment_json(assignment, volunteer=None) -> dict[str, Any]:
     data = {"id": assignment.id, "task_id": assignment.task_id, "volunteer": assignment.volunteer_id,
             "state": assignment.state, "reason": assignment.reason, "reach": assignment.reach,
-            "done_at": iso(assignment.done_at), "verified_at": iso(assignment.verified_at)}
+            "done_at": iso(assignment.done_at), "verified_at": iso(assignment.verified_at),
+            "no_location": assignment.no_location, "distance_m": assignment.distance_m}
     if volunteer is not None:
         data["volunteer_name"] = volunteer.name
         data["volunteer_phone"] = accounts.mask_phone(volunteer.phone)
