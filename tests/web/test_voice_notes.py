@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from tests.conftest import OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
+from tests.conftest import OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3, begun
 from tests.web.test_api_hazards import IN_G1, assert_error, form
 from volunteers import tasks
 from volunteers.models import Assignment, Hazard, VoiceNote
@@ -164,6 +164,7 @@ def accepted(login_as, town, session):
             "ends_at": (utcnow() + timedelta(hours=21)).isoformat(), "volunteer_ids": [town.user(VOLUNTEER).id]}
     offer = officer.post("/api/v1/tasks", json=body).json["assignments"][0]
     assert volunteer.post(f"/api/v1/assignments/{offer['id']}/accept", json={}).status_code == 200
+    begun(session, session.get(Assignment, offer["id"]).task_id)  # done only from the start
     return offer["id"], volunteer, officer
 
 
