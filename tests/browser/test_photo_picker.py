@@ -82,8 +82,8 @@ def test_the_task_done_card_has_the_same_picker_with_a_thumbnail(live, contexts)
         task, _ = tasks.create(s, user=officer, data={
             "client_id": str(uuid.uuid4()), "kind": "school_gate", "title": "护学岗（照片）",
             "grid": live.grid("G1").id, "place": "青石小学校门",
-            "starts_at": (utcnow() + timedelta(minutes=10)).isoformat(),
-            "ends_at": (utcnow() + timedelta(minutes=50)).isoformat(), "volunteer_ids": [volunteer.id]})
+            "starts_at": (utcnow() - timedelta(minutes=5)).isoformat(),  # begun: done only from the start
+            "ends_at": (utcnow() + timedelta(minutes=35)).isoformat(), "volunteer_ids": [volunteer.id]})
         offer = s.exec(select(Assignment).where(Assignment.task_id == task.id)).one()
     page = open_page(contexts("phone"))
     log_in(page, live, VOLUNTEER)

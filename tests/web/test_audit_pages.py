@@ -168,8 +168,8 @@ def test_a_bulk_approval_is_one_line_with_a_count_that_opens_to_its_records(engl
                            ).all()
     assert len(pending) >= 3
     officer = english(OFFICER_G12)
-    assert officer.post("/hours/review", data={"decision": "approve", "ids": [str(r.id) for r in pending]}
-                        ).status_code in (200, 302, 303)
+    assert officer.post("/hours/review", data={"decision": "approve", "ids": [str(r.id) for r in pending],
+                                               "confirm": "1"}).status_code in (200, 302, 303)
     html = english(COORDINATOR).get("/audit/?action=service_record.approve").text
     assert html.count('class="row audit-row') == 1
     line = line_of(html, "service_record.approve")
