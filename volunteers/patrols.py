@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from volunteers import accounts, audit, clientids, db, fields, geo, grids, hours
-from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
+from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Checkpoint, CheckIn, Patrol, User, utcnow
 
 # A GPS fix rougher than this proves nothing about where the phone is.
@@ -307,6 +307,47 @@ def judge_gps(checkpoint: Checkpoint, distance: float, accuracy_m: float) -> Non
                       distance=round(distance), name=checkpoint.name, radius=checkpoint.radius_m)
 
 
+# --- The hot path's statements (issue 13) ------------------------------------------------------------------------
+# Built once, run with bound values on the session's connection: no ORM objects and no statement building per
+# request (an ORM select costs ~8× a prebuilt Core one in Python). docs/decisions.md, "Core on the write hot path".
+
+_patrol_t, _checkin_t, _checkpoint_t = Patrol.__table__, CheckIn.__table__, Checkpoint.__table__
+_PATROL_ROW = sa.select(_patrol_t.c.id, _patrol_t.c.user_id, _patrol_t.c.route_id, _patrol_t.c.ended_at) \
+    .where(_patrol_t.c.id == sa.bindparam("patrol_id"))
+_CHECKPOINT_ROW = sa.select(_checkpoint_t.c.id, _checkpoint_t.c.grid_id, _checkpoint_t.c.name, _checkpoint_t.c.lat,
+                            _checkpoint_t.c.lon, _checkpoint_t.c.radius_m, _checkpoint_t.c.retired_at) \
+    .where(_checkpoint_t.c.id == sa.bindparam("checkpoint_id"))
+# The previous fix of the patrol (ix_checkin_patrol_recorded), one row.
+_PREVIOUS_FIX = sa.select(_checkin_t.c.lat, _checkin_t.c.lon, _checkin_t.c.accuracy_m, _checkin_t.c.recorded_at) \
+    .where(_checkin_t.c.patrol_id == sa.bindparam("patrol_id"), _checkin_t.c.lat.is_not(None),
+           _checkin_t.c.recorded_at <= sa.bindparam("recorded_at", type_=_checkin_t.c.recorded_at.type)) \
+    .order_by(_checkin_t.c.recorded_at.desc(), _checkin_t.c.id.desc()).limit(1)
+# The same coordinates in a recent patrol of this person: only the patrols that can hold such a check-in
+# (ix_patrol_user_started), not a year of them.
+_SAME_SPOT = sa.select(_checkin_t.c.id).join(_patrol_t, _patrol_t.c.id == _checkin_t.c.patrol_id) \
+    .where(_patrol_t.c.user_id == sa.bindparam("user_id"), _checkin_t.c.lat == sa.bindparam("lat"),
+           _checkin_t.c.lon == sa.bindparam("lon"),
+           _checkin_t.c.recorded_at >= sa.bindparam("since", type_=_checkin_t.c.recorded_at.type),
+           _patrol_t.c.started_at >= sa.bindparam("started_since", type_=_patrol_t.c.started_at.type)).limit(1)
+_INSERT_CHECKIN = sa.insert(_checkin_t)
+
+
+def _patrol_row(session: Session, user: User, patrol_id: int) -> sa.Row:
+    """The user's own patrol as one row (id, user_id, route_id, ended_at): someone else's is 404 or 403 exactly as
+    own_patrol() says, a patrol that does not exist 404."""
+    row = session.connection().execute(_PATROL_ROW, {"patrol_id": patrol_id}).first() \
+        if 0 < patrol_id <= db.MAX_ID else None
+    if row is None:
+        raise NotFound(N_("This patrol does not exist."))
+    if row.user_id != user.id:
+        own_patrol(session, user, patrol_id)  # raises: 404 outside the viewer's scope, else 403
+    return row
+
+
+def _checkin_by_client_id(session: Session, client_id: str) -> CheckIn | None:
+    return session.exec(select(CheckIn).where(CheckIn.client_id == client_id)).first()
+
+
 def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tuple[float, float] | None,
                     accuracy_m: float | None, recorded_at: datetime, now: datetime,
                     device_now: datetime | None) -> list[str]:
@@ -317,12 +358,9 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
         flags.append(FLAG_CLOCK)
     if point is None:
         return flags
-    # Columns, not ORM objects, and one row, not the whole patrol: this runs on every check-in (issue 13).
-    previous = session.exec(
-        select(CheckIn.lat, CheckIn.lon, CheckIn.accuracy_m, CheckIn.recorded_at)
-        .where(CheckIn.patrol_id == patrol.id, CheckIn.lat.is_not(None), CheckIn.recorded_at <= recorded_at)
-        .order_by(CheckIn.recorded_at.desc(), CheckIn.id.desc()).limit(1)
-    ).first()
+    # Prebuilt Core statements on the session's connection, one row each: this runs on every check-in (issue 13).
+    conn = session.connection()
+    previous = conn.execute(_PREVIOUS_FIX, {"patrol_id": patrol.id, "recorded_at": recorded_at}).first()
     if previous is not None:
         gap = geo.distance_m(point, (previous.lat, previous.lon))
         # GPS jitter within the two fixes' accuracy is no movement at all.
@@ -330,13 +368,9 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
             seconds = (recorded_at - previous.recorded_at).total_seconds()
             if seconds <= 0 or gap / seconds > MAX_SPEED_M_S:
                 flags.append(FLAG_SPEED)
-    same_spot = session.exec(
-        select(CheckIn.id).join(Patrol, Patrol.id == CheckIn.patrol_id)
-        .where(Patrol.user_id == user.id, CheckIn.lat == point[0], CheckIn.lon == point[1],
-               CheckIn.recorded_at >= recorded_at - REPEAT_WINDOW,
-               # only the patrols that can hold such a check-in (ix_patrol_user_started), not a year of them
-               Patrol.started_at >= recorded_at - REPEAT_WINDOW - MAX_PATROL).limit(1)
-    ).first()
+    same_spot = conn.execute(_SAME_SPOT, {"user_id": user.id, "lat": point[0], "lon": point[1],
+                                          "since": recorded_at - REPEAT_WINDOW,
+                                          "started_since": recorded_at - REPEAT_WINDOW - MAX_PATROL}).first()
     if same_spot is not None:
         flags.append(FLAG_REPEAT)
     return flags
@@ -344,13 +378,42 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
 
 def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, Any], qr_key: str,
              device_now: datetime | None = None, ip: str | None = None) -> tuple[CheckIn, bool]:
-    """Record a check-in at a checkpoint by GPS or signed QR; a retry returns the first one."""
-    patrol = own_patrol(session, user, patrol_id)
+    """Record a check-in at a checkpoint by GPS or signed QR; a retry returns the first one.
+
+    The new check-in is judged first and inserted; the client_id is only looked up when that insert collides or a
+    rule refuses (a retry may come after the patrol ended or the point was retired, and still gets its original), so
+    a first check-in costs no look-up (issue 13)."""
+    patrol = _patrol_row(session, user, patrol_id)
     req = CheckInInput.parse(data)
     fp = clientids.fingerprint(req.content(patrol.id))
-    existing = session.exec(select(CheckIn).where(CheckIn.client_id == req.client_id)).first()
-    if existing is not None:
+    try:
+        row, audit_detail = _judge_check_in(session, user=user, patrol=patrol, req=req, qr_key=qr_key,
+                                            device_now=device_now)
+    except DomainError:
+        existing = _checkin_by_client_id(session, req.client_id)
+        if existing is not None:
+            return clientids.replay(existing, fp), False
+        raise
+    row["fingerprint"] = fp
+    conn = session.connection()
+    try:
+        row["id"] = conn.execute(_INSERT_CHECKIN, row).inserted_primary_key[0]
+    except sa.exc.IntegrityError:
+        session.rollback()
+        existing = _checkin_by_client_id(session, req.client_id)
+        if existing is None:
+            raise
         return clientids.replay(existing, fp), False
+    # Same commit as the row: a failure in between must not leave a check-in without its audit event.
+    audit.insert(conn, actor_id=user.id, action="checkin.create", object_type="checkin", object_id=row["id"], ip=ip,
+                 detail=audit_detail)
+    session.commit()
+    return CheckIn(**row), True
+
+
+def _judge_check_in(session: Session, *, user: User, patrol: Any, req: CheckInInput, qr_key: str,
+                    device_now: datetime | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every rule of a check-in: → (the checkin row's values, the audit detail), or a DomainError."""
     now = utcnow()
     recorded_at = req.recorded_at or now
     if patrol.ended_at is not None and recorded_at > patrol.ended_at:
@@ -373,7 +436,8 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     else:
         method = "gps"
         if req.checkpoint_id is not None:
-            checkpoint = db.get(session, Checkpoint, req.checkpoint_id)
+            checkpoint = session.connection().execute(_CHECKPOINT_ROW, {"checkpoint_id": req.checkpoint_id}).first() \
+                if 0 < req.checkpoint_id <= db.MAX_ID else None
             if checkpoint is None or checkpoint.grid_id not in mine:
                 raise NotFound(N_("This checkpoint does not exist or is not in your grid."))
             _check_in_use(checkpoint, recorded_at)
@@ -388,14 +452,11 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
         judge_gps(checkpoint, distance, req.accuracy_m)
     flags += suspicion_flags(session, user=user, patrol=patrol, point=req.point, accuracy_m=req.accuracy_m,
                              recorded_at=recorded_at, now=now, device_now=device_now)
-    checkin = CheckIn(
-        client_id=req.client_id, fingerprint=fp, patrol_id=patrol.id, checkpoint_id=checkpoint.id, method=method,
-        lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
-        accuracy_m=req.accuracy_m, distance_m=None if distance is None else round(distance, 1),
-        recorded_at=recorded_at, received_at=now, flags=flags,
-    )
-    return _insert_or_replay(session, checkin, CheckIn, actor_id=user.id, action="checkin.create", ip=ip,
-                             checkpoint_id=checkpoint.id, flags=flags)
+    row = dict(client_id=req.client_id, patrol_id=patrol.id, checkpoint_id=checkpoint.id, method=method,
+               lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
+               accuracy_m=req.accuracy_m, distance_m=None if distance is None else round(distance, 1),
+               recorded_at=recorded_at, received_at=now, flags=flags)
+    return row, {"checkpoint_id": checkpoint.id, "flags": flags}
 
 
 def scanned_checkpoint(session: Session, *, user: User, code: str, qr_key: str) -> Checkpoint:
