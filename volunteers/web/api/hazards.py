@@ -20,9 +20,12 @@ def uploads(field: str = "photo") -> list[bytes]:
     return [f.read() for f in request.files.getlist(field) if f and f.filename]
 
 
-def hazard_json(hazard, viewer: User) -> dict[str, Any]:
-    """A hazard as the viewer may see it: the reporter only where the clue rules allow."""
+def hazard_json(hazard, viewer: User, *, just_reported: bool = False) -> dict[str, Any]:
+    """A hazard as the viewer may see it: the reporter only where the clue rules allow. `just_reported`: the
+    reporter's own report without photos, just filed — its one step and no photos are known without asking."""
     db = get_session()
+    photos = [] if just_reported else hazards.all_photos(db, hazard)
+    steps = [hazards.first_step(hazard, viewer)] if just_reported else hazards.history(db, viewer, hazard)
     data = {
         "id": hazard.id, "kind": hazard.kind, "category": hazard.category, "description": hazard.description,
         "status": hazard.status, "priority": hazard.priority, "deadline": iso(hazard.deadline),
@@ -31,11 +34,11 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
         "reported_at": iso(hazard.reported_at), "updated_at": iso(hazard.updated_at),
         "assignee_id": hazard.assignee_id, "team_id": hazard.team_id, "duplicate_of": hazard.duplicate_of_id,
         "mediation_outcome": hazard.mediation_outcome,
-        "photos": [url_for("photos.show", photo_id=p.id) for p in hazards.all_photos(db, hazard)],
+        "photos": [url_for("photos.show", photo_id=p.id) for p in photos],
         "history": [{"at": iso(s.event.at), "from": s.event.from_status, "to": s.event.to_status,
                      "note": s.event.note, "actor": s.actor_name, "detail": s.event.detail,
                      "photos": [url_for("photos.show", photo_id=i) for i in s.photo_ids]}
-                    for s in hazards.history(db, viewer, hazard)],
+                    for s in steps],
         "next": list(hazards.next_states(db, viewer, hazard)),
     }
     if hazards.reporter_shown_to(db, viewer, hazard) and hazard.reporter_id:
@@ -48,9 +51,10 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
 @login_required
 def create_hazard():
     """Report a hazard or clue (multipart, photo repeated 0–6 times): 201 {id, grid, status}; 200 on a retry."""
-    hazard, created = hazards.report(get_session(), user=current_user, data=body(), uploads=uploads(),
+    photos = uploads()
+    hazard, created = hazards.report(get_session(), user=current_user, data=body(), uploads=photos,
                                      store=store(), ip=client_ip(), allowance=allowance())
-    return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
+    return jsonify(hazard_json(hazard, current_user, just_reported=created and not photos)), 201 if created else 200
 
 
 @bp.get("/hazards/<int:hazard_id>")
