@@ -189,8 +189,10 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
                accuracy_m=req.accuracy_m, address=req.address, status="reported", priority="normal", deadline=None,
                assignee_id=None, team_id=None, duplicate_of_id=None, rectified_by_id=None, mediation_outcome=None,
                reported_at=now, updated_at=now)
-    stored: list[str] = []
     conn = session.connection()
+    # Read before the first write: on SQLite the INSERTs hold the database's one write lock until the commit.
+    officers = conn.execute(_OFFICERS_OF_GRID, {"grid_id": grid_id}).scalars().all() if grid_id else []
+    stored: list[str] = []
     try:
         row["id"] = conn.execute(_INSERT_HAZARD, row).inserted_primary_key[0]
         conn.execute(_INSERT_EVENT, {"hazard_id": row["id"], "actor_id": user.id, "at": now, "from_status": None,
@@ -201,7 +203,6 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
             session.add(photo)
         audit.insert(conn, actor_id=user.id, action="hazard.report", object_type="hazard", object_id=row["id"],
                      ip=ip, detail={"photos": len(processed)})
-        officers = conn.execute(_OFFICERS_OF_GRID, {"grid_id": grid_id}).scalars().all() if grid_id else []
         if officers:
             conn.execute(_INSERT_NOTIFICATION, [
                 {"user_id": officer_id, "created_at": now, "message": NEW_REPORT, "params": {"id": row["id"]},
