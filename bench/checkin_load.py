@@ -17,6 +17,12 @@
 
 Only one server is under load at a time; the other sits idle. Patrols fill up as the run goes on (each check-in
 joins its volunteer's one open patrol), so later rounds measure fuller patrols.
+
+--write hazard: a hazard report without photos (POST /api/v1/hazards, JSON) against a bare insert of the same
+`hazard` row. --write patrol: a patrol start (POST /api/v1/patrols) against a bare insert of the same open `patrol`
+row; the starts come from --starters (20,000) more volunteers with tokens, added in one set-based INSERT, each
+starting one patrol per run (wrk's threads take turns through them); every open patrol of theirs is ended straight
+in the database before each run, the ceiling's and the app's alike.
 """
 from __future__ import annotations
 
