@@ -330,11 +330,22 @@ def patrol_starters(url: str, count: int) -> list[dict]:
 
 
 def end_open_patrols(url: str) -> None:
-    """Before each `--write patrol` run: the starters' open patrols are ended, straight in the database."""
+    """Before each `--write patrol` run: the starters' open patrols are ended, straight in the database — once the
+    last run's requests that a server had already taken in are done (wrk stops sending at the deadline; a server
+    under 200 connections still answers its queue for a few seconds, and those starts would collide with the next
+    run's as 409 / 500)."""
     import sqlalchemy as sa
 
     from volunteers.db import make_engine
     engine = make_engine(url)
+    count, deadline = None, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            now = conn.execute(sa.text("SELECT count(*) FROM patrol")).scalar()
+        if now == count:
+            break
+        count = now
+        time.sleep(1.0)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE patrol SET ended_at = received_at, discarded = :t WHERE ended_at IS NULL "
                              "AND user_id IN (SELECT id FROM \"user\" WHERE phone LIKE '139%')"), {"t": True})
