@@ -17,6 +17,12 @@
 
 Only one server is under load at a time; the other sits idle. Patrols fill up as the run goes on (each check-in
 joins its volunteer's one open patrol), so later rounds measure fuller patrols.
+
+--write hazard: a hazard report without photos (POST /api/v1/hazards, JSON) against a bare insert of the same
+`hazard` row. --write patrol: a patrol start (POST /api/v1/patrols) against a bare insert of the same open `patrol`
+row; the starts come from --starters (20,000) more volunteers with tokens, added in one set-based INSERT, each
+starting one patrol per run (wrk's threads take turns through them); every open patrol of theirs is ended straight
+in the database before each run, the ceiling's and the app's alike.
 """
 from __future__ import annotations
 
@@ -52,7 +58,7 @@ def ceiling_app():
     from flask import Flask, jsonify, request
 
     from volunteers.db import make_engine  # the app's own engine settings (SQLite: WAL, foreign keys, timeout)
-    from volunteers.models import CheckIn, Hazard
+    from volunteers.models import CheckIn, Hazard, Patrol
 
     engine = make_engine(os.environ["DATABASE_URL"])
     table = CheckIn.__table__  # the Core table: same columns and types (UTC timestamps, JSON flags)
@@ -95,6 +101,23 @@ def ceiling_app():
         with engine.begin() as conn:
             new_id = conn.execute(sa.insert(hazards).values(**row).returning(hazards.c.id)).scalar_one()
         return jsonify(id=new_id, grid_id=row["grid_id"], status="reported"), 201
+
+    patrols = Patrol.__table__
+
+    @app.post("/patrol")
+    def patrol():
+        """The same patrol row as a start: parsed, inserted (open: the one-open-patrol index is kept up too),
+        answered — no token, no route look-up, no audit."""
+        data = request.get_json()
+        now = datetime.now(timezone.utc)
+        fp = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        row = dict(client_id=str(uuid.UUID(data["client_id"])), fingerprint=fp, user_id=int(data["user_id"]),
+                   station_id=int(data["station_id"]), route_id=data.get("route_id"), started_at=now,
+                   received_at=now, discarded=False)
+        with engine.begin() as conn:
+            new_id = conn.execute(sa.insert(patrols).values(**row).returning(patrols.c.id)).scalar_one()
+        return jsonify(id=new_id, started_at=now.isoformat(), ended_at=None, route_id=row["route_id"], minutes=0,
+                       discarded=False), 201
 
     return app
 
@@ -215,7 +238,7 @@ end
 
 function init(args)
   math.randomseed(os.time() * 1000 + tid * 7919 + math.floor(os.clock() * 1e6))
-  counter = math.random(0, #people - 1)
+  counter = {PATROL} and 0 or math.random(0, #people - 1)
 end
 
 local function uuid4()
@@ -225,6 +248,15 @@ end
 
 function request()
   counter = counter + 1
+  if {PATROL} then
+    -- Each request starts a patrol for a volunteer with none open: threads take turns through the list, and the
+    -- runner ends every open patrol before each run.
+    local p = people[(((counter - 1) * {THREADS} + tid - 1) % #people) + 1]
+    local body = string.format('{"client_id":"%s"%s}', uuid4(),
+      ceiling and string.format(',"user_id":%d,"station_id":%d,"route_id":%s', p.user_id, p.station_id, p.route_id) or "")
+    return wrk.format("POST", ceiling and "/patrol" or "/api/v1/patrols",
+                      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. p.token}, body)
+  end
   local p = people[(counter % #people) + 1]
   if {HAZARD} then
     local body = string.format(
@@ -271,10 +303,53 @@ end
 
 
 def lua_table(people: list[dict]) -> str:
-    rows = [('{token="%s",patrol_id=%d,checkpoint_id=%d,lat=%r,lon=%r,user_id=%d,station_id=%d,grid_id=%d}'
-             % (p["token"], p["patrol_id"], p["checkpoint_id"], p["lat"], p["lon"], p["user_id"], p["station_id"],
-                p["grid_id"])) for p in people]
+    rows = [('{token="%s",patrol_id=%d,checkpoint_id=%d,lat=%r,lon=%r,user_id=%d,station_id=%d,grid_id=%d,route_id=%s}'
+             % (p["token"], p.get("patrol_id", 0), p["checkpoint_id"], p["lat"], p["lon"], p["user_id"],
+                p["station_id"], p["grid_id"], "nil" if p.get("route_id") is None else p["route_id"])) for p in people]
     return "{" + ",".join(rows) + "}"
+
+
+def patrol_starters(url: str, count: int) -> list[dict]:
+    """`--write patrol`: `count` more volunteers with tokens (one set-based INSERT, bench/open_loop.py), each to start
+    one patrol per run; with their ids, station and home grid's first route for the ceiling's identical row."""
+    import sqlalchemy as sa
+
+    from bench.open_loop import add_volunteers
+    from volunteers.db import make_engine
+
+    people = add_volunteers(url, count)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT u.id, u.station_id, u.home_grid_id, (SELECT min(r.id) FROM route r WHERE r.grid_id = u.home_grid_id) "
+            "FROM \"user\" u WHERE u.phone LIKE '139%' ORDER BY u.id")).all()
+    engine.dispose()
+    for p, (user_id, station_id, grid_id, route_id) in zip(people, rows):
+        p.update(user_id=user_id, station_id=station_id, grid_id=grid_id, route_id=route_id)
+    return people
+
+
+def end_open_patrols(url: str) -> None:
+    """Before each `--write patrol` run: the starters' open patrols are ended, straight in the database — once the
+    last run's requests that a server had already taken in are done (wrk stops sending at the deadline; a server
+    under 200 connections still answers its queue for a few seconds, and those starts would collide with the next
+    run's as 409 / 500)."""
+    import sqlalchemy as sa
+
+    from volunteers.db import make_engine
+    engine = make_engine(url)
+    count, deadline = None, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            now = conn.execute(sa.text("SELECT count(*) FROM patrol")).scalar()
+        if now == count:
+            break
+        count = now
+        time.sleep(1.0)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE patrol SET ended_at = received_at, discarded = :t WHERE ended_at IS NULL "
+                             "AND user_id IN (SELECT id FROM \"user\" WHERE phone LIKE '139%')"), {"t": True})
+    engine.dispose()
 
 
 def run_wrk(base: str, script: Path, connections: int, seconds: int, threads: int) -> dict:
@@ -302,8 +377,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--wrk-threads", type=int, default=2)
-    ap.add_argument("--write", choices=("checkin", "hazard"), default="checkin",
-                    help="what each request writes: a GPS check-in, or a hazard report without photos")
+    ap.add_argument("--write", choices=("checkin", "hazard", "patrol"), default="checkin",
+                    help="what each request writes: a GPS check-in, a hazard report without photos, or a patrol start "
+                         "(by one of --starters more volunteers, each starting one patrol per run)")
+    ap.add_argument("--starters", type=int, default=20000, help="volunteers for --write patrol")
     ap.add_argument("--keep", action="store_true", help="keep the data dir (logs, SQLite file)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -321,6 +398,7 @@ def main() -> None:
     print(f"== database: {'PostgreSQL' if args.pg else 'SQLite'} ({workdir}); init-db + demo", flush=True)
     prepare(env)
     people = volunteers_with_tokens(url)
+    starters = patrol_starters(url, args.starters) if args.write == "patrol" else None
 
     servers: dict[str, Server] = {}
     try:
@@ -340,14 +418,18 @@ def main() -> None:
         scripts = {}
         for name in ("ceiling", "app"):
             scripts[name] = workdir / f"{name}.lua"
-            scripts[name].write_text(LUA.replace("{PEOPLE}", lua_table(people))
+            scripts[name].write_text(LUA.replace("{PEOPLE}", lua_table(starters or people))
                                      .replace("{CEILING}", "true" if name == "ceiling" else "false")
-                                     .replace("{HAZARD}", "true" if args.write == "hazard" else "false"))
+                                     .replace("{HAZARD}", "true" if args.write == "hazard" else "false")
+                                     .replace("{PATROL}", "true" if args.write == "patrol" else "false")
+                                     .replace("{THREADS}", str(args.wrk_threads)))
         conns = [int(c) for c in args.connections.split(",")]
         results: dict[tuple[str, int], list[dict]] = {}
         for rnd in range(1, args.rounds + 1):
             for c in conns:
                 for name in ("ceiling", "app"):
+                    if starters:
+                        end_open_patrols(url)
                     r = run_wrk(servers[name].base, scripts[name], c, args.seconds, args.wrk_threads)
                     results.setdefault((name, c), []).append(r)
                     bad = {s: n for s, n in r["statuses"].items() if s != 201}

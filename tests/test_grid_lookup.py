@@ -125,3 +125,18 @@ def test_an_index_of_1250_grids_agrees_with_checking_every_polygon():
         outside += found is None
     assert 0 < outside < len(points) // 2
     assert index.locate(20 + 12.5 * size, 110 + 30.5 * size) == cells[(12, 30)]
+
+
+def test_the_grid_index_is_kept_while_the_boundaries_stay_and_rebuilt_when_one_moves(session, town):
+    """Issue 13: the shapes are not rebuilt on every report, but a grid edited (here: moved far away) is seen at once."""
+    g1 = town.grid("G1")
+    row, col = next(rc for c, _name, rc, _points in demo.GRIDS if c == "G1")
+    point = inside(row, col)
+    first = grids.grid_index(session, g1.station_id)
+    assert grids.grid_index(session, g1.station_id) is first
+    assert grids.locate(session, g1.station_id, *point) == g1.id
+    g1.boundary = square(10.0, 10.0, 0.01)
+    session.add(g1)
+    session.commit()
+    assert grids.grid_index(session, g1.station_id) is not first
+    assert grids.locate(session, g1.station_id, *point) is None

@@ -132,14 +132,16 @@ def issue_token(session: Session, *, user: User, label: str = "") -> str:
     return token
 
 
+# Built once: every API request asks it (issue 13).
+_TOKEN_USER = select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id) \
+    .where(ApiToken.token_hash == sa.bindparam("digest"))
+
+
 def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
     """The active user a Bearer token belongs to, if any; the token's last use is noted (at most every few minutes,
     so ordinary requests stay reads)."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    found = session.exec(
-        select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == digest)
-    ).first()
+    found = session.execute(_TOKEN_USER, {"digest": digest}).first()
     if found is None or found[0].status != "active":
         return None
     user, token_id, last_used_at = found

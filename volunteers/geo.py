@@ -1,18 +1,23 @@
-"""Geography: WGS-84 points, distances with geopy's geodesic, input checks for coordinates."""
+"""Geography: WGS-84 points, geodesic distances (geographiclib, what geopy.distance.geodesic computes), input checks
+for coordinates."""
 from __future__ import annotations
 
 import math
 from typing import Any
 
 from geographiclib.geodesic import Geodesic  # geopy's own geodesic library
-from geopy.distance import geodesic
 
 from volunteers.errors import Invalid, N_
 
 
+_WGS84 = Geodesic.WGS84
+
+
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Geodesic distance in metres between two (lat, lon) points on the WGS-84 ellipsoid."""
-    return geodesic(a, b).meters
+    # geographiclib's inverse problem, distance only: what geopy's geodesic() computes, without its wrapper objects
+    # (it runs twice on every check-in, issue 13).
+    return _WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"]
 
 
 def number(data: dict[str, Any], field: str, *, low: float, high: float, required: bool = True) -> float | None:

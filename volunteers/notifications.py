@@ -59,9 +59,26 @@ def about_report(session: Session, *, user_id: int | None, hazard_id: int, headl
             group.sms_state = "due"
         session.add(group)
         return
-    session.add(Notification(user_id=user_id, hazard_id=hazard_id, message=headline, link=link or f"/hazards/{hazard_id}/thread",
-                             params={**params, "changes": [step]}, kind=kind, created_at=now, updated_at=now,
-                             sms_state="due" if wants_sms(session, user_id, kind) else ""))
+    session.add(Notification(**first_about_report(user_id, hazard_id=hazard_id, headline=headline, step=step,
+                                                  kind=kind, now=now, link=link, params=params,
+                                                  sms=wants_sms(session, user_id, kind))))
+
+
+def first_about_report(user_id: int, *, hazard_id: int, headline: str, step: list, kind: str, now: datetime,
+                       link: str | None, params: dict[str, Any], sms: bool) -> dict[str, Any]:
+    """The columns of a report's first message to one person (the hot path of a new report inserts these rows
+    directly: a new report has no earlier message to group with)."""
+    return dict(user_id=user_id, hazard_id=hazard_id, message=headline, link=link or f"/hazards/{hazard_id}/thread",
+                params={**params, "changes": [step]}, kind=kind, created_at=now, updated_at=now, read_at=None,
+                sms_state="due" if sms else "")
+
+
+def sms_wanted_by(session: Session, user_ids: list[int], kind: str) -> set[int]:
+    """Which of these people chose in-app and SMS for this kind (one query for many)."""
+    if not user_ids:
+        return set()
+    return set(session.exec(select(NotificationChoice.user_id).where(
+        NotificationChoice.user_id.in_(user_ids), NotificationChoice.kind == kind, NotificationChoice.sms.is_(True))))
 
 
 def wants_sms(session: Session, user_id: int, kind: str) -> bool:

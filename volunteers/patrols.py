@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from volunteers import accounts, audit, clientids, db, fields, geo, grids, hours
-from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import Checkpoint, CheckIn, Patrol, User, utcnow
+from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
+from volunteers.models import Checkpoint, CheckIn, Patrol, Route, User, utcnow
 
 # A GPS fix rougher than this proves nothing about where the phone is.
 MAX_ACCURACY_M = 150.0
@@ -214,48 +216,47 @@ def home_state(session: Session, user: User) -> dict[str, Any]:
 PATROL_OPEN = N_("You already have a patrol running. End it before starting a new one.")
 
 
-def _insert_or_replay(session: Session, obj: Any, model: type, **event: Any) -> tuple[Any, bool]:
-    """Insert with its audit event in one transaction; if a concurrent retry won the race for the same client_id,
-    answer like a retry."""
-    session.add(obj)
-    try:
-        session.flush()
-    except sa.exc.IntegrityError:
-        session.rollback()
-        existing = session.exec(select(model).where(model.client_id == obj.client_id)).first()
-        if existing is None:
-            if model is Patrol:  # another start (another client_id) won the race: uq_patrol_one_open
-                raise Conflict("patrol_open", PATROL_OPEN) from None
-            raise
-        return clientids.replay(existing, obj.fingerprint), False
-    # Same commit as the row: a failure in between must not leave a check-in or patrol without its audit event.
-    audit.record(session, obj=obj, **event)
-    session.commit()
-    return obj, True
+_route_t = Route.__table__
+_FIRST_ROUTE = sa.select(_route_t.c.id).where(_route_t.c.grid_id == sa.bindparam("grid_id")) \
+    .order_by(_route_t.c.id).limit(1)
+_INSERT_PATROL = sa.insert(Patrol.__table__)
 
 
 def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = None, ip: str | None = None) -> tuple[Patrol, bool]:
-    """Start a patrol on the user's home route; a retry returns the same patrol, a second open patrol is refused."""
+    """Start a patrol on the user's home route; a retry returns the same patrol, a second open patrol is refused.
+
+    The patrol is inserted straight away (one prebuilt Core INSERT, issue 13): the database's unique client_id and
+    its one-open-patrol index decide, and only a collision looks up what is there — a retry (the same patrol, or
+    409 if the id was someone else's or for other content) or another open patrol (409 patrol_open)."""
     cid = clientids.parse(client_id)
     when = recorded_time(recorded_at, "recorded_at")
     fp = clientids.fingerprint({"user": user.id, "recorded_at": when and when.isoformat()})
-    existing = session.exec(select(Patrol).where(Patrol.client_id == cid)).first()
-    if existing is not None:
-        if existing.user_id != user.id:
-            raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
-        return clientids.replay(existing, fp), False
-    running = open_patrol(session, user)
-    if running is not None:
-        if running.client_id == cid:  # a concurrent copy of this very start committed after the look-up above
-            return clientids.replay(running, fp), False
-        raise Conflict("patrol_open", PATROL_OPEN)
     now = utcnow()
     # An offline start keeps the phone's time; a clock running ahead is pulled back to now.
     started = min(when, now) if when else now
-    route = grids.first_route(session, user.home_grid_id)
-    patrol = Patrol(client_id=cid, fingerprint=fp, user_id=user.id, station_id=user.station_id,
-                    route_id=route.id if route else None, started_at=started, received_at=now)
-    return _insert_or_replay(session, patrol, Patrol, actor_id=user.id, action="patrol.start", ip=ip)
+    conn = session.connection()
+    route_id = conn.execute(_FIRST_ROUTE, {"grid_id": user.home_grid_id}).scalar() \
+        if user.home_grid_id is not None else None
+    row = dict(client_id=cid, fingerprint=fp, user_id=user.id, station_id=user.station_id, route_id=route_id,
+               started_at=started, ended_at=None, received_at=now, discarded=False)
+    try:
+        row["id"] = conn.execute(_INSERT_PATROL, row).inserted_primary_key[0]
+    except sa.exc.IntegrityError:
+        session.rollback()
+        existing = session.exec(select(Patrol).where(Patrol.client_id == cid)).first()
+        if existing is None:  # not this client_id: the one-open-patrol index (uq_patrol_one_open)
+            raise Conflict("patrol_open", PATROL_OPEN) from None
+        if existing.user_id != user.id:
+            raise Conflict("client_id_reused", N_("This client_id was already used for a different request.")) from None
+        return clientids.replay(existing, fp), False
+    # Same commit as the row: a failure in between must not leave a patrol without its audit event.
+    audit.insert(conn, actor_id=user.id, action="patrol.start", object_type="patrol", object_id=row["id"], ip=ip)
+    session.commit()
+    # The row as a persistent ORM object without reading it back: the caller may change it like any loaded patrol.
+    patrol = Patrol(**row)
+    make_transient_to_detached(patrol)
+    session.add(patrol)
+    return patrol, True
 
 
 def end(session: Session, *, user: User, patrol_id: int, recorded_at: Any = None, ip: str | None = None) -> Patrol:
@@ -307,6 +308,58 @@ def judge_gps(checkpoint: Checkpoint, distance: float, accuracy_m: float) -> Non
                       distance=round(distance), name=checkpoint.name, radius=checkpoint.radius_m)
 
 
+# --- The hot path's statements (issue 13) ------------------------------------------------------------------------
+# Built once, run with bound values on the session's connection: no ORM objects and no statement building per
+# request (an ORM select costs ~8× a prebuilt Core one in Python). docs/decisions.md, "Core on the write hot path".
+
+_patrol_t, _checkin_t, _checkpoint_t = Patrol.__table__, CheckIn.__table__, Checkpoint.__table__
+_PATROL_ROW = sa.select(_patrol_t.c.id, _patrol_t.c.user_id, _patrol_t.c.route_id, _patrol_t.c.ended_at) \
+    .where(_patrol_t.c.id == sa.bindparam("patrol_id"))
+_CHECKPOINT_ROW = sa.select(_checkpoint_t.c.id, _checkpoint_t.c.grid_id, _checkpoint_t.c.name, _checkpoint_t.c.lat,
+                            _checkpoint_t.c.lon, _checkpoint_t.c.radius_m, _checkpoint_t.c.retired_at) \
+    .where(_checkpoint_t.c.id == sa.bindparam("checkpoint_id"))
+# One probe for both flags, one row: the previous fix of the patrol (ix_checkin_patrol_recorded) and whether this
+# person stood at the very same coordinates lately — only in the patrols that can hold such a check-in
+# (ix_patrol_user_started), not a year of them. One statement, not two: on PostgreSQL each costs ~0.3 ms of client
+# CPU (bench/README.md).
+_previous_fix = sa.select(_checkin_t.c.lat, _checkin_t.c.lon, _checkin_t.c.accuracy_m, _checkin_t.c.recorded_at) \
+    .where(_checkin_t.c.patrol_id == sa.bindparam("patrol_id"), _checkin_t.c.lat.is_not(None),
+           _checkin_t.c.recorded_at <= sa.bindparam("recorded_at", type_=_checkin_t.c.recorded_at.type)) \
+    .order_by(_checkin_t.c.recorded_at.desc(), _checkin_t.c.id.desc()).limit(1).subquery("previous")
+_same_spot = sa.exists(
+    sa.select(_checkin_t.c.id).join(_patrol_t, _patrol_t.c.id == _checkin_t.c.patrol_id)
+    .where(_patrol_t.c.user_id == sa.bindparam("user_id"), _checkin_t.c.lat == sa.bindparam("lat"),
+           _checkin_t.c.lon == sa.bindparam("lon"),
+           _checkin_t.c.recorded_at >= sa.bindparam("since", type_=_checkin_t.c.recorded_at.type),
+           _patrol_t.c.started_at >= sa.bindparam("started_since", type_=_patrol_t.c.started_at.type)))
+_one_row = sa.select(sa.literal(1).label("one")).subquery("one_row")
+_FLAG_PROBE = sa.select(_previous_fix.c.lat, _previous_fix.c.lon, _previous_fix.c.accuracy_m,
+                        _previous_fix.c.recorded_at, _same_spot.label("same_spot")) \
+    .select_from(_one_row.outerjoin(_previous_fix, sa.true()))
+_INSERT_CHECKIN = sa.insert(_checkin_t)
+
+
+class NewCheckIn(SimpleNamespace):
+    """A check-in just written, as plain attributes named like CheckIn's columns (building the SQLModel object
+    costs more than the INSERT: ~10 % of a check-in's Python)."""
+
+
+def _patrol_row(session: Session, user: User, patrol_id: int) -> sa.Row:
+    """The user's own patrol as one row (id, user_id, route_id, ended_at): someone else's is 404 or 403 exactly as
+    own_patrol() says, a patrol that does not exist 404."""
+    row = session.connection().execute(_PATROL_ROW, {"patrol_id": patrol_id}).first() \
+        if 0 < patrol_id <= db.MAX_ID else None
+    if row is None:
+        raise NotFound(N_("This patrol does not exist."))
+    if row.user_id != user.id:
+        own_patrol(session, user, patrol_id)  # raises: 404 outside the viewer's scope, else 403
+    return row
+
+
+def _checkin_by_client_id(session: Session, client_id: str) -> CheckIn | None:
+    return session.exec(select(CheckIn).where(CheckIn.client_id == client_id)).first()
+
+
 def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tuple[float, float] | None,
                     accuracy_m: float | None, recorded_at: datetime, now: datetime,
                     device_now: datetime | None) -> list[str]:
@@ -317,40 +370,60 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
         flags.append(FLAG_CLOCK)
     if point is None:
         return flags
-    # Columns, not ORM objects, and one row, not the whole patrol: this runs on every check-in (issue 13).
-    previous = session.exec(
-        select(CheckIn.lat, CheckIn.lon, CheckIn.accuracy_m, CheckIn.recorded_at)
-        .where(CheckIn.patrol_id == patrol.id, CheckIn.lat.is_not(None), CheckIn.recorded_at <= recorded_at)
-        .order_by(CheckIn.recorded_at.desc(), CheckIn.id.desc()).limit(1)
-    ).first()
-    if previous is not None:
-        gap = geo.distance_m(point, (previous.lat, previous.lon))
+    # One prebuilt Core statement on the session's connection: this runs on every check-in (issue 13).
+    probe = session.connection().execute(_FLAG_PROBE, {
+        "patrol_id": patrol.id, "recorded_at": recorded_at, "user_id": user.id, "lat": point[0], "lon": point[1],
+        "since": recorded_at - REPEAT_WINDOW, "started_since": recorded_at - REPEAT_WINDOW - MAX_PATROL}).one()
+    if probe.lat is not None:
+        gap = geo.distance_m(point, (probe.lat, probe.lon))
         # GPS jitter within the two fixes' accuracy is no movement at all.
-        if gap > (accuracy_m or 0) + (previous.accuracy_m or 0):
-            seconds = (recorded_at - previous.recorded_at).total_seconds()
+        if gap > (accuracy_m or 0) + (probe.accuracy_m or 0):
+            seconds = (recorded_at - probe.recorded_at).total_seconds()
             if seconds <= 0 or gap / seconds > MAX_SPEED_M_S:
                 flags.append(FLAG_SPEED)
-    same_spot = session.exec(
-        select(CheckIn.id).join(Patrol, Patrol.id == CheckIn.patrol_id)
-        .where(Patrol.user_id == user.id, CheckIn.lat == point[0], CheckIn.lon == point[1],
-               CheckIn.recorded_at >= recorded_at - REPEAT_WINDOW,
-               # only the patrols that can hold such a check-in (ix_patrol_user_started), not a year of them
-               Patrol.started_at >= recorded_at - REPEAT_WINDOW - MAX_PATROL).limit(1)
-    ).first()
-    if same_spot is not None:
+    if probe.same_spot:
         flags.append(FLAG_REPEAT)
     return flags
 
 
 def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, Any], qr_key: str,
-             device_now: datetime | None = None, ip: str | None = None) -> tuple[CheckIn, bool]:
-    """Record a check-in at a checkpoint by GPS or signed QR; a retry returns the first one."""
-    patrol = own_patrol(session, user, patrol_id)
+             device_now: datetime | None = None, ip: str | None = None) -> tuple[CheckIn | NewCheckIn, bool]:
+    """Record a check-in at a checkpoint by GPS or signed QR; a retry returns the first one.
+
+    The new check-in is judged first and inserted; the client_id is only looked up when that insert collides or a
+    rule refuses (a retry may come after the patrol ended or the point was retired, and still gets its original), so
+    a first check-in costs no look-up (issue 13)."""
+    patrol = _patrol_row(session, user, patrol_id)
     req = CheckInInput.parse(data)
     fp = clientids.fingerprint(req.content(patrol.id))
-    existing = session.exec(select(CheckIn).where(CheckIn.client_id == req.client_id)).first()
-    if existing is not None:
+    try:
+        row, audit_detail = _judge_check_in(session, user=user, patrol=patrol, req=req, qr_key=qr_key,
+                                            device_now=device_now)
+    except DomainError:
+        existing = _checkin_by_client_id(session, req.client_id)
+        if existing is not None:
+            return clientids.replay(existing, fp), False
+        raise
+    row["fingerprint"] = fp
+    conn = session.connection()
+    try:
+        row["id"] = conn.execute(_INSERT_CHECKIN, row).inserted_primary_key[0]
+    except sa.exc.IntegrityError:
+        session.rollback()
+        existing = _checkin_by_client_id(session, req.client_id)
+        if existing is None:
+            raise
         return clientids.replay(existing, fp), False
+    # Same commit as the row: a failure in between must not leave a check-in without its audit event.
+    audit.insert(conn, actor_id=user.id, action="checkin.create", object_type="checkin", object_id=row["id"], ip=ip,
+                 detail=audit_detail)
+    session.commit()
+    return NewCheckIn(**row), True
+
+
+def _judge_check_in(session: Session, *, user: User, patrol: Any, req: CheckInInput, qr_key: str,
+                    device_now: datetime | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every rule of a check-in: → (the checkin row's values, the audit detail), or a DomainError."""
     now = utcnow()
     recorded_at = req.recorded_at or now
     if patrol.ended_at is not None and recorded_at > patrol.ended_at:
@@ -373,7 +446,8 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     else:
         method = "gps"
         if req.checkpoint_id is not None:
-            checkpoint = db.get(session, Checkpoint, req.checkpoint_id)
+            checkpoint = session.connection().execute(_CHECKPOINT_ROW, {"checkpoint_id": req.checkpoint_id}).first() \
+                if 0 < req.checkpoint_id <= db.MAX_ID else None
             if checkpoint is None or checkpoint.grid_id not in mine:
                 raise NotFound(N_("This checkpoint does not exist or is not in your grid."))
             _check_in_use(checkpoint, recorded_at)
@@ -388,14 +462,11 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
         judge_gps(checkpoint, distance, req.accuracy_m)
     flags += suspicion_flags(session, user=user, patrol=patrol, point=req.point, accuracy_m=req.accuracy_m,
                              recorded_at=recorded_at, now=now, device_now=device_now)
-    checkin = CheckIn(
-        client_id=req.client_id, fingerprint=fp, patrol_id=patrol.id, checkpoint_id=checkpoint.id, method=method,
-        lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
-        accuracy_m=req.accuracy_m, distance_m=None if distance is None else round(distance, 1),
-        recorded_at=recorded_at, received_at=now, flags=flags,
-    )
-    return _insert_or_replay(session, checkin, CheckIn, actor_id=user.id, action="checkin.create", ip=ip,
-                             checkpoint_id=checkpoint.id, flags=flags)
+    row = dict(client_id=req.client_id, patrol_id=patrol.id, checkpoint_id=checkpoint.id, method=method,
+               lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
+               accuracy_m=req.accuracy_m, distance_m=None if distance is None else round(distance, 1),
+               recorded_at=recorded_at, received_at=now, flags=flags)
+    return row, {"checkpoint_id": checkpoint.id, "flags": flags}
 
 
 def scanned_checkpoint(session: Session, *, user: User, code: str, qr_key: str) -> Checkpoint:

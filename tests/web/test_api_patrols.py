@@ -551,9 +551,42 @@ def test_a_patrol_or_check_in_is_saved_together_with_its_audit_event_or_not_at_a
     other = api("13800000202")
     before = count(session, Patrol), count(session, CheckIn)
     monkeypatch.setattr(audit, "record", audit_fails)
+    monkeypatch.setattr(audit, "insert", audit_fails)  # the hot path's Core INSERT of the same row (issue 13)
     with pytest.raises(RuntimeError):
         if what == "start":
             start(other, 3)
         else:
             client.post(f"/api/v1/patrols/{patrol_id}/checkins", json=at(town.checkpoints("G1")[0]))
     assert (count(session, Patrol), count(session, CheckIn)) == before
+
+
+def test_a_first_check_in_runs_six_statements_and_no_client_id_look_up(app, town):
+    """Issue 13's hot path: the token, the patrol, the checkpoint, one probe for both flags, the check-in and its
+    audit row — the client_id is only looked up when the INSERT collides (a retry), never before."""
+    import sqlalchemy as sa
+
+    volunteer = town.user(VOLUNTEER)
+    token = accounts.issue_token(town.session, user=volunteer)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    patrol = client.post("/api/v1/patrols", json={"client_id": cid(1)}, headers=headers)
+    assert patrol.status_code == 201, patrol.text
+    cp = town.checkpoints("G1")[0]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    engine = app.extensions["volunteers.engine"]
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        body = at(cp)
+        checked = client.post(f"/api/v1/patrols/{patrol.json['id']}/checkins", json=body, headers=headers)
+        again = client.post(f"/api/v1/patrols/{patrol.json['id']}/checkins", json=body, headers=headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert checked.status_code == 201, checked.text
+    assert (again.status_code, again.json["id"]) == (200, checked.json["id"])  # the retry still answers the same
+    first = statements[:statements.index(next(s for s in statements if s.startswith("INSERT INTO audit_event"))) + 1]
+    assert len(first) <= 6, first
+    assert not any("checkin.client_id =" in s for s in first if s.startswith("SELECT")), first

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_login import LoginManager
@@ -38,9 +39,20 @@ def _close_session(_exc: BaseException | None) -> None:
         session_.close()
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that a request without a session cookie (every API call with a
+    Bearer token) gets its empty session without building the cookie's signing serializer first (issue 13)."""
+
+    def open_session(self, app: Flask, request_):
+        if app.secret_key and not request_.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request_)
+
+
 def init_app(app: Flask) -> None:
     """Bind the database engine and every extension to the app."""
     app.extensions["volunteers.engine"] = db.make_engine(app.config["DATABASE_URL"])
+    app.session_interface = CookieSessionInterface()
     app.teardown_appcontext(_close_session)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

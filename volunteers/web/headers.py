@@ -35,18 +35,26 @@ def personal_caching(response: Response) -> None:
         response.headers["Cache-Control"] = PERSONAL
 
 
+SECURITY = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"),
+            ("Permissions-Policy", "geolocation=(self), camera=(self), microphone=(self)"))  # microphone: 按住说话
+
+
 def add_headers(response: Response) -> Response:
-    """Security headers, and Vary: HX-Request so a partial is never cached as the full page."""
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # The microphone: 按住说话 voice notes on the report form and a task's "done" (this site only, never a frame).
-    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=(self)")
-    if current_app.config.get("HSTS"):
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    """Security headers, and Vary: HX-Request so a partial is never cached as the full page. (Each header is added
+    unless the view set it; one pass over the response's headers, not one per header: this runs on every API call.)"""
+    headers = response.headers
+    present = {name.lower() for name, _value in headers.items()}
+    for name, value in SECURITY:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if current_app.config.get("HSTS") and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", HSTS)
     personal_caching(response)
-    response.vary.add("HX-Request")
+    if "vary" in present:
+        response.vary.add("HX-Request")
+    else:
+        headers.add("Vary", "HX-Request")
     return response
 
 

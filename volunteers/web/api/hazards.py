@@ -22,9 +22,14 @@ def uploads(field: str = "photo") -> list[bytes]:
     return [f.read() for f in request.files.getlist(field) if f and f.filename]
 
 
-def hazard_json(hazard, viewer: User) -> dict[str, Any]:
-    """A hazard as the viewer may see it: the reporter only where the clue rules allow."""
+def hazard_json(hazard, viewer: User, *, just_reported: bool = False) -> dict[str, Any]:
+    """A hazard as the viewer may see it: the reporter only where the clue rules allow. `just_reported`: the
+    reporter's own report without photos or voice, just filed — its one step and no attachments are known without
+    asking."""
     db = get_session()
+    photos = [] if just_reported else hazards.all_photos(db, hazard)
+    voices = [] if just_reported else hazards.voice_notes(db, hazard)
+    steps = [hazards.first_step(hazard, viewer)] if just_reported else hazards.history(db, viewer, hazard)
     data = {
         "id": hazard.id, "kind": hazard.kind, "category": hazard.category, "description": hazard.description,
         "status": hazard.status, "priority": hazard.priority, "deadline": iso(hazard.deadline),
@@ -33,13 +38,13 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
         "reported_at": iso(hazard.reported_at), "updated_at": iso(hazard.updated_at),
         "assignee_id": hazard.assignee_id, "team_id": hazard.team_id, "duplicate_of": hazard.duplicate_of_id,
         "mediation_outcome": hazard.mediation_outcome,
-        "photos": [url_for("photos.show", photo_id=p.id) for p in hazards.all_photos(db, hazard)],
+        "photos": [url_for("photos.show", photo_id=p.id) for p in photos],
         "voice_notes": [{"url": url_for("voice.show", note_id=n.id), "seconds": n.duration_ms / 1000}
-                        for n in hazards.voice_notes(db, hazard)],
+                        for n in voices],
         "history": [{"at": iso(s.event.at), "from": s.event.from_status, "to": s.event.to_status,
                      "note": s.event.note, "actor": s.actor_name, "detail": s.event.detail,
                      "photos": [url_for("photos.show", photo_id=i) for i in s.photo_ids]}
-                    for s in hazards.history(db, viewer, hazard)],
+                    for s in steps],
         "next": list(hazards.next_states(db, viewer, hazard)),
     }
     if hazards.reporter_shown_to(db, viewer, hazard) and hazard.reporter_id:
@@ -51,18 +56,21 @@ def hazard_json(hazard, viewer: User) -> dict[str, Any]:
 @bp.post("/hazards")
 @login_required
 def create_hazard():
-    """Report a hazard or clue (multipart, photo repeated 0–6 times, one optional voice note `voice`): 201 {id, grid, status}; 200 on a retry. With
-    same_as (an open report nearby, "就是这个") the words and photos join that report instead: its id comes back."""
+    """Report a hazard or clue (multipart, photo repeated 0–6 times, one optional voice note `voice`): 201
+    {id, grid, status}; 200 on a retry. With same_as (an open report nearby, "就是这个") the words and photos join
+    that report instead: its id comes back."""
     data = body()
     if data.get("same_as"):
         hazard, created = threads.confirm(get_session(), user=current_user, hazard_id=fields.integer(data, "same_as"),
                                           data=data, uploads=uploads(), store=store(), ip=client_ip(),
                                           allowance=allowance())
         return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
-    hazard, created = hazards.report(get_session(), user=current_user, data=data, uploads=uploads(),
+    photos, spoken = uploads(), voice.upload()
+    hazard, created = hazards.report(get_session(), user=current_user, data=data, uploads=photos,
                                      store=store(), ip=client_ip(), allowance=allowance(),
-                                     voice_note=voice.upload(), voice_store=voice.store())
-    return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
+                                     voice_note=spoken, voice_store=voice.store())
+    fresh = created and not photos and not spoken  # nothing but its first step to read back
+    return jsonify(hazard_json(hazard, current_user, just_reported=fresh)), 201 if created else 200
 
 
 @bp.get("/hazards/<int:hazard_id>")
