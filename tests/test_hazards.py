@@ -750,7 +750,8 @@ def test_when_two_people_move_one_report_at_once_the_second_gets_a_409_and_leave
     with Session(app.extensions["volunteers.engine"], expire_on_commit=False) as elsewhere:
         officer = elsewhere.get(User, people.officer.id)
         hazards.transition(elsewhere, user=officer, hazard_id=hazard.id, data={"to": "accepted"}, photo=None, store=store)
-    files, events = file_count(store), count(session, HazardEvent, HazardEvent.hazard_id == hazard.id)
+        # counted there: count() on this session would end its transaction and let it see "accepted"
+        files, events = file_count(store), count(elsewhere, HazardEvent, HazardEvent.hazard_id == hazard.id)
     with pytest.raises(Conflict) as err:
         hazards.transition(session, user=people.coordinator, hazard_id=hazard.id,
                            data={"to": "rejected", "note": "重复"}, photo=JPEG, store=store)
