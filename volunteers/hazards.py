@@ -520,13 +520,15 @@ def visible_photo(session: Session, user: User, photo_id: int) -> Photo:
 
 
 def voice_notes(session: Session, hazard: Hazard) -> list[VoiceNote]:
-    """The report's voice notes (one with the report itself)."""
-    return list(session.exec(select(VoiceNote).where(VoiceNote.hazard_id == hazard.id).order_by(VoiceNote.id)))
+    """The report's own voice note (those sent in its thread are the thread's, see threads.messages)."""
+    return list(session.exec(select(VoiceNote).where(VoiceNote.hazard_id == hazard.id, VoiceNote.message_id.is_(None))
+                             .order_by(VoiceNote.id)))
 
 
 def visible_voice(session: Session, user: User, note: VoiceNote) -> VoiceNote:
-    """A report's voice note, only for those who may see the report (404 otherwise)."""
-    if note.hazard_id is None:
+    """A report's own voice note, only for those who may see the report (404 otherwise; a thread's voice note goes
+    through threads.visible_voice)."""
+    if note.hazard_id is None or note.message_id is not None:
         raise NotFound(N_("This voice note does not exist."))
     visible(session, user, note.hazard_id)
     return note

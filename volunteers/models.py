@@ -329,8 +329,8 @@ class HazardEvent(SQLModel, table=True):
 
 class HazardMessage(SQLModel, table=True):
     """One message in a report's thread: the officer's question (问上报人), the reporter's answer or update, another
-    volunteer's "就是这个" (confirm), a reopen (又出现了). Attachments point at it by message_id: photos today (Photo
-    .message_id); a voice note's row can hang off it the same way."""
+    volunteer's "就是这个" (confirm), a reopen (又出现了). Attachments point at it by message_id: photos (Photo
+    .message_id) and at most one voice note (VoiceNote.message_id)."""
     __tablename__ = "hazard_message"
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: Optional[str] = Field(default=None, max_length=64, unique=True)
@@ -358,11 +358,13 @@ class Photo(SQLModel, table=True):
 
 
 class VoiceNote(SQLModel, table=True):
-    """A spoken note (≤ 60 s) with a report or a task's "done", re-muxed without tags, stored under a random name."""
+    """A spoken note (≤ 60 s) with a report, a message in its thread (hazard_id and message_id) or a task's "done",
+    re-muxed without tags, stored under a random name."""
     __tablename__ = "voice_note"
     id: Optional[int] = Field(default=None, primary_key=True)
     hazard_id: Optional[int] = fk("hazard.id", "CASCADE", nullable=True)  # a report's voice note …
     assignment_id: Optional[int] = fk("assignment.id", "CASCADE", nullable=True)  # … or a task's "done" one
+    message_id: Optional[int] = fk("hazard_message.id", "CASCADE", nullable=True)  # … or one sent in its thread
     stored_name: str = Field(max_length=80, unique=True)  # <random hex>.<webm|ogg|m4a>
     duration_ms: int
     size_bytes: int

@@ -1,10 +1,11 @@
 """A report's thread: the conversation to closure between the grid's officers and the one who reported it.
 
-The officer asks (问上报人); the reporter answers or adds an update, by text and/or photo, from the phone's outbox
+The officer asks (问上报人); the reporter answers or adds an update, by text, photo and/or a voice note, from the phone's outbox
 (client_id: a retry is the same message, a different payload under the same id is 409); another volunteer who finds
 the same hazard says "就是这个" (confirm) instead of reporting it twice; within REOPEN_DAYS of closing the reporter may
 say 又出现了 (reopen: back to `accepted`, the history saying why). A clue's thread is for its reporter and that grid's
-officers only. Attachments hang off a message by message_id (photos now; a voice note's row can do the same).
+officers only. Attachments hang off a message by message_id: photos, and at most one voice note (heard only by
+those who may read the thread).
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import audit, clientids, db, fields, geo, hazards, notifications, photos
+from volunteers import audit, clientids, db, fields, geo, hazards, notifications, photos, voice
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import Hazard, HazardEvent, HazardMessage, Photo, User, utcnow
+from volunteers.models import Hazard, HazardEvent, HazardMessage, Photo, User, VoiceNote, utcnow
 
 KINDS = ("question", "answer", "update", "confirm", "reopen", "note")
 KIND_LABELS = {"question": N_("Question from the officer"), "answer": N_("Answer"), "update": N_("Update"),
@@ -27,7 +28,7 @@ MAX_TEXT = 1000
 REOPEN_DAYS = 30
 NEARBY_M = 100
 MAX_PHOTOS = 3
-EMPTY = N_("Please write a few words or add a photo.")
+EMPTY = N_("Please write a few words, add a photo or say it.")
 
 
 # --- Who may read and write a thread ---------------------------------------------------------------------
@@ -66,6 +67,7 @@ class Entry:
     mine: bool
     staff: bool
     photo_ids: list[int]
+    voice: VoiceNote | None = None  # the message's voice note, if it has one
 
 
 def messages(session: Session, user: User, hazard: Hazard) -> list[Entry]:
@@ -78,13 +80,17 @@ def messages(session: Session, user: User, hazard: Hazard) -> list[Entry]:
         for photo_id, message_id in session.exec(select(Photo.id, Photo.message_id).where(
                 Photo.message_id.in_([r.id for r in rows])).order_by(Photo.id)):
             by_message.setdefault(message_id, []).append(photo_id)
+        spoken = {n.message_id: n for n in session.exec(select(VoiceNote).where(
+            VoiceNote.message_id.in_([r.id for r in rows])))}
+    else:
+        spoken = {}
     hide = not hazards.reporter_shown_to(session, user, hazard)
     out = []
     for r in rows:
         author = authors.get(r.author_id)
         hidden = hide and r.author_id == hazard.reporter_id
         out.append(Entry(r, None if hidden or author is None else author.name, r.author_id == user.id,
-                         author is not None and author.role != "volunteer", by_message.get(r.id, [])))
+                         author is not None and author.role != "volunteer", by_message.get(r.id, []), spoken.get(r.id)))
     return out
 
 
@@ -101,6 +107,16 @@ def visible_photo(session: Session, user: User, photo: Photo) -> Photo:
     """A photo sent in a thread, for those who may read the thread."""
     visible(session, user, photo.hazard_id)
     return photo
+
+
+def visible_voice(session: Session, user: User, note: VoiceNote) -> VoiceNote:
+    """A voice note sent in a thread, only for those who may read the thread (a clue's: its reporter and that
+    grid's officers); anyone else gets 404."""
+    message = session.get(HazardMessage, note.message_id) if note.message_id else None
+    if message is None:
+        raise NotFound(N_("This voice note does not exist."))
+    visible(session, user, message.hazard_id)
+    return note
 
 
 def closed_at(session: Session, hazard: Hazard) -> datetime | None:
@@ -131,16 +147,22 @@ def _earlier(session: Session, user: User, cid: str, fp: str) -> HazardMessage |
 
 def _save(session: Session, *, user: User, hazard: Hazard, kind: str, text: str, cid: str, fp: str,
           uploads: list[bytes], store: photos.PhotoStore | None, allowance: photos.Allowance, now: datetime,
-          event: HazardEvent | None = None, ip: str | None = None) -> tuple[HazardMessage, bool]:
-    """Write the message (and its photos, and an optional state change) in one transaction, or nothing; a retry
-    that raced the first write gets the first message (False)."""
+          event: HazardEvent | None = None, ip: str | None = None, voice_note: bytes | None = None,
+          voice_store: voice.VoiceStore | None = None) -> tuple[HazardMessage, bool]:
+    """Write the message (and its photos, voice note and an optional state change) in one transaction, or nothing;
+    a retry that raced the first write gets the first message (False)."""
     if len(uploads) > MAX_PHOTOS:
         raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=MAX_PHOTOS)
-    photos.admit(session, user_id=user.id, uploads=uploads, allowance=allowance)
+    if voice_note and voice_store is None:
+        raise ValueError("a voice note needs a store")
+    # A voice note counts as one upload against the same hourly allowance as the photos.
+    photos.admit(session, user_id=user.id, uploads=uploads + ([voice_note] if voice_note else []), allowance=allowance)
     processed = [photos.process(b) for b in uploads]  # every photo is checked before anything is written
+    spoken = voice.check(voice_note) if voice_note else None  # and the voice note
     message = HazardMessage(client_id=cid, fingerprint=fp, hazard_id=hazard.id, author_id=user.id, kind=kind,
                             text=text, at=now)
     stored: list[str] = []
+    stored_voice: str | None = None
     try:
         session.add(message)
         if event is not None:
@@ -150,14 +172,20 @@ def _save(session: Session, *, user: User, hazard: Hazard, kind: str, text: str,
             row = photos.keep(store, p, created_at=now, hazard_id=hazard.id, message_id=message.id)
             stored.append(row.stored_name)
             session.add(row)
+        if spoken is not None:
+            note = voice.keep(voice_store, spoken, created_at=now, hazard_id=hazard.id, message_id=message.id)
+            stored_voice = note.stored_name
+            session.add(note)
         audit.record(session, actor_id=user.id, action=f"hazard.message.{kind}", obj=hazard, ip=ip,
-                     message=message.id, photos=len(processed))
-        _tell(session, user=user, hazard=hazard, kind=kind, text=text, now=now)
+                     message=message.id, photos=len(processed), **({"voice_s": spoken.seconds} if spoken else {}))
+        _tell(session, user=user, hazard=hazard, kind=kind, text=text, now=now, spoken=spoken is not None)
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
         for name in stored:
             store.delete(name)
+        if stored_voice:
+            voice_store.delete(stored_voice)
         found = _earlier(session, user, cid, fp)
         if found is None:
             raise
@@ -166,6 +194,8 @@ def _save(session: Session, *, user: User, hazard: Hazard, kind: str, text: str,
         session.rollback()
         for name in stored:
             store.delete(name)
+        if stored_voice:
+            voice_store.delete(stored_voice)
         raise
     return message, True
 
@@ -175,12 +205,13 @@ CHANGES = {"question": N_("the officer asks: %(text)s"), "answer": N_("the repor
            "reopen": N_("it is back again: %(text)s"), "note": N_("a note: %(text)s")}
 
 
-def _short(text: str) -> str:
-    return text[:40] + ("…" if len(text) > 40 else "") if text else "📷"
+def _short(text: str, spoken: bool = False) -> str:
+    return text[:40] + ("…" if len(text) > 40 else "") if text else "🎤" if spoken else "📷"
 
 
-def _tell(session: Session, *, user: User, hazard: Hazard, kind: str, text: str, now: datetime) -> None:
-    change, params = CHANGES[kind], {"text": _short(text)}
+def _tell(session: Session, *, user: User, hazard: Hazard, kind: str, text: str, now: datetime,
+          spoken: bool = False) -> None:
+    change, params = CHANGES[kind], {"text": _short(text, spoken)}
     if kind == "question" or (kind == "note" and hazard.reporter_id != user.id):
         notifications.about_report(session, user_id=hazard.reporter_id, hazard_id=hazard.id, now=now,
                                    headline=hazards.REPORTER_HEADLINE, change=change, change_params=params,
@@ -195,19 +226,24 @@ def _tell(session: Session, *, user: User, hazard: Hazard, kind: str, text: str,
 
 def post(session: Session, *, user: User, hazard_id: int, data: dict[str, Any], uploads: list[bytes],
          store: photos.PhotoStore, allowance: photos.Allowance = photos.Allowance(), ip: str | None = None,
-         now: datetime | None = None) -> tuple[HazardMessage, bool]:
+         now: datetime | None = None, voice_note: bytes | None = None,
+         voice_store: voice.VoiceStore | None = None) -> tuple[HazardMessage, bool]:
     """Add a message to a report's thread: the officer's question, the reporter's answer or update, a note of
-    whoever works it. Words or a photo are needed; a retry returns the first message."""
+    whoever works it. Words, a photo or a voice note are needed; a retry returns the first message (the same voice
+    note too; a different one under the same client_id is a 409)."""
     hazard = visible(session, user, hazard_id)
     cid = clientids.parse(data.get("client_id"))
     text = fields.text(data, "text", MAX_TEXT)
-    fp = clientids.fingerprint({"hazard": hazard.id, "text": text, "photos": [photos.sha256(b) for b in uploads]})
+    content: dict[str, Any] = {"hazard": hazard.id, "text": text, "photos": [photos.sha256(b) for b in uploads]}
+    if voice_note:  # only then: messages queued before voice notes existed keep their fingerprint
+        content["voice"] = voice.sha256(voice_note)
+    fp = clientids.fingerprint(content)
     found = _earlier(session, user, cid, fp)
     if found is not None:
         if found.hazard_id != hazard.id:
             raise Conflict("client_id_reused", clientids.REUSED)
         return found, False
-    if not text and not uploads:
+    if not text and not uploads and not voice_note:
         raise Invalid("empty_message", EMPTY)
     if hazard.reporter_id == user.id:
         kind = "answer" if _open_question(session, hazard) else "update"
@@ -218,7 +254,8 @@ def post(session: Session, *, user: User, hazard_id: int, data: dict[str, Any], 
     else:
         raise Forbidden(N_("You cannot write in this report's conversation."))
     return _save(session, user=user, hazard=hazard, kind=kind, text=text, cid=cid, fp=fp, uploads=uploads,
-                 store=store, allowance=allowance, now=now or utcnow(), ip=ip)
+                 store=store, allowance=allowance, now=now or utcnow(), ip=ip, voice_note=voice_note,
+                 voice_store=voice_store)
 
 
 def _open_question(session: Session, hazard: Hazard) -> bool:

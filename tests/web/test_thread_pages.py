@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
 from volunteers import hazards
-from volunteers.models import Hazard, HazardEvent, HazardMessage, Notification, Photo, utcnow
+from volunteers.models import Hazard, HazardEvent, HazardMessage, Notification, Photo, VoiceNote, utcnow
 from volunteers.photos import PhotoStore
 
 G1_POINT = (30.2535, 120.0952)
@@ -220,3 +220,136 @@ def test_a_nearby_reports_thumbnail_is_shown_with_a_pass_only(app, english, sess
     assert client.get(f"/photos/{photo_id}/thumb").status_code == 404  # no pass: private as before
     assert client.get(f"/photos/{photo_id}").status_code == 404  # the full photo never
     assert english(VOLUNTEER_G3).get(url).status_code == 404  # someone else's pass
+
+
+# --- The reporter answers by voice; 朗读 on the officer's question ------------------------------------------------
+
+VOICE_FILES = __import__("pathlib").Path(__file__).parent.parent / "files"
+
+
+def clip(name: str = "voice.webm") -> tuple[io.BytesIO, str]:
+    return io.BytesIO((VOICE_FILES / name).read_bytes()), name
+
+
+def voice_notes(session) -> list[VoiceNote]:
+    session.expire_all()
+    return list(session.exec(select(VoiceNote)))
+
+
+def stored_voice(app) -> list:
+    root = __import__("pathlib").Path(app.config["DATA_DIR"]) / "voice"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.mark.parametrize("name,status,code", [
+    ("not-audio.webm", 422, "bad_audio"), ("voice.wav", 422, "bad_audio"), ("too-long.webm", 422, "audio_too_long"),
+])
+def test_an_answer_with_bad_audio_is_refused_and_nothing_is_saved(english, report, session, app, name, status, code):
+    hazard = report("clue")
+    english(OFFICER_G12).post(f"/api/v1/hazards/{hazard.id}/messages", json={"client_id": new_id(), "text": "几楼？"})
+    before = messages(session, hazard.id)
+    sent = english(VOLUNTEER).post(f"/api/v1/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                                   data={"client_id": new_id(), "text": "三楼", "voice": clip(name)})
+    assert sent.status_code == status and sent.json["error"]["code"] == code, sent.text
+    assert messages(session, hazard.id) == before and voice_notes(session) == [] and stored_voice(app) == []
+
+
+def test_an_oversized_answer_voice_note_is_413(english, report, session, app):
+    hazard = report()
+    big = io.BytesIO((VOICE_FILES / "voice.webm").read_bytes() + b"\0" * (2 * 1024 * 1024))
+    sent = english(VOLUNTEER).post(f"/api/v1/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                                   data={"client_id": new_id(), "voice": (big, "v.webm")})
+    assert sent.status_code == 413 and sent.json["error"]["code"] == "audio_too_large"
+    assert messages(session, hazard.id) == 0 and stored_voice(app) == []
+
+
+def test_the_page_form_refuses_bad_audio_with_the_form_again(english, report, session):
+    hazard = report("clue")
+    reporter = english(VOLUNTEER)
+    page = reporter.post(f"/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                         data={"client_id": new_id(), "text": "三楼", "voice": clip("not-audio.webm")})
+    assert page.status_code == 422 and "This is not a voice note this app can take" in page.text
+    piece = reporter.post(f"/hazards/{hazard.id}/messages", content_type="multipart/form-data", headers=HX,
+                          data={"client_id": new_id(), "text": "三楼", "voice": clip("not-audio.webm")})
+    assert piece.status_code == 422 and 'id="message-form"' in piece.text and "三楼" in piece.text
+    assert messages(session, hazard.id) == 0 and voice_notes(session) == []
+
+
+def test_an_answer_by_voice_over_the_api_is_played_only_inside_the_clue_thread(english, report, session, app):
+    hazard = report("clue")
+    officer, reporter = english(OFFICER_G12), english(VOLUNTEER)
+    officer.post(f"/api/v1/hazards/{hazard.id}/messages", json={"client_id": new_id(), "text": "是几楼？"})
+    cid = new_id()
+    first = reporter.post(f"/api/v1/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                          data={"client_id": cid, "voice": clip("voice.webm")})
+    assert first.status_code == 201 and first.json["kind"] == "answer", first.text
+    src = first.json["voice_note"]["url"]
+    [note] = voice_notes(session)
+    assert note.message_id == first.json["id"] and note.hazard_id == hazard.id and src == f"/voice/{note.id}"
+    # A retry of the same answer is the same message; another voice note under that client_id is a 409.
+    again = reporter.post(f"/api/v1/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                          data={"client_id": cid, "voice": clip("voice.webm")})
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    changed = reporter.post(f"/api/v1/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                            data={"client_id": cid, "voice": clip("voice.ogg")})
+    assert changed.status_code == 409
+    no_voice = reporter.post(f"/api/v1/hazards/{hazard.id}/messages", json={"client_id": cid})
+    assert no_voice.status_code == 409
+    assert len(voice_notes(session)) == 1 and len(stored_voice(app)) == 1 and messages(session, hazard.id) == 2
+    # The officer's thread shows a player; the note plays for the officer and the reporter only.
+    thread = officer.get(f"/hazards/{hazard.id}/thread").text
+    assert "<audio controls" in thread and f'src="{src}"' in thread
+    for who in (officer, reporter):
+        played = who.get(src)
+        assert played.status_code == 200 and played.mimetype == "audio/webm"
+    for phone in (VOLUNTEER_G3, COORDINATOR, OFFICER_G34):
+        assert english(phone).get(src).status_code == 404, phone
+    # It is the thread's, not the report's own voice note.
+    assert officer.get(f"/api/v1/hazards/{hazard.id}").json.get("voice_notes", []) == []
+
+
+def test_an_answer_by_voice_on_the_page_form_then_a_retry(english, report, session):
+    hazard = report("clue")
+    officer, reporter = english(OFFICER_G12), english(VOLUNTEER)
+    officer.post(f"/api/v1/hazards/{hazard.id}/messages", json={"client_id": new_id(), "text": "是几楼？"})
+    form = reporter.get(f"/hazards/{hazard.id}/thread").text
+    assert "data-voice-note" in form and 'name="voice"' in form and "js/voice-note.js" in form
+    cid = new_id()
+    sent = reporter.post(f"/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                         data={"client_id": cid, "text": "", "voice": clip("voice.ogg")})
+    assert sent.status_code == 302, sent.text
+    [note] = voice_notes(session)
+    assert session.get(HazardMessage, note.message_id).kind == "answer"
+    again = reporter.post(f"/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                          data={"client_id": cid, "text": "", "voice": clip("voice.ogg")})
+    assert again.status_code == 302 and len(voice_notes(session)) == 1
+    changed = reporter.post(f"/hazards/{hazard.id}/messages", content_type="multipart/form-data",
+                            data={"client_id": cid, "text": "", "voice": clip("voice.webm")})
+    assert changed.status_code == 409 and len(voice_notes(session)) == 1
+    src = f'src="/voice/{note.id}"'
+    for who in (officer, reporter):
+        assert src in who.get(f"/hazards/{hazard.id}/thread").text and src in who.get(f"/hazards/{hazard.id}").text
+        assert who.get(f"/voice/{note.id}").status_code == 200
+    assert english(VOLUNTEER_G3).get(f"/voice/{note.id}").status_code == 404
+    assert english(COORDINATOR).get(f"/voice/{note.id}").status_code == 404
+
+
+def test_the_recorder_and_its_script_are_only_on_the_reporters_form(english, report):
+    hazard = report()
+    for phone in (OFFICER_G12, COORDINATOR):
+        page = english(phone).get(f"/hazards/{hazard.id}/thread").text
+        assert 'id="message-form"' in page and "data-voice-note" not in page and "voice-note.js" not in page
+    assert "voice-note.js" not in english(VOLUNTEER).get("/").text
+
+
+def test_the_reporter_can_have_the_officers_question_read_aloud(login_as, english, report):
+    hazard = report()
+    english(OFFICER_G12).post(f"/api/v1/hazards/{hazard.id}/messages", json={"client_id": new_id(), "text": "是几楼？"})
+    reporter = login_as(VOLUNTEER)
+    for url in (f"/hazards/{hazard.id}/thread", f"/hazards/{hazard.id}"):
+        page = reporter.get(url).text
+        question = re.search(r'<p class="note" id="(message-\d+-text)">是几楼？</p>', page)
+        assert question, url
+        assert f'data-read-aloud="#{question.group(1)}"' in page and "朗读" in page and "js/read-aloud.js" in page
+    officer_page = english(OFFICER_G12).get(f"/hazards/{hazard.id}/thread").text
+    assert "data-read-aloud" not in officer_page and "read-aloud.js" not in officer_page

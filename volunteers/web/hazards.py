@@ -266,7 +266,8 @@ def post_message(hazard_id: int):
     """Write in the conversation (the form without JavaScript; the phone's outbox uses the API)."""
     form = request.form.to_dict()
     return submit(lambda db: threads.post(db, user=current_user, hazard_id=hazard_id, data=form, uploads=uploads(),
-                                          store=store(), allowance=allowance(), ip=client_ip()),
+                                          store=store(), allowance=allowance(), ip=client_ip(),
+                                          voice_note=voice.upload(), voice_store=voice.store()),
                   done=_("Sent."), redirect_to=url_for("hazards.thread", hazard_id=hazard_id),
                   answer=lambda status, **kw: thread_page(hazard_id, status, form=form, **kw), piece=True)
 

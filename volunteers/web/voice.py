@@ -1,10 +1,10 @@
-"""Voice notes are served only through this route, to those who may see their report or task."""
+"""Voice notes are served only through this route, to those who may see their report, task or thread."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request, send_file
 from flask_login import current_user, login_required
 
-from volunteers import db, hazards, tasks
+from volunteers import db, hazards, tasks, threads
 from volunteers.errors import Invalid, N_, NotFound
 from volunteers.models import VoiceNote
 from volunteers.voice import VoiceStore, mime_of
@@ -29,12 +29,14 @@ def upload() -> bytes | None:
 @bp.get("/<int:note_id>")
 @login_required
 def show(note_id: int):
-    """The voice note (≤ 60 s), private to those who may see its report or task."""
+    """The voice note (≤ 60 s), private to those who may see its report, task or thread."""
     session = get_session()
     note = db.get(session, VoiceNote, note_id)
     if note is None:
         raise NotFound(N_("This voice note does not exist."))
-    if note.hazard_id is not None:
+    if note.message_id is not None:  # sent in a report's thread: the thread's rules (a clue's: reporter, officers)
+        threads.visible_voice(session, current_user, note)
+    elif note.hazard_id is not None:
         hazards.visible_voice(session, current_user, note)
     else:
         tasks.visible_voice(session, current_user, note)

@@ -98,7 +98,9 @@ def message_json(entry: threads.Entry) -> dict[str, Any]:
     m = entry.message
     return {"id": m.id, "client_id": m.client_id, "kind": m.kind, "text": m.text, "at": iso(m.at),
             "author": entry.author_name, "mine": entry.mine, "from_staff": entry.staff,
-            "photos": [url_for("photos.show", photo_id=i) for i in entry.photo_ids]}
+            "photos": [url_for("photos.show", photo_id=i) for i in entry.photo_ids],
+            "voice_note": {"url": url_for("voice.show", note_id=entry.voice.id), "seconds": entry.voice.duration_ms / 1000}
+            if entry.voice else None}
 
 
 @bp.get("/hazards/<int:hazard_id>/messages")
@@ -114,11 +116,12 @@ def list_messages(hazard_id: int):
 @bp.post("/hazards/<int:hazard_id>/messages")
 @login_required
 def create_message(hazard_id: int):
-    """Write in the conversation: client_id, text and/or photo (0–3): 201; 200 on a retry; 409 same id, other
-    content; 422 empty."""
+    """Write in the conversation: client_id, text and/or photo (0–3) and/or one voice note `voice`: 201; 200 on a
+    retry; 409 same id, other content; 422 empty or bad audio; 413 too large."""
     db = get_session()
     message, created = threads.post(db, user=current_user, hazard_id=hazard_id, data=body(), uploads=uploads(),
-                                    store=store(), allowance=allowance(), ip=client_ip())
+                                    store=store(), allowance=allowance(), ip=client_ip(), voice_note=voice.upload(),
+                                    voice_store=voice.store())
     hazard = threads.visible(db, current_user, hazard_id)
     entry = next(e for e in threads.messages(db, current_user, hazard) if e.message.id == message.id)
     return jsonify(message_json(entry) | {"hazard_id": hazard.id}), 201 if created else 200
