@@ -11,11 +11,12 @@ from geopy.distance import geodesic
 from sqlmodel import select
 
 from tests.conftest import OFFICER_G12, VOLUNTEER
-from volunteers import demo, hazards, notifications, threads
+from volunteers import clientids, demo, hazards, notifications, photos, threads
 from volunteers.errors import Conflict, Forbidden, Invalid, NotFound
-from volunteers.models import Hazard, HazardEvent, HazardMessage, Notification, Photo, utcnow
+from volunteers.models import Hazard, HazardEvent, HazardMessage, Notification, Photo, VoiceNote, utcnow
 from volunteers.photos import PhotoStore
 from volunteers.sms import LoggingSms
+from volunteers.voice import VoiceStore
 
 FILES = Path(__file__).parent / "files"
 OTHER_G1 = "13800000202"
@@ -165,6 +166,31 @@ def test_an_empty_message_is_refused_and_a_question_then_an_answer(town, session
     assert same.id == a.id and not created
     with pytest.raises(Conflict):
         threads.post(session, user=me, hazard_id=hazard.id, data={"client_id": cid, "text": "四楼"}, uploads=[], store=store)
+
+
+def test_a_voice_answer_counts_against_the_hourly_allowance_and_keeps_old_fingerprints(town, session, store, app):
+    me, officer = town.user(VOLUNTEER), town.user(OFFICER_G12)
+    hazard = file(session, store, me)
+    threads.post(session, user=officer, hazard_id=hazard.id, data={"client_id": new_id(), "text": "在几楼？"},
+                 uploads=[], store=store)
+    spoken = (Path(__file__).parent / "files" / "voice.webm").read_bytes()
+    photo = (Path(__file__).parent / "files" / "gps.jpg").read_bytes()
+    voices = VoiceStore(app.config["DATA_DIR"])
+    with pytest.raises(Invalid) as caught:  # a photo and a voice note are two uploads; one is allowed here
+        threads.post(session, user=me, hazard_id=hazard.id, data={"client_id": new_id()}, uploads=[photo], store=store,
+                     allowance=photos.Allowance(photos=1, mb=300), voice_note=spoken, voice_store=voices)
+    assert caught.value.status == 429 and caught.value.code == "photo_limit"
+    assert session.exec(select(VoiceNote)).all() == [] and len(session.exec(select(HazardMessage)).all()) == 1
+    answer, created = threads.post(session, user=me, hazard_id=hazard.id, data={"client_id": new_id()}, uploads=[],
+                                   store=store, voice_note=spoken, voice_store=voices)
+    [entry] = [e for e in threads.messages(session, officer, hazard) if e.message.id == answer.id]
+    assert created and answer.kind == "answer" and entry.voice is not None and entry.voice.message_id == answer.id
+    assert hazards.voice_notes(session, hazard) == []  # the thread's, not the report's own
+    # A text-only message queued before voice notes existed has the fingerprint it always had.
+    cid = new_id()
+    text_only, _ = threads.post(session, user=me, hazard_id=hazard.id, data={"client_id": cid, "text": "三楼"},
+                                uploads=[], store=store)
+    assert text_only.fingerprint == clientids.fingerprint({"hazard": hazard.id, "text": "三楼", "photos": []})
 
 
 # --- Notifications people read ---------------------------------------------------------------------------------
