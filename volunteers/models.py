@@ -562,7 +562,7 @@ class Commendation(SQLModel, table=True):
 
 
 # --- The values a state or kind column may hold -------------------------------------------------
-# CHECK constraints (migration 0020), so a typo in a new code path fails at the database, not in a report months
+# CHECK constraints (migration 0013), so a typo in a new code path fails at the database, not in a report months
 # later. The domain modules name the same values (hazards.STATES, tasks.KINDS …); tests/test_migrations.py holds
 # the two together. A new value needs a migration.
 CHECKS: dict[tuple[str, str], tuple[str, ...]] = {

@@ -1,16 +1,16 @@
 """hazard.closed_at (filled from each closed hazard's "closed" event) and indexes for 月考评's hazards closed in a
 month and for one station's Open311 feed (bench/README.md, province section, suggestions 6 and 7)
 
-Revision ID: 0014
-Revises: 0019
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 00:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0014'
-down_revision = '0019'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

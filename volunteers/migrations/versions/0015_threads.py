@@ -2,16 +2,16 @@
 notifications grouped by report, with a kind and an SMS state; notification_choice: in-app only or + SMS per kind
 (issue 16)
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 23:50:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019'
-down_revision = '0018'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """voice_note.message_id: the reporter answers the officer's question by voice too (issue 16)
 
-Revision ID: 0021
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 01:10:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021'
-down_revision = '0015'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """voice_note: a spoken note (≤ 60 s) with a report or a task's "done" (issue 16)
 
-Revision ID: 0018
-Revises: 0020
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07 00:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0018'
-down_revision = '0020'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """CHECK constraints on the state and kind columns (issue 17): a value outside the list fails at the database
 
-Revision ID: 0020
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07 00:10:00
 """
 from alembic import op
 
 
-revision = '0020'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None
