@@ -120,7 +120,7 @@
 
   // Keeping the screen on while the patrol runs, if the volunteer chose it (remembered on this phone): a locked
   // screen stops the page, and with it the distances and the breadcrumb. root.dataset.awake says what happened.
-  var awakeKey = "awake:" + app.user, lock = null, asking = false, retried = false;
+  var awakeKey = "awake:" + app.user, lock = null, asking = false, retries = 0;
   function syncAwake() {
     if (!("wakeLock" in navigator)) return;
     var state = load();
@@ -129,13 +129,15 @@
       asking = true;
       navigator.wakeLock.request("screen").then(function (l) {
         asking = false;
+        retries = 0;
         lock = l;
         root.dataset.awake = "on";
         l.addEventListener("release", function () { lock = null; root.dataset.awake = "off"; });
       }, function () {  // not allowed on this phone (or battery saver): say so and untick the box
         asking = false;
-        // A page still loading (or just shown again) may be refused once: ask once more before giving up.
-        if (!retried) { retried = true; setTimeout(syncAwake, 1500); return; }
+        // A page still loading (or just shown again, or on a busy phone) may be refused for a moment: ask again
+        // after 1.5, 3 and 6 s before giving up; a phone that does not allow it is told after about 10 s.
+        if (retries < 3) { setTimeout(syncAwake, 1500 * Math.pow(2, retries++)); return; }
         root.dataset.awake = "refused";
         localStorage.setItem(awakeKey, "0");
         root.querySelector("[data-app-awake]").checked = false;
