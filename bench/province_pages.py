@@ -7,7 +7,7 @@
 2. The officer (13700000001, grids 1–4), the coordinator (13700000002) and the volunteer (13700000003) of station 1
    log in through /login (CSRF token from the form, session cookie); the volunteer also gets an API token and one open
    patrol, started through the API.
-3. Each case: 2 warm-up requests, then --runs requests one after another; wall time at the client; median and p95
+3. Each case: --warmups (12: 3 per gunicorn process) untimed requests, then --runs requests one after another; wall time at the client; median and p95
    (nearest rank). Every answer must be 200 (201 for the check-in).
 4. pg_stat_statements is reset before the timed requests and its top statements are printed after.
 5. --explain N: the same pages once more in-process (Flask test client, same database) with every SQL statement
@@ -204,6 +204,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--explain", type=int, default=8, help="EXPLAIN (ANALYZE, BUFFERS) of the N slowest statements")
     ap.add_argument("--only", help="run only the cases whose label contains this")
+    ap.add_argument("--warmups", type=int, default=12,
+                    help="untimed requests per case first: 3 per gunicorn process (4 on 2 cores), because each "
+                         "process answers its first request for a page 2-3x slower (SQL statements compiled, "
+                         "caches filled); 2 warm-ups left cold processes in the p95")
+    ap.add_argument("--show", action="store_true", help="print each case's slowest three times")
     args = ap.parse_args()
 
     import psycopg
@@ -243,18 +248,19 @@ def main() -> None:
         todo = [c for c in cases() if not args.only or args.only in c[1]]
         for who, label, path, headers in todo:
             times, size = [], 0
-            for i in range(args.runs + 2):
+            for i in range(args.runs + args.warmups):
                 t0 = time.perf_counter()
                 status, body = clients[who].get(path, headers)
                 dt = time.perf_counter() - t0
                 if status != 200:
                     raise SystemExit(f"{label}: {path} answered {status}: {body[:300]!r}")
-                if i >= 2:
+                if i >= args.warmups:
                     times.append(dt)
                 size = len(body)
             results.append((who, label, path, statistics.median(times), p95(times), size))
             print(f"{who:11} {label:52} median {1000 * results[-1][3]:8.1f} ms  p95 {1000 * results[-1][4]:8.1f} ms  "
-                  f"{size / 1024:8.1f} KB", flush=True)
+                  f"{size / 1024:8.1f} KB" + (f"  slowest {sorted(round(1000 * t) for t in times)[-3:]} ms" if args.show else ""),
+                  flush=True)
         if not args.only or "check-in" in args.only:
             times = []
             for i in range(args.runs + 2):
@@ -283,7 +289,7 @@ def main() -> None:
     finally:
         server.stop()
 
-    print(f"\n{args.runs} requests per case after 2 warm-ups, one at a time, over HTTP through gunicorn "
+    print(f"\n{args.runs} requests per case after {args.warmups} warm-ups, one at a time, over HTTP through gunicorn "
           f"(deploy/gunicorn.conf.py defaults), PostgreSQL:")
     print("| who | what | median | p95 | size | aim |\n|---|---|---|---|---|---|")
     for who, label, path, med, p, size in results:

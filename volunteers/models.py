@@ -224,12 +224,13 @@ class Patrol(SQLModel, table=True):
 class CheckIn(SQLModel, table=True):
     """Evidence that a volunteer stood at a checkpoint: where, how precisely, when (device and server)."""
     __tablename__ = "checkin"
-    __table_args__ = (sa.Index("ix_checkin_patrol_recorded", "patrol_id", "recorded_at"),)  # the previous check-in
+    __table_args__ = (sa.Index("ix_checkin_patrol_recorded", "patrol_id", "recorded_at"),  # the previous check-in
+                      sa.Index("ix_checkin_checkpoint_recorded", "checkpoint_id", "recorded_at"))  # a point's visits today
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
     patrol_id: int = fk("patrol.id", "CASCADE")
-    checkpoint_id: Optional[int] = fk("checkpoint.id", "SET NULL", nullable=True)
+    checkpoint_id: Optional[int] = fk("checkpoint.id", "SET NULL", nullable=True, index=False)  # indexed with the time
     method: str = Field(max_length=8)  # gps | qr
     lat: Optional[float] = None
     lon: Optional[float] = None
@@ -286,6 +287,7 @@ class Hazard(SQLModel, table=True):
     """A hazard (隐患) or clue (线索) a volunteer reported, worked from reported to closed."""
     __table_args__ = (sa.Index("ix_hazard_grid_status", "grid_id", "status"),  # triage: my grids' open reports
                       sa.Index("ix_hazard_station_closed", "station_id", "closed_at"),  # 月考评: closed in the month
+                      sa.Index("ix_hazard_grid_closed", "grid_id", "closed_at"),  # the dashboard: my grids' closings
                       sa.Index("ix_hazard_station_reported", "station_id", "reported_at"))  # one station's feed
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
@@ -310,7 +312,8 @@ class Hazard(SQLModel, table=True):
     mediation_outcome: Optional[str] = Field(default=None, max_length=16)  # disputes: mediated | referred | failed
     reported_at: datetime = when(default=utcnow, index=True)
     updated_at: datetime = when(default=utcnow)
-    # When it was closed ("closed" is final, so at most once); None until then. Counted by 月考评 per month.
+    # When it was last closed (set by each closing; a reopened report keeps it until it closes again); None until
+    # then. 月考评 and the dashboard count closings by it.
     closed_at: Optional[datetime] = when(nullable=True)
 
 
@@ -478,11 +481,12 @@ class ServiceRecord(SQLModel, table=True):
     a correction is a new row that points at the one it corrects (corrects_id)."""
     __tablename__ = "service_record"
     __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),  # my hours, overlap
-                      sa.Index("ix_service_record_station_starts", "station_id", "starts_at"))  # a station's month
+                      sa.Index("ix_service_record_station_starts", "station_id", "starts_at"),  # a station's month
+                      sa.Index("ix_service_record_grid_month", "grid_id", "month"))  # the dashboard: my grids' month
     id: Optional[int] = Field(default=None, primary_key=True)
     station_id: int = fk("station.id", "CASCADE")
     volunteer_id: int = fk("user.id", "CASCADE")
-    grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True)  # whose officers approve it
+    grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True, index=False)  # whose officers approve it
     source: str = Field(max_length=12)  # patrol | assignment | manual | correction
     # Manual entries and corrections come from a form: its id makes a retry save once (derived rows have none).
     client_id: Optional[str] = Field(default=None, max_length=64, unique=True)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from volunteers.localtime import SHANGHAI
 from volunteers import accounts, breadcrumb, coverage, grids, hazards, tasks
 from volunteers.errors import Forbidden, N_
-from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, Hazard, HazardEvent, Patrol, ServiceRecord, Task,
+from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, Hazard, Patrol, ServiceRecord, Task,
                                Team, TeamMember, User, utcnow)
 
 
@@ -149,10 +149,9 @@ def hazards_found_closed(session: Session, user: User, ids: list[int], since: da
     scope = _hazard_scope(session, user, ids)
     found = session.exec(select(sa.func.count()).select_from(Hazard).where(
         scope, Hazard.reported_at >= since, Hazard.reported_at < until)).one()
-    closed = session.exec(select(sa.func.count(sa.distinct(HazardEvent.hazard_id))).select_from(HazardEvent)
-                          .join(Hazard, Hazard.id == HazardEvent.hazard_id)
-                          .where(scope, HazardEvent.to_status == "closed", HazardEvent.at >= since,
-                                 HazardEvent.at < until)).one()
+    # A closing counts in the period of the report's last closing (hazard.closed_at), as 月考评 counts it.
+    closed = session.exec(select(sa.func.count()).select_from(Hazard).where(
+        scope, Hazard.closed_at >= since, Hazard.closed_at < until)).one()
     return found, closed
 
 
@@ -228,17 +227,15 @@ def hazards_per_month(session: Session, user: User, now: datetime | None = None,
         bounds.append(datetime(year, month + 1, 1, tzinfo=SHANGHAI))
     # Two queries for the whole window, counted per month here (a query per month each was 12 statements).
     found = [0] * months
-    closed: list[set[int]] = [set() for _ in range(months)]
+    closed = [0] * months
     scope = _hazard_scope(session, user, ids)
     for when in session.exec(select(Hazard.reported_at).where(scope, Hazard.reported_at >= bounds[0],
                                                               Hazard.reported_at < bounds[-1])):
         found[bisect.bisect_right(bounds, when) - 1] += 1
-    for hazard_id, when in session.exec(select(HazardEvent.hazard_id, HazardEvent.at)
-                                        .join(Hazard, Hazard.id == HazardEvent.hazard_id)
-                                        .where(scope, HazardEvent.to_status == "closed", HazardEvent.at >= bounds[0],
-                                               HazardEvent.at < bounds[-1])):
-        closed[bisect.bisect_right(bounds, when) - 1].add(hazard_id)
-    return [(f"{b.year:04d}-{b.month:02d}", f, len(c)) for b, f, c in zip(bounds, found, closed)]
+    for when in session.exec(select(Hazard.closed_at).where(scope, Hazard.closed_at >= bounds[0],
+                                                            Hazard.closed_at < bounds[-1])):
+        closed[bisect.bisect_right(bounds, when) - 1] += 1
+    return [(f"{b.year:04d}-{b.month:02d}", f, c) for b, f, c in zip(bounds, found, closed)]
 
 
 def hours_per_team(session: Session, user: User, now: datetime | None = None) -> list[tuple[str, int]]:

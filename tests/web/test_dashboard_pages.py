@@ -10,7 +10,7 @@ from datetime import timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from volunteers import coverage, grids
+from volunteers import coverage, grids, oversight
 from volunteers.models import (Assignment, Hazard, MissedCheckpointAlert, Notification, ServiceRecord,
                                Task, Team, TeamMember, utcnow)
 
@@ -203,6 +203,30 @@ def test_the_numbers_count_this_months_hazards(english, town, session):
     start = utcnow().astimezone(timezone(timedelta(hours=8))).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     expected = len([h for h in session.exec(select(Hazard)).all() if h.reported_at >= start])
     assert found == expected
+
+
+def test_closings_count_in_the_month_of_the_last_closing(english, town, session):
+    """A report closed this month counts once in "closed this month" and in this month's bar, also when it was closed
+    before, reopened and closed again (hazard.closed_at, as 月考评 counts); a closing last month counts there."""
+    def numbers():
+        html = english(OFFICER_G12).get("/dashboard/").text
+        bars = [closed for _month, _found, closed in oversight.hazards_per_month(session, town.user(OFFICER_G12))]
+        return int(re.search(r'id="n-hazards-closed">(\d+)<', html).group(1)), bars
+
+    before, bars_before = numbers()
+    now = utcnow()
+    last_month = now.astimezone(timezone(timedelta(hours=8))).replace(day=1) - timedelta(days=3)
+    mine = [h for h in session.exec(select(Hazard).where(Hazard.grid_id == town.grid("G1").id,
+                                                         Hazard.status.not_in(("closed", "rejected", "duplicate"))))]
+    assert len(mine) >= 2, "the demo town's G1 needs two open reports"
+    mine[0].status, mine[0].closed_at = "closed", now - timedelta(minutes=1)
+    mine[1].status, mine[1].closed_at = "closed", last_month
+    session.add_all(mine[:2])
+    session.commit()
+    after, bars_after = numbers()
+    assert after == before + 1
+    assert len(bars_after) == len(bars_before) == 6
+    assert bars_after[-1] == bars_before[-1] + 1 and bars_after[-2] == bars_before[-2] + 1
 
 
 def test_the_stats_page_as_full_page_and_partial_with_readable_svg(english, town):
