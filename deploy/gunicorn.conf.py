@@ -31,5 +31,5 @@ def post_worker_init(worker):
     wait for it (bench/README.md: a cold worker answered the dashboard in 340 ms, a warm one in 110 ms)."""
     from volunteers.web.templating import compile_all
     app = worker.wsgi
-    if hasattr(app, "jinja_env"):
+    if "volunteers.engine" in getattr(app, "extensions", {}):  # this app, not another served with this file
         compile_all(app)
