@@ -311,11 +311,11 @@ def test_visited_today_counts_the_running_shift_then_the_days_shifts_then_the_wh
 
 
 def test_the_officer_home_and_the_dashboard_share_the_same_points(town):
-    from volunteers import oversight
+    from volunteers import dashboard
     officer = town.user(OFFICER_G12)
     a = route_points(town)[0]
     shift(town, at(7, 19), at(7, 21))
     visit(town, a, at(7, 8))
-    home = {g.grid.id: g.visits for g in oversight.grids_today(town.session, officer, now=at(7, 20))}
-    board = oversight.dashboard(town.session, officer, now=at(7, 20)).visits
+    home = {g.grid.id: g.visits for g in dashboard.grids_today(town.session, officer, now=at(7, 20))}
+    board = dashboard.dashboard(town.session, officer, now=at(7, 20)).visits
     assert {g: (v.basis, v.points) for g, v in home.items()} == {g: (v.basis, v.points) for g, v in board.items()}

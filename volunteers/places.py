@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import shapely.ops
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, db, geo, geodata, grids
+from volunteers import accounts, audit, boundaries, db, geo, grids
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Checkpoint, Grid, GridOfficer, Route, RouteStop, User, utcnow
 
@@ -141,10 +141,10 @@ def _others(session: Session, station_id: int, skip: set[int]) -> list[tuple[str
 
 def _keeps_checkpoints(session: Session, grid: Grid, boundary: dict, feature: int | None = None) -> None:
     """A new boundary may not leave the grid's own checkpoints outside it."""
-    shape = geodata.shape(boundary)
+    shape = boundaries.shape(boundary)
     for cp in session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id).order_by(Checkpoint.id)):
         if not shape.covers(shapely.Point(cp.lon, cp.lat)):
-            raise geodata.GeoJSONError("leaves_checkpoint_out", N_("The new boundary leaves the checkpoint “%(name)s” "
+            raise boundaries.GeoJSONError("leaves_checkpoint_out", N_("The new boundary leaves the checkpoint “%(name)s” "
                                                                    "outside grid %(grid)s. Move the checkpoint first "
                                                                    "or draw the boundary around it."),
                                        feature=feature, name=cp.name, grid=grid.code)
@@ -155,7 +155,7 @@ def save_grid(session: Session, *, user: User, grid_id: int | None, code: Any, n
     """Create a grid (grid_id None) or change one's code, name and boundary; the coordinator only."""
     coordinator_only(user)
     grid = grid_for(session, user, grid_id) if grid_id is not None else None
-    shapes = geodata.grid_shapes(boundary_text)
+    shapes = boundaries.grid_shapes(boundary_text)
     if len(shapes) != 1:
         raise Invalid("one_grid", N_("Paste one boundary here; use Import for a file with several grids."))
     code, name = _code_and_name(code or shapes[0].code, name or shapes[0].name)
@@ -163,7 +163,7 @@ def save_grid(session: Session, *, user: User, grid_id: int | None, code: Any, n
     clash = session.exec(select(Grid).where(Grid.station_id == user.station_id, Grid.code == code)).first()
     if clash is not None and (grid is None or clash.id != grid.id):
         raise Conflict("code_taken", N_("There is already a grid with the code %(grid)s."), grid=code)
-    geodata.overlap(boundary, _others(session, user.station_id, {grid.id} if grid else set()))
+    boundaries.overlap(boundary, _others(session, user.station_id, {grid.id} if grid else set()))
     if grid is None:
         grid = Grid(station_id=user.station_id, code=code, name=name, boundary=boundary)
         session.add(grid)
@@ -184,22 +184,22 @@ def import_grids(session: Session, *, user: User, text: str | bytes, ip: str | N
     codes get the new boundary and name. Point Features with grid and name are checkpoints (as exported): new names
     are placed, known ones moved. All or nothing."""
     coordinator_only(user)
-    shapes = geodata.grid_shapes(text)
-    points = geodata.checkpoint_points(text)
+    shapes = boundaries.grid_shapes(text)
+    points = boundaries.checkpoint_points(text)
     existing = {g.code: g for g in session.exec(select(Grid).where(Grid.station_id == user.station_id))}
     seen: set[str] = set()
     for number, item in enumerate(shapes, start=1):
         if not item.code or not item.name:
-            raise geodata.GeoJSONError("missing_properties", N_("Every grid needs “code” and “name” in its "
+            raise boundaries.GeoJSONError("missing_properties", N_("Every grid needs “code” and “name” in its "
                                                                 "properties."), feature=number)
         if item.code in seen:
-            raise geodata.GeoJSONError("code_twice", N_("The code %(grid)s appears twice in the file."),
+            raise boundaries.GeoJSONError("code_twice", N_("The code %(grid)s appears twice in the file."),
                                        feature=number, grid=item.code)
         seen.add(item.code)
     replaced = {existing[c].id for c in seen if c in existing}
     placed = _others(session, user.station_id, replaced)
     for number, item in enumerate(shapes, start=1):
-        geodata.overlap(item.boundary, placed, feature=number)
+        boundaries.overlap(item.boundary, placed, feature=number)
         if item.code in existing:
             _keeps_checkpoints(session, existing[item.code], item.boundary, feature=number)
         placed.append((item.code, item.boundary))
@@ -224,7 +224,7 @@ def import_grids(session: Session, *, user: User, text: str | bytes, ip: str | N
     return created, updated
 
 
-def _import_checkpoints(session: Session, user: User, points: list[geodata.CheckpointPoint], ip: str | None) -> None:
+def _import_checkpoints(session: Session, user: User, points: list[boundaries.CheckpointPoint], ip: str | None) -> None:
     """Place (or move) the file's checkpoints in their grids, each checked as a typed one is."""
     session.flush()
     by_code = {g.code: g for g in session.exec(select(Grid).where(Grid.station_id == user.station_id))}
@@ -255,7 +255,7 @@ def _import_checkpoints(session: Session, user: User, points: list[geodata.Check
 def export_geojson(session: Session, user: User) -> dict:
     """The grids this person keeps and their checkpoints in use, as a FeatureCollection import reads back."""
     shown = visible_grids(session, user)
-    return geodata.export([(g.code, g.name, g.boundary) for g in shown],
+    return boundaries.export([(g.code, g.name, g.boundary) for g in shown],
                           [(g.code, c.name, c.lat, c.lon, c.radius_m)
                            for c, g in grids.checkpoints_in(session, [g.id for g in shown])])
 
@@ -299,7 +299,7 @@ def _checkpoint_fields(grid: Grid, data: dict[str, Any]) -> tuple[str, float, fl
     if not MIN_RADIUS_M <= radius <= MAX_RADIUS_M:
         raise Invalid("bad_radius", N_("The radius must be between %(low)d and %(high)d metres."),
                       low=MIN_RADIUS_M, high=MAX_RADIUS_M)
-    shape = geodata.shape(grid.boundary)
+    shape = boundaries.shape(grid.boundary)
     point = shapely.Point(lon, lat)
     if not shape.covers(point):
         nearest = shapely.ops.nearest_points(shape, point)[0]

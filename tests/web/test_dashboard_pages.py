@@ -10,7 +10,7 @@ from datetime import timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from volunteers import coverage, grids, oversight
+from volunteers import coverage, grids, dashboard
 from volunteers.models import (Assignment, Hazard, MissedCheckpointAlert, Notification, ServiceRecord,
                                Task, Team, TeamMember, utcnow)
 
@@ -210,7 +210,7 @@ def test_closings_count_in_the_month_of_the_last_closing(english, town, session)
     before, reopened and closed again (hazard.closed_at, as 月考评 counts); a closing last month counts there."""
     def numbers():
         html = english(OFFICER_G12).get("/dashboard/").text
-        bars = [closed for _month, _found, closed in oversight.hazards_per_month(session, town.user(OFFICER_G12))]
+        bars = [closed for _month, _found, closed in dashboard.hazards_per_month(session, town.user(OFFICER_G12))]
         return int(re.search(r'id="n-hazards-closed">(\d+)<', html).group(1)), bars
 
     before, bars_before = numbers()

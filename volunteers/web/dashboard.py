@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import Session
 
-from volunteers import accounts, breadcrumb, charts, coverage, hazards, oversight, patrols, tasks
+from volunteers import accounts, breadcrumb, charts, coverage, dashboard, hazards, patrols, tasks
 from volunteers.grids import whereabouts
 from volunteers.models import Grid, User, utcnow
 from volunteers.web import jobs, views
@@ -27,7 +27,7 @@ def refresh_seconds() -> float:
     return float(current_app.config.get("DASHBOARD_REFRESH_S", 15))
 
 
-def map_data(board: oversight.Dashboard) -> dict[str, Any]:
+def map_data(board: dashboard.Dashboard) -> dict[str, Any]:
     """What the map draws: grid outlines, must-visit points with their state, people on patrol, open hazards."""
     return views.map_data(
         board.grids,
@@ -46,9 +46,9 @@ def map_data(board: oversight.Dashboard) -> dict[str, Any]:
 def small_charts() -> dict[str, str]:
     """The three charts, as SVG text."""
     db = get_session()
-    weeks = oversight.turnouts_per_week(db, current_user)
-    months = oversight.hazards_per_month(db, current_user)
-    teams = oversight.hours_per_team(db, current_user)
+    weeks = dashboard.turnouts_per_week(db, current_user)
+    months = dashboard.hazards_per_month(db, current_user)
+    teams = dashboard.hours_per_team(db, current_user)
     return {
         "turnouts": charts.bars(_("Turn-outs per week"), [(f"{d.month}/{d.day}", n) for d, n in weeks],
                                 chart_id="chart-turnouts"),
@@ -65,10 +65,10 @@ def small_charts() -> dict[str, str]:
 def index():
     """The dashboard: a map and lists of today's facts; htmx polls get only the live part."""
     db = get_session()
-    oversight.staff_only(current_user)
+    dashboard.staff_only(current_user)
     # lazily, so officers hear of missed points even without the jobs process — for this station only
     coverage.alert_missed(db, station_id=current_user.station_id)
-    board = oversight.dashboard(db, current_user)
+    board = dashboard.dashboard(db, current_user)
     nearby = whereabouts(db, current_user.station_id, [(p.patrol.id, p.position[0], p.position[1])
                                                         for p in board.on_patrol if p.position])
     context = dict(board=board, map_data=map_data(board), refresh=refresh_seconds(), labels=coverage.STATUS_LABELS,
@@ -85,7 +85,7 @@ def index():
 def stats():
     """统计: the charts large, and this week's and last week's coverage per route and grid."""
     db = get_session()
-    oversight.staff_only(current_user)
+    dashboard.staff_only(current_user)
     ids = accounts.grid_ids(db, current_user)
     today = coverage.local_day(utcnow())
     weeks = [(label, *coverage.weekly(db, ids, day)) for label, day in
@@ -99,7 +99,7 @@ def stats():
 def track(patrol_id: int):
     """Replay one patrol: its breadcrumb as a line on the map, with its check-ins."""
     db = get_session()
-    oversight.staff_only(current_user)
+    dashboard.staff_only(current_user)
     patrol = patrols.visible_patrol(db, current_user, patrol_id)
     positions = breadcrumb.track(db, patrol)
     checkins = patrols.checkins_of(db, patrol.id)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import geodata, grids, places, posters
+from volunteers import boundaries, grids, places, posters
 from volunteers.errors import Conflict, DomainError, Invalid, N_
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
@@ -43,7 +43,7 @@ def boundary_text() -> str | bytes:
     """The GeoJSON from the uploaded file when one was chosen, else from the text box."""
     upload = request.files.get("file")
     if upload and upload.filename:
-        return upload.read(geodata.MAX_BYTES + 1)
+        return upload.read(boundaries.MAX_BYTES + 1)
     return request.form.get("boundary", "")
 
 

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, url_for
 from flask_login import current_user, login_required
 
-from volunteers import coverage, oversight, patrols, tasks
+from volunteers import coverage, dashboard, patrols, tasks
 from volunteers.web.extensions import get_session
 from volunteers.web.views import page
 
@@ -27,7 +27,7 @@ def index():
         return page("home/volunteer.html", current=patrols.open_patrol(db, current_user),
                     recent=patrols.history(db, current_user, limit=3), patrol_data=state,
                     today_tasks=tasks.today_for(db, current_user), state_labels=tasks.STATE_LABELS)
-    return page("home/officer.html", grids=oversight.grids_today(db, current_user), labels=coverage.STATUS_LABELS)
+    return page("home/officer.html", grids=dashboard.grids_today(db, current_user), labels=coverage.STATUS_LABELS)
 
 
 @bp.get("/healthz")

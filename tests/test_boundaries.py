@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import func, select
 
-from volunteers import geodata, grids, places
+from volunteers import boundaries, grids, places
 from volunteers.errors import DomainError, Forbidden
 from volunteers.models import AuditEvent, Grid
 
@@ -22,9 +22,9 @@ def polygon(ring=None) -> dict:
     return {"type": "Polygon", "coordinates": [ring or SQUARE]}
 
 
-def refused(text, code: str, status: int = 422) -> geodata.GeoJSONError:
-    with pytest.raises(geodata.GeoJSONError) as caught:
-        geodata.grid_shapes(text if isinstance(text, (str, bytes)) else json.dumps(text))
+def refused(text, code: str, status: int = 422) -> boundaries.GeoJSONError:
+    with pytest.raises(boundaries.GeoJSONError) as caught:
+        boundaries.grid_shapes(text if isinstance(text, (str, bytes)) else json.dumps(text))
     assert caught.value.code == code, caught.value
     assert caught.value.status == status
     return caught.value
@@ -47,7 +47,7 @@ def test_a_file_that_is_not_utf8_is_refused():
 
 
 def test_more_than_a_megabyte_is_413():
-    refused(b" " * (geodata.MAX_BYTES + 1), "too_large", 413)
+    refused(b" " * (boundaries.MAX_BYTES + 1), "too_large", 413)
 
 
 @pytest.mark.parametrize("geometry, kind", [
@@ -123,19 +123,19 @@ def test_an_empty_feature_collection_is_refused():
 
 def test_a_shared_border_is_not_an_overlap():
     left = polygon([[W - 0.01, S], [W, S], [W, N], [W - 0.01, N], [W - 0.01, S]])
-    geodata.overlap(polygon(), [("G9", left)])
+    boundaries.overlap(polygon(), [("G9", left)])
 
 
 def test_a_sliver_from_rounding_along_a_shared_border_is_tolerated():
     # The neighbour's edge is 0.000001° (≈ 0.1 m) inside this square over 1 km: about 100 m², under 0.01 % of it.
     left = polygon([[W - 0.01, S], [W + 0.000001, S], [W + 0.000001, N], [W - 0.01, N], [W - 0.01, S]])
-    geodata.overlap(polygon(), [("G9", left)])
+    boundaries.overlap(polygon(), [("G9", left)])
 
 
 def test_covering_the_same_ground_is_refused_with_the_other_grid_and_the_area():
     half = polygon([[W, S], [(W + E) / 2, S], [(W + E) / 2, N], [W, N], [W, S]])
-    with pytest.raises(geodata.GeoJSONError) as caught:
-        geodata.overlap(polygon(), [("G9", half)])
+    with pytest.raises(boundaries.GeoJSONError) as caught:
+        boundaries.overlap(polygon(), [("G9", half)])
     assert caught.value.code == "overlap" and caught.value.params["grid"] == "G9"
     assert caught.value.params["area"] == pytest.approx(0.5 * 1000 * 1000, rel=0.05)  # half of ≈1 km²
 
@@ -143,14 +143,14 @@ def test_covering_the_same_ground_is_refused_with_the_other_grid_and_the_area():
 # --- Good input -----------------------------------------------------------------------------------------
 
 def test_a_bare_polygon_is_read_with_no_code_or_name():
-    [shape] = geodata.grid_shapes(json.dumps(polygon()))
+    [shape] = boundaries.grid_shapes(json.dumps(polygon()))
     assert shape.boundary == polygon() and shape.code == "" and shape.name == ""
 
 
 def test_a_feature_brings_its_code_and_name_and_extra_dimensions_are_dropped():
     ring = [[x, y, 12.5] for x, y in SQUARE]
     feature = {"type": "Feature", "properties": {"code": "G5", "name": "新区"}, "geometry": polygon(ring)}
-    [shape] = geodata.grid_shapes(json.dumps(feature, ensure_ascii=False).encode("utf-8-sig"))
+    [shape] = boundaries.grid_shapes(json.dumps(feature, ensure_ascii=False).encode("utf-8-sig"))
     assert (shape.code, shape.name) == ("G5", "新区")
     assert shape.boundary == polygon()
 
@@ -158,7 +158,7 @@ def test_a_feature_brings_its_code_and_name_and_extra_dimensions_are_dropped():
 def test_a_polygon_with_a_hole_inside_is_kept():
     hole = [[W + 0.001, S + 0.001], [W + 0.002, S + 0.001], [W + 0.002, S + 0.002], [W + 0.001, S + 0.002],
             [W + 0.001, S + 0.001]]
-    [shape] = geodata.grid_shapes(json.dumps({"type": "Polygon", "coordinates": [SQUARE, hole]}))
+    [shape] = boundaries.grid_shapes(json.dumps({"type": "Polygon", "coordinates": [SQUARE, hole]}))
     assert len(shape.boundary["coordinates"]) == 2
 
 
@@ -196,7 +196,7 @@ def test_importing_a_collection_creates_new_grids_and_updates_known_codes(sessio
 def test_an_import_with_one_bad_grid_saves_none(session, town):
     before = counts(session)
     overlapping_g2 = town.grid("G2").boundary
-    with pytest.raises(geodata.GeoJSONError) as caught:
+    with pytest.raises(boundaries.GeoJSONError) as caught:
         places.import_grids(session, user=town.user(COORDINATOR),
                             text=collection(("G5", "新区", polygon()), ("G6", "重叠", overlapping_g2)))
     assert caught.value.code == "overlap" and caught.value.feature == 2
@@ -205,14 +205,14 @@ def test_an_import_with_one_bad_grid_saves_none(session, town):
 
 
 def test_two_grids_of_one_import_may_not_overlap_each_other(session, town):
-    with pytest.raises(geodata.GeoJSONError) as caught:
+    with pytest.raises(boundaries.GeoJSONError) as caught:
         places.import_grids(session, user=town.user(COORDINATOR),
                             text=collection(("G5", "a", polygon()), ("G6", "b", polygon())))
     assert caught.value.code == "overlap" and caught.value.params["grid"] == "G5"
 
 
 def test_an_import_needs_code_and_name_on_every_grid(session, town):
-    with pytest.raises(geodata.GeoJSONError) as caught:
+    with pytest.raises(boundaries.GeoJSONError) as caught:
         places.import_grids(session, user=town.user(COORDINATOR), text=json.dumps(polygon()))
     assert caught.value.code == "missing_properties"
 
@@ -233,7 +233,7 @@ def test_moving_a_boundary_changes_where_reports_land(session, town):
 
 def test_a_new_boundary_may_not_leave_the_grids_checkpoints_outside(session, town):
     g2 = town.grid("G2")
-    with pytest.raises(geodata.GeoJSONError) as caught:
+    with pytest.raises(boundaries.GeoJSONError) as caught:
         places.save_grid(session, user=town.user(COORDINATOR), grid_id=g2.id, code="G2", name=g2.name,
                          boundary_text=json.dumps(polygon()))
     assert caught.value.code == "leaves_checkpoint_out"
