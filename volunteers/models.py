@@ -482,8 +482,9 @@ class ServiceRecord(SQLModel, table=True):
     """One line of the hours ledger: pending → approved | rejected. Approved rows are never edited;
     a correction is a new row that points at the one it corrects (corrects_id)."""
     __tablename__ = "service_record"
-    __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),  # my hours, overlap
-                      sa.Index("ix_service_record_station_starts", "station_id", "starts_at"))  # a station's month
+    __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),  # my hours
+                      sa.Index("ix_service_record_station_starts", "station_id", "starts_at"),  # a station's month
+                      sa.Index("ix_service_record_volunteer_ends", "volunteer_id", "ends_at"))  # the overlap check
     id: Optional[int] = Field(default=None, primary_key=True)
     station_id: int = fk("station.id", "CASCADE")
     volunteer_id: int = fk("user.id", "CASCADE")

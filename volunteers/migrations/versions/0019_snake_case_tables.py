@@ -1,6 +1,8 @@
 """snake_case names for the five tables SQLModel named by running words together (issue 17): gridofficer →
 grid_officer, routestop → route_stop, teammember → team_member, apitoken → api_token, loginfailure → login_failure,
-with their keys, indexes and id sequences named after the new table as the models' naming convention does
+with their keys, indexes and id sequences named after the new table as the models' naming convention does; and
+service_record (volunteer_id, ends_at) for the overlap check of a person's service (bench/README.md, "hot composite
+indexes")
 
 Revision ID: 0019
 Revises: 0018
@@ -58,8 +60,10 @@ def rename(old: str, new: str) -> None:
 def upgrade() -> None:
     for old, new in RENAMES:
         rename(old, new)
+    op.create_index('ix_service_record_volunteer_ends', 'service_record', ['volunteer_id', 'ends_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_service_record_volunteer_ends', table_name='service_record')
     for old, new in reversed(RENAMES):
         rename(new, old)
