@@ -96,7 +96,7 @@ def queries(conn) -> list[tuple[str, str, dict]]:
     """(label, sql, params): the app's hot queries with the parameters of station 1's real people."""
     vol = conn.execute('SELECT id, station_id FROM "user" WHERE phone = %s', (VOLUNTEER,)).fetchone()
     officer_grids = [g for (g,) in conn.execute(
-        'SELECT grid_id FROM gridofficer JOIN "user" ON "user".id = gridofficer.user_id '
+        'SELECT grid_id FROM grid_officer JOIN "user" ON "user".id = grid_officer.user_id '
         "WHERE \"user\".phone = '13700000001' ORDER BY grid_id").fetchall()]
     # the volunteer's latest patrol that ended before the copy was made (so both tables hold its check-ins)
     patrol, started = conn.execute("SELECT p.id, p.started_at FROM patrol p WHERE p.user_id = %s "

@@ -76,7 +76,7 @@ FROM (SELECT g, (g - 1) / {GPS} + 1 AS st, (g - 1) % {GPS} + 1 AS li,
              round((29.5 + (((g - 1) / {GPS}) / 10 * 5 + ((g - 1) % {GPS}) / 8) * 0.01)::numeric, 6)::float8 AS s,
              round((119.5 + (((g - 1) / {GPS}) % 10 * 8 + ((g - 1) % {GPS}) % 8) * 0.01)::numeric, 6)::float8 AS w
       FROM generate_series(1, {S * GPS}) g) x"""),
-        ("checkpoint + route + routestop", f"""
+        ("checkpoint + route + route_stop", f"""
 INSERT INTO checkpoint (id, grid_id, name, lat, lon, radius_m, qr_secret)
 SELECT c, x.gid, (ARRAY['小区东门','菜市场','学校门口','公交站','商业街口','河边步道','卫生院','桥头'])[(c * 7) % 8 + 1] || k,
        (g.boundary #>> '{{coordinates,0,0,1}}')::float8 + 0.002 + 0.006 * random(),
@@ -85,7 +85,7 @@ SELECT c, x.gid, (ARRAY['小区东门','菜市场','学校门口','公交站','�
 FROM (SELECT c, (c - 1) / {CPG} + 1 AS gid, (c - 1) % {CPG} + 1 AS k FROM generate_series(1, {S * GPS * CPG}) c) x
 JOIN grid g ON g.id = x.gid;
 INSERT INTO route (id, grid_id, name) SELECT g, g, '必巡线' || ((g - 1) % {GPS} + 1) FROM generate_series(1, {S * GPS}) g;
-INSERT INTO routestop (route_id, position, checkpoint_id)
+INSERT INTO route_stop (route_id, position, checkpoint_id)
 SELECT g, k, (g - 1) * {CPG} + k FROM generate_series(1, {S * GPS}) g, generate_series(1, {CPG}) k"""),
         ("user", f"""
 INSERT INTO "user" (id, station_id, phone, name, password_hash, role, status, home_grid_id, created_at, must_change_password)
@@ -105,14 +105,14 @@ INSERT INTO "user" (id, station_id, phone, name, password_hash, role, status, cr
 SELECT u, u - {coord}, CASE WHEN u = {coord + 1} THEN '{COORDINATOR}' ELSE '1' || lpad(u::text, 10, '0') END,
        '协调员' || (u - {coord}), '{pw_hash}', 'coordinator', 'active', now() - interval '500 days', false
 FROM generate_series({coord + 1}, {coord + S}) u;
-INSERT INTO gridofficer (grid_id, user_id) SELECT g, {officer_of('g')} FROM generate_series(1, {S * GPS}) g"""),
-        ("team + teammember", f"""
+INSERT INTO grid_officer (grid_id, user_id) SELECT g, {officer_of('g')} FROM generate_series(1, {S * GPS}) g"""),
+        ("team + team_member", f"""
 INSERT INTO team (id, station_id, name, kind, leader_id)
 SELECT t, (t - 1) / {TPS} + 1, (ARRAY['义警队','红袖标巡逻队','护学岗队','十户联防','最小应急单元'])[(t - 1) % 5 + 1] || ((t - 1) % {TPS} + 1) || '队',
        (ARRAY['auxiliary','red_armband','school_gate','joint_defence','emergency_unit'])[(t - 1) % 5 + 1],
        ((t - 1) / {TPS}) * {VPS} + (t - 1) % {TPS} + 1
 FROM generate_series(1, {S * TPS}) t;
-INSERT INTO teammember (team_id, user_id)
+INSERT INTO team_member (team_id, user_id)
 SELECT ((v - 1) / {VPS}) * {TPS} + ((v - 1) % {VPS}) % {TPS} + 1, v FROM generate_series(1, {V}) v
 UNION ALL
 SELECT ((v - 1) / {VPS}) * {TPS} + (((v - 1) % {VPS}) + 7) % {TPS} + 1, v FROM generate_series(1, {V}) v WHERE ((v - 1) % {VPS}) % 3 = 0"""),

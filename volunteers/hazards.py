@@ -43,6 +43,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "duplicate": (),
 }
 STATES = tuple(TRANSITIONS)
+# Named, not "not FINAL": `status IN (…)` lets ix_hazard_grid_status find only the open rows (bench/README.md).
+OPEN = tuple(s for s in STATES if s not in FINAL)
 
 # Words people see; translated by the web layer.
 KIND_LABELS = {"hazard": N_("Hazard"), "clue": N_("Clue")}
@@ -453,7 +455,7 @@ def triage(session: Session, user: User, *, status: str | None = None, category:
     elif user.role not in ("coordinator", "admin"):
         return []
     if status == "open":
-        query = query.where(Hazard.status.not_in(FINAL))
+        query = query.where(Hazard.status.in_(OPEN))
     elif status in STATES:
         query = query.where(Hazard.status == status)
     if category in CATEGORIES:
@@ -465,7 +467,7 @@ def triage(session: Session, user: User, *, status: str | None = None, category:
     elif grid_id is not None:
         query = query.where(Hazard.grid_id == grid_id)
     if overdue:
-        query = query.where(Hazard.deadline < utcnow(), Hazard.status.not_in(FINAL))
+        query = query.where(Hazard.deadline < utcnow(), Hazard.status.in_(OPEN))
     order = (sa.case((Hazard.status.in_(FINAL), 1), else_=0), PRIORITY_RANK, Hazard.reported_at.desc(), Hazard.id.desc())
     return list(session.exec(query.order_by(*order).limit(limit)))
 

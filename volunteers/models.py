@@ -76,6 +76,7 @@ class Grid(SQLModel, table=True):
 
 class GridOfficer(SQLModel, table=True):
     """Which officers hold which grids (one officer often holds several)."""
+    __tablename__ = "grid_officer"
     grid_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True))
     user_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True))
 
@@ -100,6 +101,7 @@ class Route(SQLModel, table=True):
 
 
 class RouteStop(SQLModel, table=True):
+    __tablename__ = "route_stop"
     route_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("route.id", ondelete="CASCADE"), primary_key=True))
     position: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
     checkpoint_id: int = fk("checkpoint.id", "CASCADE")
@@ -152,12 +154,14 @@ class Team(SQLModel, table=True):
 
 
 class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_member"
     team_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("team.id", ondelete="CASCADE"), primary_key=True))
     user_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True))
 
 
 class ApiToken(SQLModel, table=True):
     """A Bearer token for scripts and integrations; only its SHA-256 is stored."""
+    __tablename__ = "api_token"
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = fk("user.id", "CASCADE")
     token_hash: str = Field(max_length=64, unique=True)
@@ -190,6 +194,7 @@ class PhotoUpload(SQLModel, table=True):
 
 class LoginFailure(SQLModel, table=True):
     """One wrong password, kept for a short while to throttle guessing."""
+    __tablename__ = "login_failure"
     id: Optional[int] = Field(default=None, primary_key=True)
     phone: str = Field(max_length=20, index=True)
     ip: str = Field(max_length=64, index=True)
@@ -480,8 +485,9 @@ class ServiceRecord(SQLModel, table=True):
     """One line of the hours ledger: pending → approved | rejected. Approved rows are never edited;
     a correction is a new row that points at the one it corrects (corrects_id)."""
     __tablename__ = "service_record"
-    __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),  # my hours, overlap
+    __table_args__ = (sa.Index("ix_service_record_volunteer_starts", "volunteer_id", "starts_at"),  # my hours
                       sa.Index("ix_service_record_station_starts", "station_id", "starts_at"),  # a station's month
+                      sa.Index("ix_service_record_volunteer_ends", "volunteer_id", "ends_at"),  # the overlap check
                       sa.Index("ix_service_record_grid_month", "grid_id", "month"))  # the dashboard: my grids' month
     id: Optional[int] = Field(default=None, primary_key=True)
     station_id: int = fk("station.id", "CASCADE")

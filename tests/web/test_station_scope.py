@@ -17,7 +17,7 @@ from volunteers.models import Station
 
 # The tables the busy requests read and write, and that grow with a province.
 HOT_TABLES = ("checkin", "patrol", "patrol_position", "hazard", "hazard_event", "photo", "service_record", "task",
-              "assignment", "audit_event", "notification", "checkpoint", "grid", "user", "gridofficer", "apitoken")
+              "assignment", "audit_event", "notification", "checkpoint", "grid", "user", "grid_officer", "api_token")
 
 # A WHERE that names one of these keeps the query inside one station: the station itself, the caller's grids (each
 # in one station), or rows of one person / patrol / report / task / assignment, or one row by its key (PostgreSQL quotes

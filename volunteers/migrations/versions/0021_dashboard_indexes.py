@@ -3,14 +3,14 @@ check-ins by time (checkin.checkpoint_id, recorded_at) and a grid's month of hou
 The two composite indexes replace the single-column ones on their first column (one index less per insert).
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 03:30:00
 """
 from alembic import op
 
 
 revision = '0021'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
