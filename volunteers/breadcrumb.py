@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from volunteers import audit, clientids, geo, patrols
-from volunteers.errors import Conflict, Invalid, N_
+from volunteers.errors import Invalid, N_
 from volunteers.models import CheckIn, Patrol, PatrolPosition, utcnow
 
 MAX_POINTS = 100
@@ -54,40 +54,29 @@ def record(session: Session, *, user, patrol_id: int, data: dict[str, Any], ip: 
     patrol = patrols.own_patrol(session, user, patrol_id)
     cid = clientids.parse(data.get("client_id"))
     points = parse_points(data.get("points"))
-    fp = clientids.fingerprint({"patrol": patrol.id, "points": [
+    fp, saved = clientids.earlier(session, PatrolPosition, cid, None, {"patrol": patrol.id, "points": [
         [p.lat, p.lon, p.accuracy_m, p.recorded_at.isoformat()] for p in points]})
-    replay = _replay(session, cid, fp)
-    if replay is not None:
-        return replay, False
+    if saved is not None:
+        return _size(session, cid), False
     now = utcnow()
     latest = (patrol.ended_at or now) + TOLERANCE
     for p in points:
         if not patrol.started_at - TOLERANCE <= p.recorded_at <= latest:
             raise Invalid("outside_patrol", N_("A position recorded at %(time)s lies outside this patrol's time."),
                           time=p.recorded_at.isoformat(timespec="seconds"))
-    session.add_all([PatrolPosition(client_id=cid, seq=n, fingerprint=fp, patrol_id=patrol.id, lat=p.lat, lon=p.lon,
-                                    accuracy_m=p.accuracy_m, recorded_at=p.recorded_at, received_at=now)
-                     for n, p in enumerate(points)])
-    try:
-        session.flush()
-    except sa.exc.IntegrityError:  # a concurrent copy of this batch won the race: answer like a retry
-        session.rollback()
-        replay = _replay(session, cid, fp)
-        if replay is None:
-            raise
-        return replay, False
+    rows = [PatrolPosition(client_id=cid, seq=n, fingerprint=fp, patrol_id=patrol.id, lat=p.lat, lon=p.lon,
+                           accuracy_m=p.accuracy_m, recorded_at=p.recorded_at, received_at=now)
+            for n, p in enumerate(points)]
+    if clientids.insert(session, rows, model=PatrolPosition, cid=cid, creator_id=None, fp=fp) is not None:
+        return _size(session, cid), False  # a concurrent copy of this batch won the race: answered like a retry
     audit.record(session, actor_id=user.id, action="patrol.positions", obj=patrol, ip=ip, count=len(points))
     session.commit()
     return len(points), True
 
 
-def _replay(session: Session, cid: str, fp: str) -> int | None:
-    rows = list(session.exec(select(PatrolPosition.fingerprint).where(PatrolPosition.client_id == cid)))
-    if not rows:
-        return None
-    if rows[0] != fp:
-        raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
-    return len(rows)
+def _size(session: Session, cid: str) -> int:
+    """How many points the batch saved under cid holds (a retry's answer)."""
+    return session.exec(select(sa.func.count()).select_from(PatrolPosition).where(PatrolPosition.client_id == cid)).one()
 
 
 def track(session: Session, patrol: Patrol) -> list[PatrolPosition]:

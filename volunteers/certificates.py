@@ -234,11 +234,13 @@ def publish(session: Session, *, user: User, data: dict[str, Any], notice_days: 
                            status="notice", issuer=issuer, published_at=now,
                            notice_until=now + timedelta(days=notice_days))
         try:
-            with session.begin_nested():  # two coordinators at once: the loser takes the next number
+            with db.savepoint(session):  # two coordinators at once: the loser takes the next number
                 session.add(cert)
                 session.flush()
             break
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as err:
+            if not db.is_unique_violation(err):
+                raise
             continue
     else:
         raise Conflict("busy", N_("Please try again: another certificate was being numbered at the same moment."))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
-from volunteers import audit, notifications
+from volunteers import audit, db, notifications
 from volunteers.errors import N_
 from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, MissedCheckpointAlert, Route, RouteStop, Task,
                                utcnow)
@@ -290,8 +290,10 @@ def alert_missed(session: Session, now: datetime | None = None, *, station_id: i
         session.add(row)
         try:
             session.flush()
-        except sa.exc.IntegrityError:  # another process took this shift first: it tells the officers
+        except sa.exc.IntegrityError as err:  # another process took this shift first: it tells the officers
             session.rollback()
+            if not db.is_unique_violation(err):
+                raise
             continue
         if missed:
             names = "、".join(p.checkpoint.name for p in missed)

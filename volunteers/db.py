@@ -1,6 +1,7 @@
 """The database: engines for SQLite and PostgreSQL, and schema migrations with Alembic."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -69,3 +70,41 @@ def has_data(session: Session) -> bool:
 def metadata() -> sa.MetaData:
     """The metadata Alembic compares migrations against."""
     return SQLModel.metadata
+
+
+def is_unique_violation(err: sa.exc.IntegrityError) -> bool:
+    """Whether the database refused a row because a unique constraint (or primary key) already holds its value —
+    a race between two writers — and not for a NOT NULL, CHECK or foreign-key rule, which is a bug."""
+    orig = err.orig
+    state = getattr(orig, "sqlstate", None)  # psycopg
+    if state is not None:
+        return state == "23505"
+    code = getattr(orig, "sqlite_errorcode", None)  # sqlite3 (Python 3.11+)
+    if code is not None:
+        return code in (2067, 1555)  # SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+    return "UNIQUE constraint failed" in str(orig)
+
+
+def savepoint(session: Session):
+    """session.begin_nested(), also atomic on SQLite: the sqlite3 module begins its transaction only before the first
+    INSERT/UPDATE/DELETE, so a SAVEPOINT opened before any write would be the outermost one and its RELEASE would
+    commit. A BEGIN first keeps the savepoint nested, and the caller's commit or rollback decides for all of it."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+    return session.begin_nested()
+
+
+@contextmanager
+def unique_or(session: Session, error: Exception):
+    """Write what the block adds inside a savepoint; when a unique constraint refuses it (someone else did the same
+    at the same instant) only the savepoint is rolled back and `error` is raised — a translated 409 of the caller's.
+    Any other IntegrityError (NOT NULL, foreign key, CHECK) propagates: it is a bug, not a race."""
+    try:
+        with savepoint(session):
+            yield
+            session.flush()
+    except sa.exc.IntegrityError as err:
+        if not is_unique_violation(err):
+            raise
+        raise error from None

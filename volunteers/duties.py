@@ -98,13 +98,11 @@ def create_pattern(session: Session, *, user: User, data: dict[str, Any], now: d
     """Save a weekly pattern and make its shifts for the next two weeks. A retry under the same client_id
     gives the saved duty and its shifts again."""
     cid = clientids.optional(data)
-    duty = parse_pattern(session, user=user, data=data)
-    fp, saved = clientids.earlier(session, Duty, cid, user.id, {k: getattr(duty, k) for k in PATTERN_FIELDS})
-    if saved is not None:
-        return saved, list(session.exec(select(Task).where(Task.duty_id == saved.id).order_by(Task.starts_at)))
-    duty.client_id, duty.fingerprint = cid, fp
-    session.add(duty)
-    session.flush()
+    new = parse_pattern(session, user=user, data=data)
+    duty, created = clientids.create(session, Duty, cid, user.id, {k: getattr(new, k) for k in PATTERN_FIELDS},
+                                     make=lambda: new)
+    if not created:
+        return duty, list(session.exec(select(Task).where(Task.duty_id == duty.id).order_by(Task.starts_at)))
     audit.record(session, actor_id=user.id, action="duty.create", obj=duty, ip=ip)
     return duty, generate_ahead(session, user=user, duty=duty, now=now)
 

@@ -191,9 +191,9 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
         content["voice"] = voice.sha256(voice_note)
     fp = clientids.fingerprint(content)
     if uploads or voice_note:
-        existing = session.exec(select(Hazard).where(Hazard.client_id == req.client_id)).first()
+        existing = clientids.saved(session, Hazard, req.client_id, user.id, fp)
         if existing is not None:
-            return _replay_report(existing, user, fp), False
+            return existing, False
     # A retry of a saved report answered above without counting its photos again; a new one may be over the limit.
     if voice_note and voice_store is None:
         raise ValueError("a voice note needs a store")
@@ -237,16 +237,13 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
                 kind="grid_report", now=now, link=None, params={"id": row["id"], "title": title},
                 sms=officer_id in texting) for officer_id in officers])
         session.commit()
-    except sa.exc.IntegrityError:
+    except sa.exc.IntegrityError as err:
         session.rollback()
         for name in stored:
             store.delete(name)
         if stored_voice:
             voice_store.delete(stored_voice)
-        existing = session.exec(select(Hazard).where(Hazard.client_id == req.client_id)).first()
-        if existing is None:
-            raise
-        return _replay_report(existing, user, fp), False
+        return clientids.collided(session, Hazard, req.client_id, user.id, fp, err), False
     except BaseException:
         session.rollback()
         for name in stored:
@@ -261,13 +258,6 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
     return hazard, True
 
 
-
-
-def _replay_report(existing: Hazard, user: User, fp: str) -> Hazard:
-    """A retry's answer: the first report — unless that client_id was someone else's (409)."""
-    if existing.reporter_id != user.id:
-        raise Conflict("client_id_reused", N_("This client_id was already used for a different request."))
-    return clientids.replay(existing, fp)
 
 
 def first_step(hazard: Hazard, reporter: User) -> Step:

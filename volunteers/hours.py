@@ -212,8 +212,16 @@ def _new_evidence_record(session: Session, *, volunteer: User, grid_id: int | No
     month = filing_month(session, volunteer.station_id, starts_at, flags)
     record = ServiceRecord(station_id=volunteer.station_id, volunteer_id=volunteer.id, grid_id=grid_id, source=source,
                            starts_at=starts_at, ends_at=ends_at, month=month, minutes=minutes, flags=flags, **link)
-    session.add(record)
-    session.flush()
+    try:
+        with db.savepoint(session):
+            session.add(record)
+            session.flush()
+    except sa.exc.IntegrityError as err:
+        if not db.is_unique_violation(err):
+            raise
+        # Derived at the same instant by another request (two taps on "end patrol"): that record stands, as a retry's.
+        [(column, value)] = link.items()
+        return session.exec(select(ServiceRecord).where(getattr(ServiceRecord, column) == value)).one()
     audit.record(session, actor_id=None, action=f"service_record.derive_{source}", obj=record, minutes=minutes)
     return record
 
@@ -414,8 +422,9 @@ def add_manual(session: Session, *, user: User, data: dict, ip: str | None = Non
                            source="manual", starts_at=starts, ends_at=starts + timedelta(minutes=minutes),
                            month=month_of(starts), minutes=minutes, reason=reason, created_by_id=user.id,
                            client_id=cid, fingerprint=fp)
-    session.add(record)
-    session.flush()
+    saved = clientids.insert(session, record, model=ServiceRecord, cid=cid, creator_id=user.id, fp=fp)
+    if saved is not None:  # a copy of this submit saved first
+        return saved
     audit.record(session, actor_id=user.id, action="service_record.manual", obj=record, ip=ip, minutes=minutes)
     session.commit()
     return record
@@ -445,8 +454,9 @@ def correct(session: Session, *, user: User, record_id: int, data: dict, ip: str
                            source="correction", corrects_id=original.id, starts_at=now, ends_at=now,
                            month=month_of(now), minutes=delta, reason=reason, created_by_id=user.id,
                            client_id=cid, fingerprint=fp)
-    session.add(record)
-    session.flush()
+    saved = clientids.insert(session, record, model=ServiceRecord, cid=cid, creator_id=user.id, fp=fp)
+    if saved is not None:  # a copy of this submit saved first
+        return saved
     audit.record(session, actor_id=user.id, action="service_record.correct", obj=record, ip=ip, corrects=original.id,
                  minutes=delta)
     session.commit()
@@ -651,8 +661,9 @@ def certify(session: Session, *, user: User, month: str, ip: str | None = None) 
         raise Conflict("pending_left", N_("%(count)d records of %(month)s still wait for a decision."), count=waiting,
                        month=month)
     cert = MonthCertification(station_id=user.station_id, month=month, certified_by_id=user.id)
-    session.add(cert)
-    session.flush()
+    with db.unique_or(session, Conflict("month_certified_meanwhile", N_("%(month)s was certified just now by someone "
+                                                                          "else. Please reload."), month=month)):
+        session.add(cert)
     audit.record(session, actor_id=user.id, action="month.certify", obj=cert, ip=ip, month=month)
     session.commit()
     return cert

@@ -13,7 +13,8 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers.errors import N_
+from volunteers import db
+from volunteers.errors import Conflict, N_
 from volunteers.models import Notification, NotificationChoice, User, utcnow
 from volunteers.sms import Sms
 
@@ -95,10 +96,13 @@ def choices(session: Session, user: User) -> dict[str, bool]:
 
 def choose(session: Session, user: User, sms_kinds: set[str]) -> dict[str, bool]:
     """Save the person's choices: the kinds named get SMS too, the others in-app only (unknown names are ignored)."""
-    for kind in KINDS:
-        row = session.get(NotificationChoice, (user.id, kind)) or NotificationChoice(user_id=user.id, kind=kind)
-        row.sms = kind in sms_kinds
-        session.add(row)
+    # Two saves at the same instant (a double tap) would both add the first choices: the second is told to reload.
+    with db.unique_or(session, Conflict("choices_saved_meanwhile", N_("Your choices were saved just now. Please "
+                                                                      "reload to see them."))):
+        for kind in KINDS:
+            row = session.get(NotificationChoice, (user.id, kind)) or NotificationChoice(user_id=user.id, kind=kind)
+            row.sms = kind in sms_kinds
+            session.add(row)
     session.commit()
     return choices(session, user)
 

@@ -241,14 +241,11 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
                started_at=started, ended_at=None, received_at=now, discarded=False)
     try:
         row["id"] = conn.execute(_INSERT_PATROL, row).inserted_primary_key[0]
-    except sa.exc.IntegrityError:
+    except sa.exc.IntegrityError as err:
         session.rollback()
-        existing = session.exec(select(Patrol).where(Patrol.client_id == cid)).first()
-        if existing is None:  # not this client_id: the one-open-patrol index (uq_patrol_one_open)
-            raise Conflict("patrol_open", PATROL_OPEN) from None
-        if existing.user_id != user.id:
-            raise Conflict("client_id_reused", N_("This client_id was already used for a different request.")) from None
-        return clientids.replay(existing, fp), False
+        # Not this client_id: the one-open-patrol index (uq_patrol_one_open).
+        return clientids.collided(session, Patrol, cid, user.id, fp, err,
+                                  otherwise=Conflict("patrol_open", PATROL_OPEN)), False
     # Same commit as the row: a failure in between must not leave a patrol without its audit event.
     audit.insert(conn, actor_id=user.id, action="patrol.start", object_type="patrol", object_id=row["id"], ip=ip)
     session.commit()
@@ -356,10 +353,6 @@ def _patrol_row(session: Session, user: User, patrol_id: int) -> sa.Row:
     return row
 
 
-def _checkin_by_client_id(session: Session, client_id: str) -> CheckIn | None:
-    return session.exec(select(CheckIn).where(CheckIn.client_id == client_id)).first()
-
-
 def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tuple[float, float] | None,
                     accuracy_m: float | None, recorded_at: datetime, now: datetime,
                     device_now: datetime | None) -> list[str]:
@@ -400,20 +393,17 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
         row, audit_detail = _judge_check_in(session, user=user, patrol=patrol, req=req, qr_key=qr_key,
                                             device_now=device_now)
     except DomainError:
-        existing = _checkin_by_client_id(session, req.client_id)
+        existing = clientids.saved(session, CheckIn, req.client_id, None, fp)
         if existing is not None:
-            return clientids.replay(existing, fp), False
+            return existing, False
         raise
     row["fingerprint"] = fp
     conn = session.connection()
     try:
         row["id"] = conn.execute(_INSERT_CHECKIN, row).inserted_primary_key[0]
-    except sa.exc.IntegrityError:
+    except sa.exc.IntegrityError as err:
         session.rollback()
-        existing = _checkin_by_client_id(session, req.client_id)
-        if existing is None:
-            raise
-        return clientids.replay(existing, fp), False
+        return clientids.collided(session, CheckIn, req.client_id, None, fp, err), False
     # Same commit as the row: a failure in between must not leave a check-in without its audit event.
     audit.insert(conn, actor_id=user.id, action="checkin.create", object_type="checkin", object_id=row["id"], ip=ip,
                  detail=audit_detail)

@@ -142,8 +142,10 @@ def signup(session: Session, *, data: dict[str, Any], ip: str, max_per_ip: int =
     session.add(user)
     try:
         session.flush()
-    except sa.exc.IntegrityError:  # the same phone signed up twice at once
+    except sa.exc.IntegrityError as err:  # the same phone signed up twice at once
         session.rollback()
+        if not db.is_unique_violation(err):
+            raise
         raise Invalid("phone_taken", N_("This phone number already has an account. Log in, or ask your grid officer to reset the password.")) from None
     for team in teams:
         session.add(TeamMember(team_id=team.id, user_id=user.id))

@@ -166,8 +166,9 @@ def save_grid(session: Session, *, user: User, grid_id: int | None, code: Any, n
     boundaries.overlap(boundary, _others(session, user.station_id, {grid.id} if grid else set()))
     if grid is None:
         grid = Grid(station_id=user.station_id, code=code, name=name, boundary=boundary)
-        session.add(grid)
-        session.flush()
+        with db.unique_or(session, Conflict("code_taken", N_("There is already a grid with the code %(grid)s."),
+                                            grid=code)):  # made at the same instant by someone else
+            session.add(grid)
         audit.record(session, actor_id=user.id, action="grid.create", obj=grid, ip=ip, grid=code)
     else:
         _keeps_checkpoints(session, grid, boundary)
@@ -208,8 +209,9 @@ def import_grids(session: Session, *, user: User, text: str | bytes, ip: str | N
         grid = existing.get(item.code)
         if grid is None:
             grid = Grid(station_id=user.station_id, code=item.code, name=item.name, boundary=item.boundary)
-            session.add(grid)
-            session.flush()
+            with db.unique_or(session, Conflict("code_taken", N_("There is already a grid with the code %(grid)s."),
+                                                grid=item.code)):  # made at the same instant by someone else
+                session.add(grid)
             created.append(grid)
             audit.record(session, actor_id=user.id, action="grid.create", obj=grid, ip=ip, code=grid.code, imported=True)
         else:
@@ -276,8 +278,10 @@ def set_officers(session: Session, *, user: User, grid_id: int, officer_ids: lis
     for link in session.exec(select(GridOfficer).where(GridOfficer.grid_id == grid.id)):
         if link.user_id not in after:
             session.delete(link)
-    for person_id in sorted(after - before):
-        session.add(GridOfficer(grid_id=grid.id, user_id=person_id))
+    with db.unique_or(session, Conflict("officers_changed_meanwhile", N_("The officers of this grid were changed "
+                                                                      "just now by someone else. Please reload."))):
+        for person_id in sorted(after - before):
+            session.add(GridOfficer(grid_id=grid.id, user_id=person_id))
     audit.record(session, actor_id=user.id, action="grid.officers", obj=grid, ip=ip,
                  added=sorted(after - before), removed=sorted(before - after))
     session.commit()

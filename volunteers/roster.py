@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit
+from volunteers import accounts, audit, db
 from volunteers.errors import Forbidden, Invalid, N_
 from volunteers.models import Grid, Team, TeamMember, User
 
@@ -187,7 +187,7 @@ def import_roster(session: Session, *, user: User, data: bytes, max_bytes: int =
         if not report.accepted:
             continue
         try:
-            with session.begin_nested():  # a phone registered a moment ago by someone else rejects only this row
+            with db.savepoint(session):  # a phone registered a moment ago by someone else rejects only this row
                 person = User(station_id=user.station_id, phone=report.phone, name=report.name,
                               password_hash=unusable, role="volunteer",
                               status="pending", home_grid_id=grid_id)
@@ -196,7 +196,9 @@ def import_roster(session: Session, *, user: User, data: bytes, max_bytes: int =
                 for team_id in team_ids:
                     session.add(TeamMember(team_id=team_id, user_id=person.id))
                 session.flush()
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as err:
+            if not db.is_unique_violation(err):
+                raise
             report.reasons.append((N_("Someone with this phone number is already registered."), {}))
             continue
         report.user_id = person.id

@@ -147,23 +147,16 @@ def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None
                 created_by_id=user.id, kind=kind, title=title, notes=content["notes"], place=content["place"],
                 checkpoint_id=content["checkpoint_id"], hazard_id=content["hazard_id"], starts_at=starts, ends_at=ends,
                 capacity=capacity)
-    try:
-        session.add(task)
-        session.flush()
-        for person in people:
-            session.add(Assignment(task_id=task.id, volunteer_id=person.id))
-            notifications.notify(session, user_id=person.id, link="/tasks/", message=N_("New task for you: %(title)s"),
-                                 title=title)
-        audit.record(session, actor_id=user.id, action="task.create", obj=task, ip=ip, offered=len(people))
-        session.commit()
-    except sa.exc.IntegrityError:
-        # A copy of this submit sent at the same instant passed the check above and saved first: answer with its task
-        # (200), as hazards and patrols do; other content under the id is still 409.
-        session.rollback()
-        fp, saved = clientids.earlier(session, Task, cid, user.id, content)
-        if saved is None:
-            raise
+    # A copy of this submit sent at the same instant that passed the check above and saved first: its task (200).
+    saved = clientids.insert(session, task, model=Task, cid=cid, creator_id=user.id, fp=fp)
+    if saved is not None:
         return saved, False
+    for person in people:
+        session.add(Assignment(task_id=task.id, volunteer_id=person.id))
+        notifications.notify(session, user_id=person.id, link="/tasks/", message=N_("New task for you: %(title)s"),
+                             title=title)
+    audit.record(session, actor_id=user.id, action="task.create", obj=task, ip=ip, offered=len(people))
+    session.commit()
     return task, True
 
 
@@ -435,15 +428,12 @@ def claim(session: Session, *, user: User, task_id: int, ip: str | None = None) 
         return existing
     _check_room(session, task)
     _check_free(session, user.id, task)
-    if existing is None:
-        existing = Assignment(task_id=task.id, volunteer_id=user.id)
-        session.add(existing)
-    existing.state, existing.answered_at = "accepted", utcnow()
-    try:
-        session.flush()
-    except sa.exc.IntegrityError:
-        session.rollback()
-        raise Conflict("changed_meanwhile", N_("Someone else changed this just now. Please reload.")) from None
+    # The same person taking it twice at the same instant: the one assignment per task and person refuses the second.
+    with db.unique_or(session, Conflict("changed_meanwhile", N_("Someone else changed this just now. Please reload."))):
+        if existing is None:
+            existing = Assignment(task_id=task.id, volunteer_id=user.id)
+            session.add(existing)
+        existing.state, existing.answered_at = "accepted", utcnow()
     audit.record(session, actor_id=user.id, action="assignment.claim", obj=existing, ip=ip)
     session.commit()
     return existing
@@ -551,15 +541,16 @@ def generate(session: Session, *, user: User, duty: Duty, first: date, last: dat
         raise Forbidden(N_("You can only give tasks in your own grids."))
     made = []
     for begin, end in expand(duty, first, last):
+        # The shift's id is its duty and start, so a shift made meanwhile (another officer, the jobs) is kept.
         cid = f"duty-{duty.id}-{begin.isoformat()}"
-        if session.exec(select(Task.id).where(Task.client_id == cid)).first():
+        if clientids.saved(session, Task, cid, None, "duty") is not None:
             continue
         task = Task(client_id=cid, fingerprint="duty", station_id=duty.station_id, grid_id=duty.grid_id,
                     team_id=duty.team_id, created_by_id=user.id, duty_id=duty.id, kind=duty.kind, title=duty.title,
                     place=duty.place, checkpoint_id=duty.checkpoint_id, starts_at=begin, ends_at=end,
                     capacity=duty.capacity)
-        session.add(task)
-        made.append(task)
+        if clientids.insert(session, task, model=Task, cid=cid, creator_id=None, fp="duty") is None:
+            made.append(task)
     audit.record(session, actor_id=user.id, action="duty.generate", obj=duty, count=len(made))
     session.commit()
     return made

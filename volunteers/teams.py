@@ -156,9 +156,11 @@ def add_member(session: Session, *, user: User, team_id: int, data: dict[str, An
         raise Invalid("missing_phone", N_("Please enter the phone number of the person to add."))
     if person is None or person.station_id != team.station_id:
         raise Invalid("unknown_person", N_("Nobody at this station has that phone number."))
+    already = Conflict("already_member", N_("%(name)s is already in this team."), name=person.name)
     if session.get(TeamMember, (team.id, person.id)) is not None:
-        raise Conflict("already_member", N_("%(name)s is already in this team."), name=person.name)
-    session.add(TeamMember(team_id=team.id, user_id=person.id))
+        raise already
+    with db.unique_or(session, already):  # added at the same instant by someone else
+        session.add(TeamMember(team_id=team.id, user_id=person.id))
     audit.record(session, actor_id=user.id, action="team.add_member", obj=team, ip=ip, user_id=person.id)
     session.commit()
     return person

@@ -136,15 +136,6 @@ def may_reopen(session: Session, user: User, hazard: Hazard, now: datetime | Non
 
 # --- Writing ---------------------------------------------------------------------------------------------
 
-def _earlier(session: Session, user: User, cid: str, fp: str) -> HazardMessage | None:
-    found = session.exec(select(HazardMessage).where(HazardMessage.client_id == cid)).first()
-    if found is None:
-        return None
-    if found.author_id != user.id:
-        raise Conflict("client_id_reused", clientids.REUSED)
-    return clientids.replay(found, fp)
-
-
 def _save(session: Session, *, user: User, hazard: Hazard, kind: str, text: str, cid: str, fp: str,
           uploads: list[bytes], store: photos.PhotoStore | None, allowance: photos.Allowance, now: datetime,
           event: HazardEvent | None = None, ip: str | None = None, voice_note: bytes | None = None,
@@ -164,10 +155,11 @@ def _save(session: Session, *, user: User, hazard: Hazard, kind: str, text: str,
     stored: list[str] = []
     stored_voice: str | None = None
     try:
-        session.add(message)
-        if event is not None:
-            session.add(event)
-        session.flush()
+        winner = clientids.insert(session, [message] + ([event] if event is not None else []), model=HazardMessage,
+                                  cid=cid, creator_id=user.id, fp=fp)
+        if winner is not None:  # a copy of this submit saved first and did it all: answered like a retry
+            session.rollback()
+            return winner, False
         for p in processed:
             row = photos.keep(store, p, created_at=now, hazard_id=hazard.id, message_id=message.id)
             stored.append(row.stored_name)
@@ -180,16 +172,6 @@ def _save(session: Session, *, user: User, hazard: Hazard, kind: str, text: str,
                      message=message.id, photos=len(processed), **({"voice_s": spoken.seconds} if spoken else {}))
         _tell(session, user=user, hazard=hazard, kind=kind, text=text, now=now, spoken=spoken is not None)
         session.commit()
-    except sa.exc.IntegrityError:
-        session.rollback()
-        for name in stored:
-            store.delete(name)
-        if stored_voice:
-            voice_store.delete(stored_voice)
-        found = _earlier(session, user, cid, fp)
-        if found is None:
-            raise
-        return found, False
     except BaseException:
         session.rollback()
         for name in stored:
@@ -238,10 +220,8 @@ def post(session: Session, *, user: User, hazard_id: int, data: dict[str, Any], 
     if voice_note:  # only then: messages queued before voice notes existed keep their fingerprint
         content["voice"] = voice.sha256(voice_note)
     fp = clientids.fingerprint(content)
-    found = _earlier(session, user, cid, fp)
+    found = clientids.saved(session, HazardMessage, cid, user.id, fp)  # the fingerprint names the report
     if found is not None:
-        if found.hazard_id != hazard.id:
-            raise Conflict("client_id_reused", clientids.REUSED)
         return found, False
     if not text and not uploads and not voice_note:
         raise Invalid("empty_message", EMPTY)
@@ -274,7 +254,7 @@ def confirm(session: Session, *, user: User, hazard_id: int | None, data: dict[s
     cid = clientids.parse(data.get("client_id"))
     text = fields.text(data, "description", MAX_TEXT)
     fp = clientids.fingerprint({"hazard": hazard_id, "text": text, "photos": [photos.sha256(b) for b in uploads]})
-    found = _earlier(session, user, cid, fp)
+    found = clientids.saved(session, HazardMessage, cid, user.id, fp)
     if found is not None:
         return session.get(Hazard, found.hazard_id), False
     if session.exec(select(Hazard.id).where(Hazard.client_id == cid)).first() is not None:
@@ -301,10 +281,7 @@ def reopen(session: Session, *, user: User, hazard_id: int, data: dict[str, Any]
     cid = clientids.parse(data.get("client_id"))
     text = fields.text(data, "text", MAX_TEXT)
     fp = clientids.fingerprint({"hazard": hazard.id, "reopen": text})
-    found = _earlier(session, user, cid, fp)
-    if found is not None:
-        if found.hazard_id != hazard.id or found.kind != "reopen":
-            raise Conflict("client_id_reused", clientids.REUSED)
+    if clientids.saved(session, HazardMessage, cid, user.id, fp) is not None:  # the fingerprint names report and kind
         return hazard, False
     if hazard.status != "closed":
         raise Conflict("not_closed", N_("Only a closed report can be reopened; this one is “%(current)s”."),
@@ -323,6 +300,8 @@ def reopen(session: Session, *, user: User, hazard_id: int, data: dict[str, Any]
         deadline=now + timedelta(days=hazards.DEADLINE_DAYS.get(hazard.priority, 7)))).rowcount
     if moved != 1:
         session.rollback()
+        if clientids.saved(session, HazardMessage, cid, user.id, fp) is not None:  # a copy of this submit did it
+            return hazard, False
         raise Conflict("changed_meanwhile", N_("Someone else changed this report just now. Please reload."))
     _message, created = _save(session, user=user, hazard=hazard, kind="reopen", text=text, cid=cid, fp=fp, uploads=[],
                               store=None, allowance=photos.Allowance(), now=now, event=event, ip=ip)

@@ -238,16 +238,23 @@ def test_the_edit_form_carries_no_client_id(english, town):
     assert 'name="client_id"' not in english(OFFICER_G12).get(f"/duties/{duty.id}/edit").text
 
 
-def test_two_copies_of_one_submit_at_the_same_instant_save_once_and_the_other_gets_409(english, town, monkeypatch):
+def test_two_copies_of_one_submit_at_the_same_instant_save_once_and_the_other_answers_as_a_retry(english, town,
+                                                                                                monkeypatch):
     """The race: the other copy is saved between this one's "saved already?" check and its insert. Simulated by
-    letting the check see nothing; the unique client_id then stops the second duty, and the answer is 409."""
+    letting the check see nothing; the unique client_id then stops the second duty, and the copy is answered with
+    the first duty as a retry is (issue 17: the race loser replays the winner)."""
     client = english(OFFICER_G12)
     cid = str(uuid.uuid4())
-    assert client.post("/duties/new", data=pattern(town, client_id=cid)).status_code == 302
+    first = client.post("/duties/new", data=pattern(town, client_id=cid))
+    assert first.status_code == 302
     after_first = counts(town)
-    monkeypatch.setattr(duties.clientids, "earlier", lambda _s, _m, _cid, _by, content: ("fp", None))
+    monkeypatch.setattr(duties.clientids, "earlier",
+                        lambda _s, _m, _cid, _by, content: (duties.clientids.fingerprint(content), None))
     racing = client.post("/duties/new", data=pattern(town, client_id=cid))
-    assert racing.status_code == 409 and "Someone else changed this just now" in racing.text
+    assert racing.status_code == 302 and racing.headers["Location"] == first.headers["Location"]
+    assert counts(town) == after_first
+    other = client.post("/duties/new", data=pattern(town, client_id=cid, title="护学岗 三小"))
+    assert other.status_code == 409 and "already used for a different request" in other.text
     assert counts(town) == after_first
 
 

@@ -1,8 +1,7 @@
 """Errors become a clear, translated message with the right status: JSON on the API, a page elsewhere."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Flask, g, has_request_context, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -71,14 +70,6 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated and request.endpoint not in OPEN_TO_STRANGERS:
             return app.login_manager.unauthorized()
         return error_response("csrf", _("The form has expired. Please reload the page and try again."), 400)
-
-    @app.errorhandler(sa.exc.IntegrityError)
-    def saved_meanwhile(_err: sa.exc.IntegrityError):
-        # Two copies of one submit at the same instant both pass the "saved already?" check; the database's unique
-        # constraint keeps one. The other gets a plain 409, not a 500 (the rollback lets the page render).
-        if "db" in g:
-            g.db.rollback()
-        return error_response("changed_meanwhile", _("Someone else changed this just now. Please reload."), 409)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
