@@ -265,16 +265,16 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
             raise ValueError("a photo or voice note needs a store")
         # commits: first. A voice note counts as one upload against the photos' hourly allowance.
         photos.admit(session, user_id=user.id, uploads=[b for b in (photo, voice_note) if b], allowance=allowance)
-        point = geo.point(data, required=False)
+        point = fields.point(data, required=False)
         assignment.no_location = point is None and _said_yes(data.get("no_location"))
         if point:
             assignment.lat, assignment.lon = point
-            assignment.accuracy_m = geo.number(data, "accuracy_m", low=0, high=100_000, required=False)
+            assignment.accuracy_m = fields.number(data, "accuracy_m", low=0, high=100_000, required=False)
             if task.checkpoint_id:
                 cp = session.get(Checkpoint, task.checkpoint_id)
                 assignment.distance_m = round(geo.distance_m(point, (cp.lat, cp.lon)), 1)
         if task.kind == "publicity":
-            assignment.reach = {f: geo.number(data, f, low=0, high=1_000_000, required=False) or 0 for f in REACH_FIELDS}
+            assignment.reach = {f: fields.number(data, f, low=0, high=1_000_000, required=False) or 0 for f in REACH_FIELDS}
         assignment.done_at = now
         processed = photos.process(photo) if photo else None
         spoken = voice.check(voice_note) if voice_note else None
