@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlmodel import func, select
 
-from volunteers import duties, sms, tasks
+from tests.conftest import OFFICER_G12, OFFICER_G34
+from volunteers import duties, sms
 from volunteers.errors import Conflict, Forbidden, Invalid, NotFound
-from volunteers.models import Assignment, Duty, Notification, Task
+from volunteers.models import Assignment, Duty, Notification, Task, utcnow
 from volunteers.tasks import SHANGHAI
 
 MONDAY = date(2030, 3, 4)  # a Monday far from the demo's own shifts
@@ -23,8 +24,8 @@ def make_duty(town, code="G1", title="晚间巡逻", capacity=2, windows=(("19:0
                 last_day=MONDAY + timedelta(days=30), capacity=capacity)
     town.session.add(duty)
     town.session.flush()
-    made = tasks.generate(town.session, user=officer, duty=duty, first=MONDAY - timedelta(days=7),
-                          last=MONDAY + timedelta(days=13))
+    made = duties.generate(town.session, user=officer, duty=duty, first=MONDAY - timedelta(days=7),
+                           last=MONDAY + timedelta(days=13))
     return duty, made
 
 
@@ -83,6 +84,60 @@ def test_a_night_shift_sits_on_the_day_it_starts(town):
     make_duty(town, title="夜班", windows=(("23:00", "01:00"),), weekdays=(6,))
     row = cells_of(duties.week_rows(town.session, grid_ids=[town.grid("G1").id], monday=MONDAY), "夜班")[0]
     assert [len(day) for day in row.cells] == [0, 0, 0, 0, 0, 0, 1]
+
+
+# --- Expanding a pattern into shifts --------------------------------------------------------------------
+
+GATE_MONDAY = date(2026, 11, 30)
+
+
+def school_gate(**overrides) -> Duty:
+    values = dict(station_id=1, grid_id=1, kind="school_gate", title="青石小学护学岗", weekdays=[0, 1, 2, 3, 4],
+                  windows=[["07:20", "08:00"], ["16:30", "17:20"]], skip_dates=[], first_day=GATE_MONDAY,
+                  last_day=GATE_MONDAY + timedelta(days=13), capacity=2)
+    values.update(overrides)
+    return Duty(**values)
+
+
+def test_a_school_gate_pattern_makes_two_posts_each_school_day_in_shanghai_time():
+    shifts = duties.expand(school_gate(), GATE_MONDAY, GATE_MONDAY + timedelta(days=6))
+    assert len(shifts) == 10
+    first_start, first_end = shifts[0]
+    assert first_start == datetime(2026, 11, 29, 23, 20, tzinfo=timezone.utc)  # 07:20 in Shanghai is UTC+8, no DST
+    assert first_end - first_start == timedelta(minutes=40)
+    assert all(start.astimezone(SHANGHAI).weekday() < 5 for start, _ in shifts)
+
+
+def test_skipped_dates_and_the_pattern_bounds_are_respected():
+    duty = school_gate(skip_dates=["2026-12-01"], last_day=GATE_MONDAY + timedelta(days=2))
+    days = {start.astimezone(SHANGHAI).date() for start, _ in duties.expand(duty)}
+    assert days == {GATE_MONDAY, GATE_MONDAY + timedelta(days=2)}
+
+
+def test_a_night_patrol_ends_the_next_morning():
+    duty = school_gate(kind="patrol", weekdays=[4], windows=[["22:00", "02:00"]])
+    start, end = duties.expand(duty, GATE_MONDAY, GATE_MONDAY + timedelta(days=6))[0]
+    assert end - start == timedelta(hours=4)
+    assert end.astimezone(SHANGHAI).weekday() == 5
+
+
+def test_a_malformed_window_is_refused():
+    with pytest.raises(Invalid):
+        duties.expand(school_gate(windows=[["7h20", "08:00"]]))
+
+
+def test_generating_a_duty_twice_makes_each_shift_once(session, town):
+    officer = town.user(OFFICER_G12)
+    start = (utcnow() + timedelta(days=1)).astimezone(SHANGHAI).date()
+    duty = school_gate(station_id=officer.station_id, grid_id=town.grid("G1").id, first_day=start,
+                       last_day=start + timedelta(days=13))
+    session.add(duty)
+    session.commit()
+    made = duties.generate(session, user=officer, duty=duty, first=start, last=start + timedelta(days=6))
+    again = duties.generate(session, user=officer, duty=duty, first=start, last=start + timedelta(days=6))
+    assert len(made) == 10 and again == []
+    with pytest.raises(Forbidden):
+        duties.generate(session, user=town.user(OFFICER_G34), duty=duty, first=start, last=start)
 
 
 def form(town, **overrides):

@@ -1,8 +1,8 @@
-"""Tasks and duties: weekly patterns, offers, the assignment steps, overlaps and capacity."""
+"""Tasks: offers, the assignment steps, overlaps and capacity."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import select
@@ -10,45 +10,7 @@ from sqlmodel import select
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3, begun
 from volunteers import hours, tasks
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from volunteers.models import Assignment, AuditEvent, Duty, Notification, ServiceRecord, Station, Team, utcnow
-
-MONDAY = date(2026, 11, 30)
-
-
-def school_gate(**overrides) -> Duty:
-    values = dict(station_id=1, grid_id=1, kind="school_gate", title="青石小学护学岗", weekdays=[0, 1, 2, 3, 4],
-                  windows=[["07:20", "08:00"], ["16:30", "17:20"]], skip_dates=[], first_day=MONDAY,
-                  last_day=MONDAY + timedelta(days=13), capacity=2)
-    values.update(overrides)
-    return Duty(**values)
-
-
-def test_a_school_gate_pattern_makes_two_posts_each_school_day_in_shanghai_time():
-    shifts = tasks.expand(school_gate(), MONDAY, MONDAY + timedelta(days=6))
-    assert len(shifts) == 10
-    first_start, first_end = shifts[0]
-    assert first_start == datetime(2026, 11, 29, 23, 20, tzinfo=timezone.utc)  # 07:20 in Shanghai is UTC+8, no DST
-    assert first_end - first_start == timedelta(minutes=40)
-    assert all(start.astimezone(tasks.SHANGHAI).weekday() < 5 for start, _ in shifts)
-
-
-def test_skipped_dates_and_the_pattern_bounds_are_respected():
-    duty = school_gate(skip_dates=["2026-12-01"], last_day=MONDAY + timedelta(days=2))
-    days = {start.astimezone(tasks.SHANGHAI).date() for start, _ in tasks.expand(duty)}
-    assert days == {MONDAY, MONDAY + timedelta(days=2)}
-
-
-def test_a_night_patrol_ends_the_next_morning():
-    duty = school_gate(kind="patrol", weekdays=[4], windows=[["22:00", "02:00"]])
-    start, end = tasks.expand(duty, MONDAY, MONDAY + timedelta(days=6))[0]
-    assert end - start == timedelta(hours=4)
-    assert end.astimezone(tasks.SHANGHAI).weekday() == 5
-
-
-def test_a_malformed_window_is_refused():
-    with pytest.raises(Invalid):
-        tasks.expand(school_gate(windows=[["7h20", "08:00"]]))
-
+from volunteers.models import Assignment, AuditEvent, Notification, ServiceRecord, Station, Team, utcnow
 
 # --- creating --------------------------------------------------------------------------------------------
 
@@ -284,20 +246,6 @@ def test_done_keeps_the_gps_evidence_and_the_publicity_reach(session, town):
     done = tasks.act(session, user=volunteer, assignment_id=offer.id, action="done",
                      data={"lat": school.lat, "lon": school.lon, "accuracy_m": 6, "people": "35", "leaflets": 80})
     assert done.distance_m < 1 and done.reach == {"people": 35, "leaflets": 80, "app_installs": 0}
-
-
-def test_generating_a_duty_twice_makes_each_shift_once(session, town):
-    officer = town.user(OFFICER_G12)
-    start = (utcnow() + timedelta(days=1)).astimezone(tasks.SHANGHAI).date()
-    duty = school_gate(station_id=officer.station_id, grid_id=town.grid("G1").id, first_day=start,
-                       last_day=start + timedelta(days=13))
-    session.add(duty)
-    session.commit()
-    made = tasks.generate(session, user=officer, duty=duty, first=start, last=start + timedelta(days=6))
-    again = tasks.generate(session, user=officer, duty=duty, first=start, last=start + timedelta(days=6))
-    assert len(made) == 10 and again == []
-    with pytest.raises(Forbidden):
-        tasks.generate(session, user=town.user(OFFICER_G34), duty=duty, first=start, last=start)
 
 
 # --- evidence first --------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import audit, clientids, geo, patrols
+from volunteers import audit, clientids, fields, patrols
 from volunteers.errors import Invalid, N_
 from volunteers.models import CheckIn, Patrol, PatrolPosition, utcnow
 
@@ -39,8 +39,8 @@ def parse_points(raw: Any) -> list[Point]:
     for item in raw:
         if not isinstance(item, dict):
             raise Invalid("bad_points", N_("The field “%(field)s” must be a list of positions."), status=400, field="points")
-        lat, lon = geo.point(item, required=True)
-        accuracy = geo.number(item, "accuracy_m", low=0, high=MAX_ACCURACY_M, required=False)
+        lat, lon = fields.point(item, required=True)
+        accuracy = fields.number(item, "accuracy_m", low=0, high=MAX_ACCURACY_M, required=False)
         when = patrols.recorded_time(item.get("recorded_at"), "recorded_at")
         if when is None:
             raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field="recorded_at")

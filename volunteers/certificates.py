@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from volunteers import audit, db, fields, hours
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
 from volunteers.models import AuditEvent, Certificate, CertificateObjection, Station, User, utcnow
-from volunteers.tasks import SHANGHAI
+from volunteers.localtime import SHANGHAI, local_day  # noqa: F401 (tests read certificates.SHANGHAI)
 
 PREFIX = "PAV"
 NUMBER_RE = re.compile(r"^PAV-\d{4}-\d{6}$")
@@ -59,11 +59,6 @@ def hours_text(minutes: int) -> str:
 def chinese_date(day: date) -> str:
     """2026年1月5日."""
     return f"{day.year}年{day.month}月{day.day}日"
-
-
-def local_day(moment: datetime) -> date:
-    """The calendar day of an instant in Asia/Shanghai."""
-    return moment.astimezone(SHANGHAI).date()
 
 
 def approved_minutes(session: Session, *, station_id: int, volunteer_id: int, period_from: date,
@@ -429,23 +424,3 @@ def render_pdf(cert: Certificate, *, name: str, verify_url: str, font_path: str 
     pdf.set_xy(75, 228)
     pdf.multi_cell(110, 6, f"扫描二维码或访问以下网址核验本证明：\n{verify_url}", align="L")
     return bytes(pdf.output())
-
-
-# --- The demo town ------------------------------------------------------------------------------------------------
-
-def add_demo(session: Session, *, now: datetime) -> list[Certificate]:
-    """Demo: an issued certificate for volunteer 201, and one for 206 still in notice with an open objection."""
-    coordinator = session.exec(select(User).where(User.role == "coordinator").order_by(User.id)).first()
-    first = (local_day(now).replace(day=1) - timedelta(days=1)).replace(day=1)  # the first day of last month
-    made = []
-    for phone, days_ago in (("13800000201", 9), ("13800000206", 2)):
-        person = session.exec(select(User).where(User.phone == phone)).one()
-        published = now - timedelta(days=days_ago)
-        made.append(publish(session, user=coordinator, now=published, notice_days=7, data={
-            "volunteer_id": person.id, "period_from": first.isoformat(),
-            "period_to": local_day(published).isoformat()}))
-    issue(session, user=coordinator, certificate_id=made[0].id, now=now - timedelta(days=1))
-    neighbour = session.exec(select(User).where(User.phone == "13800000207")).one()
-    object_to(session, user=neighbour, certificate_id=made[1].id,
-              data={"text": "上月培训那天他请假了，时长可能多算了三小时。"})
-    return made

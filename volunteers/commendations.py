@@ -6,7 +6,7 @@ of their grids — a team's grid is its leader's home grid, or, without a leader
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 
 from volunteers import accounts, audit, db, fields
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
-from volunteers.models import Commendation, Team, TeamMember, User, utcnow
-from volunteers.localtime import SHANGHAI
+from volunteers.models import Commendation, Team, TeamMember, User
+from volunteers import localtime
 
 KINDS = ("banner", "commendation", "other")
 KIND_LABELS = {"banner": N_("Silk banner (锦旗)"), "commendation": N_("Commendation (表彰)"), "other": N_("Other honour")}
@@ -92,7 +92,7 @@ def record(session: Session, *, user: User, data: dict[str, Any], now: datetime 
     target, kind, title and day) is a retry and returns the first one."""
     if not may_record(user):
         raise Forbidden(N_("Only grid officers and coordinators record honours."))
-    today = (now or utcnow()).astimezone(SHANGHAI).date()
+    today = localtime.today(now)
     volunteer_id, team_id = _id(data, "volunteer_id"), _id(data, "team_id")
     if (volunteer_id is None) == (team_id is None):
         raise Invalid("one_target", N_("Choose either a volunteer or a team to honour."))
@@ -193,18 +193,3 @@ def visible_team(session: Session, user: User, team_id: int) -> Team:
     if team is None or team.station_id != user.station_id:
         raise NotFound(N_("This team does not exist."))
     return team
-
-
-def add_demo(session: Session, *, now: datetime) -> list[Commendation]:
-    """Demo: a silk banner from the market's shopkeepers for volunteer 201, and a station commendation for a team."""
-    coordinator = session.exec(select(User).where(User.role == "coordinator").order_by(User.id)).first()
-    volunteer = session.exec(select(User).where(User.phone == "13800000201")).one()
-    team = session.exec(select(Team).where(Team.station_id == coordinator.station_id).order_by(Team.id)).first()
-    today = now.astimezone(SHANGHAI).date()
-    banner, _ = record(session, user=coordinator, now=now, data={
-        "volunteer_id": volunteer.id, "kind": "banner", "title": "热心巡逻 守护平安", "given_by": "东街菜场商户",
-        "awarded_on": (today - timedelta(days=12)).isoformat(), "note": "夜间巡逻时帮助商户发现电线老化隐患。"})
-    praise, _ = record(session, user=coordinator, now=now, data={
-        "team_id": team.id, "kind": "commendation", "title": "优秀平安志愿服务队", "given_by": "青石镇派出所",
-        "awarded_on": (today - timedelta(days=30)).isoformat()})
-    return [banner, praise]

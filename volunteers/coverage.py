@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers.localtime import SHANGHAI
+from volunteers.localtime import SHANGHAI, local_day
 from volunteers import audit, db, notifications
 from volunteers.errors import N_
 from volunteers.models import (CheckIn, Checkpoint, Grid, GridOfficer, MissedCheckpointAlert, Route, RouteStop, Task,
@@ -49,11 +49,6 @@ class ShiftCoverage:
     @property
     def visited(self) -> int:
         return sum(p.status == VISITED for p in self.points)
-
-
-def local_day(moment: datetime) -> date:
-    """The calendar day in Asia/Shanghai."""
-    return moment.astimezone(SHANGHAI).date()
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

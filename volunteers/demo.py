@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 from PIL import Image, ImageDraw
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
-from volunteers import accounts, certificates, commendations, db, duties, grids, hours, photos, tasks
+from volunteers import accounts, certificates, commendations, db, duties, grids, hours, localtime, photos
 from volunteers.errors import Conflict, N_
-from volunteers.models import (Assignment, CheckIn, Checkpoint, Duty, Grid, GridOfficer, Hazard, HazardEvent, Patrol,
-                               PatrolPosition, Route, RouteStop, Station, Team, TeamMember, User, utcnow)
+from volunteers.models import (Assignment, Certificate, CheckIn, Checkpoint, Commendation, Duty, Grid, GridOfficer,
+                               Hazard, HazardEvent, MonthCertification, Patrol, PatrolPosition, Route, RouteStop,
+                               ServiceRecord, Station, Team, TeamMember, User, utcnow)
 
 PASSWORD = "demo1234"
 # South-west corner of the town; each grid is about 1 km square.
@@ -241,14 +242,44 @@ def build(session: Session, *, now: datetime | None = None, seed: int = 7, histo
     hazard_count = add_hazards(session, station=station, grid_by_code=grid_by_code, officers=officers,
                                coordinator=coordinator, users_by_number=users_by_number, now=now, rng=rng, store=store)
     session.commit()
-    duties.add_demo_duty(session, now=now)
+    add_school_gate_duty(session, now=now)
     add_patrol_shifts(session, now=now)
     add_patrols_now(session, routes=routes, now=now)
-    hours.add_demo_history(session, now=now)
-    certificates.add_demo(session, now=now)
-    commendations.add_demo(session, now=now)
+    add_service_history(session, now=now)
+    add_certificates(session, now=now)
+    add_commendations(session, now=now)
     return {"station": station.name, "grids": len(grid_by_code), "volunteers": len(volunteers),
             "patrols": patrol_count, "hazards": hazard_count}
+
+
+def add_school_gate_duty(session: Session, *, now: datetime | None = None) -> Duty:
+    """The demo town's 护学岗 at 青石小学校门 (G1, Mon–Fri mornings and afternoons, 2 people), this week and next,
+    with some shifts taken and some left open so the week view shows gaps."""
+    now = now or utcnow()
+    grid = session.exec(select(Grid).where(Grid.code == "G1")).one()
+    officer = session.exec(select(User).where(User.phone == "13800000101")).one()
+    gate = session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id, Checkpoint.name == "青石小学校门")).one()
+    monday = duties.monday_of(localtime.today(now))
+    duty = Duty(station_id=grid.station_id, grid_id=grid.id, created_by_id=officer.id, kind="school_gate",
+                title="护学岗", place=gate.name, checkpoint_id=gate.id, weekdays=[0, 1, 2, 3, 4],
+                windows=[["07:20", "08:00"], ["16:30", "17:20"]], first_day=monday,
+                last_day=monday + timedelta(days=180), capacity=2)
+    session.add(duty)
+    session.flush()
+    made = duties.generate(session, user=officer, duty=duty, first=monday, last=monday + timedelta(days=13))
+    # 13800000201, the volunteer people log in as, is left free: their list starts empty and they can claim a post.
+    people = list(session.exec(select(User).where(User.home_grid_id == grid.id, User.role == "volunteer",
+                                                  User.status == "active", User.phone != "13800000201")
+                               .order_by(User.phone)))
+    for n, task in enumerate(made):
+        taken = (2, 1, 2, 0, 1)[n % 5]  # a steady mix of full, half-empty and empty posts
+        for k in range(taken):
+            person = people[(n + k) % len(people)]
+            past = task.ends_at <= now
+            session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="verified" if past else "accepted",
+                                   answered_at=task.created_at))
+    session.commit()
+    return duty
 
 
 # Two volunteers out on patrol right now, so the officer's dashboard has someone to show on first start. They are
@@ -269,8 +300,8 @@ def add_patrol_shifts(session: Session, *, now: datetime) -> None:
                     first_day=today - timedelta(days=7), last_day=today + timedelta(days=90), capacity=2)
         session.add(duty)
         session.flush()
-        made = tasks.generate(session, user=officer, duty=duty, first=today - timedelta(days=6),
-                                     last=today + timedelta(days=13))
+        made = duties.generate(session, user=officer, duty=duty, first=today - timedelta(days=6),
+                               last=today + timedelta(days=13))
         people = list(session.exec(select(User).where(User.home_grid_id == grid.id, User.role == "volunteer",
                                                       User.status == "active").order_by(User.phone)))
         on_patrol = {phone for phone, c in ON_PATROL_NOW if c == code}
@@ -318,3 +349,75 @@ def add_patrols_now(session: Session, *, routes: dict, now: datetime) -> None:
                                        lon=round(first.lon + (second.lon - first.lon) * f, 7), accuracy_m=15,
                                        recorded_at=started + timedelta(minutes=5 * n), received_at=now))
     session.commit()
+
+
+def add_service_history(session: Session, *, now: datetime) -> int:
+    """Records for the town's ended patrols and verified shifts, the older ones (over a week) mostly approved by
+    their grid's officer, a few rejected, the last week pending (so the approval queue is never empty, even on the 1st);
+    training hours in the latest month that ended before that week, approved, and that month certified."""
+    made = 0
+    for patrol in session.exec(select(Patrol).where(Patrol.ended_at.is_not(None)).order_by(Patrol.started_at)).all():
+        made += hours.from_patrol(session, patrol) is not None
+    for assignment in session.exec(select(Assignment).where(Assignment.state == "verified").order_by(Assignment.id)).all():
+        made += hours.from_assignment(session, assignment) is not None
+    session.flush()
+    officer_of = {grid: officer for grid, officer in session.exec(select(GridOfficer.grid_id, GridOfficer.user_id)).all()}
+    week_ago = now - timedelta(days=7)
+    for n, record in enumerate(session.exec(select(ServiceRecord).where(
+            ServiceRecord.starts_at < week_ago, ServiceRecord.status == "pending")
+                                            .order_by(ServiceRecord.id)).all()):
+        rejected = n % 17 == 5
+        record.status = "rejected" if rejected else "approved"
+        record.rejection_reason = "巡逻记录与签到不符" if rejected else ""
+        record.decided_by_id, record.decided_at = officer_of.get(record.grid_id), record.starts_at + timedelta(days=2)
+        session.add(record)
+    station = session.exec(select(User.station_id).where(User.role == "coordinator")).first()
+    coordinator = session.exec(select(User).where(User.role == "coordinator")).first()
+    done_month_day = week_ago.astimezone(SHANGHAI).date().replace(day=1) - timedelta(days=1)  # nothing pending there
+    training = datetime.combine(done_month_day.replace(day=15), time(9), SHANGHAI).astimezone(timezone.utc)
+    people = session.exec(select(User).where(User.role == "volunteer", User.status == "active").order_by(User.id)).all()
+    for person in people:
+        session.add(ServiceRecord(station_id=station, volunteer_id=person.id, grid_id=person.home_grid_id,
+                                  source="manual", starts_at=training, ends_at=training + timedelta(hours=3),
+                                  month=localtime.month_of(training), minutes=180, status="approved",
+                                  reason="消防安全培训",
+                                  created_by_id=coordinator.id, decided_by_id=officer_of.get(person.home_grid_id),
+                                  decided_at=training + timedelta(days=1)))
+        made += 1
+    session.add(MonthCertification(station_id=station, month=localtime.month_of(training),
+                                   certified_by_id=coordinator.id, certified_at=training + timedelta(days=20)))
+    session.commit()
+    return made
+
+
+def add_certificates(session: Session, *, now: datetime) -> list[Certificate]:
+    """An issued certificate for volunteer 201, and one for 206 still in notice with an open objection."""
+    coordinator = session.exec(select(User).where(User.role == "coordinator").order_by(User.id)).first()
+    first = (localtime.local_day(now).replace(day=1) - timedelta(days=1)).replace(day=1)  # the first day of last month
+    made = []
+    for phone, days_ago in (("13800000201", 9), ("13800000206", 2)):
+        person = session.exec(select(User).where(User.phone == phone)).one()
+        published = now - timedelta(days=days_ago)
+        made.append(certificates.publish(session, user=coordinator, now=published, notice_days=7, data={
+            "volunteer_id": person.id, "period_from": first.isoformat(),
+            "period_to": localtime.local_day(published).isoformat()}))
+    certificates.issue(session, user=coordinator, certificate_id=made[0].id, now=now - timedelta(days=1))
+    neighbour = session.exec(select(User).where(User.phone == "13800000207")).one()
+    certificates.object_to(session, user=neighbour, certificate_id=made[1].id,
+                           data={"text": "上月培训那天他请假了，时长可能多算了三小时。"})
+    return made
+
+
+def add_commendations(session: Session, *, now: datetime) -> list[Commendation]:
+    """A silk banner from the market's shopkeepers for volunteer 201, and a station commendation for a team."""
+    coordinator = session.exec(select(User).where(User.role == "coordinator").order_by(User.id)).first()
+    volunteer = session.exec(select(User).where(User.phone == "13800000201")).one()
+    team = session.exec(select(Team).where(Team.station_id == coordinator.station_id).order_by(Team.id)).first()
+    today = localtime.today(now)
+    banner, _ = commendations.record(session, user=coordinator, now=now, data={
+        "volunteer_id": volunteer.id, "kind": "banner", "title": "热心巡逻 守护平安", "given_by": "东街菜场商户",
+        "awarded_on": (today - timedelta(days=12)).isoformat(), "note": "夜间巡逻时帮助商户发现电线老化隐患。"})
+    praise, _ = commendations.record(session, user=coordinator, now=now, data={
+        "team_id": team.id, "kind": "commendation", "title": "优秀平安志愿服务队", "given_by": "青石镇派出所",
+        "awarded_on": (today - timedelta(days=30)).isoformat()})
+    return [banner, praise]

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from volunteers import audit, clientids, db, fields, notifications, tasks
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
-from volunteers.models import Assignment, Checkpoint, Duty, Grid, Notification, Task, Team, User, utcnow
+from volunteers.models import Assignment, Checkpoint, Duty, Notification, Task, Team, User, utcnow
 from volunteers.sms import Sms
 from volunteers.localtime import SHANGHAI, today  # noqa: F401 (duties.today is used by callers)
 from volunteers.tasks import TAKING_PLACES
@@ -39,7 +39,8 @@ def _day(value: Any, field_name: str) -> date:
 
 
 def _hhmm(value: str) -> str:
-    value = value.strip()
+    """A time of day written like 07:20: the one check for a pattern's windows, typed into the form or saved."""
+    value = str(value).strip()
     if not _HHMM.match(value):
         raise Invalid("bad_time", N_("“%(value)s” is not a time of day like 07:20."), value=value[:20])
     return value
@@ -93,6 +94,26 @@ def parse_pattern(session: Session, *, user: User, data: dict[str, Any]) -> Duty
                 windows=windows, skip_dates=skips, first_day=first, last_day=last, capacity=capacity)
 
 
+def expand(duty: Duty, first: date | None = None, last: date | None = None) -> list[tuple[datetime, datetime]]:
+    """Every shift the weekly pattern makes between two days (inclusive), skipping listed dates, in UTC."""
+    first = max(first or duty.first_day, duty.first_day)
+    last = min(last or duty.last_day, duty.last_day)
+    skipped = {date.fromisoformat(d) for d in duty.skip_dates}
+    windows = [(time.fromisoformat(_hhmm(a)), time.fromisoformat(_hhmm(b))) for a, b in duty.windows]
+    shifts = []
+    day = first
+    while day <= last:
+        if day.weekday() in duty.weekdays and day not in skipped:
+            for start, end in windows:
+                begin = datetime.combine(day, start, SHANGHAI)
+                finish = datetime.combine(day, end, SHANGHAI)
+                if finish <= begin:  # a night shift ends the next morning
+                    finish += timedelta(days=1)
+                shifts.append((begin.astimezone(timezone.utc), finish.astimezone(timezone.utc)))
+        day += timedelta(days=1)
+    return shifts
+
+
 def create_pattern(session: Session, *, user: User, data: dict[str, Any], now: datetime | None = None,
                    ip: str | None = None) -> tuple[Duty, list[Task]]:
     """Save a weekly pattern and make its shifts for the next two weeks. A retry under the same client_id
@@ -110,7 +131,28 @@ def create_pattern(session: Session, *, user: User, data: dict[str, Any], now: d
 def generate_ahead(session: Session, *, user: User, duty: Duty, now: datetime | None = None) -> list[Task]:
     """Make the duty's shifts from today to two weeks ahead (shifts already made are kept as they are)."""
     start = today(now)
-    return tasks.generate(session, user=user, duty=duty, first=start, last=start + timedelta(days=GENERATE_DAYS - 1))
+    return generate(session, user=user, duty=duty, first=start, last=start + timedelta(days=GENERATE_DAYS - 1))
+
+
+def generate(session: Session, *, user: User, duty: Duty, first: date, last: date) -> list[Task]:
+    """Create the tasks (open shifts) a duty's pattern makes between two days; existing ones are kept."""
+    if not tasks.may_manage(session, user, duty.grid_id):
+        raise Forbidden(N_("You can only give tasks in your own grids."))
+    made = []
+    for begin, end in expand(duty, first, last):
+        # The shift's id is its duty and start, so a shift made meanwhile (another officer, the jobs) is kept.
+        cid = f"duty-{duty.id}-{begin.isoformat()}"
+        if clientids.saved(session, Task, cid, None, "duty") is not None:
+            continue
+        task = Task(client_id=cid, fingerprint="duty", station_id=duty.station_id, grid_id=duty.grid_id,
+                    team_id=duty.team_id, created_by_id=user.id, duty_id=duty.id, kind=duty.kind, title=duty.title,
+                    place=duty.place, checkpoint_id=duty.checkpoint_id, starts_at=begin, ends_at=end,
+                    capacity=duty.capacity)
+        if clientids.insert(session, task, model=Task, cid=cid, creator_id=None, fp="duty") is None:
+            made.append(task)
+    audit.record(session, actor_id=user.id, action="duty.generate", obj=duty, count=len(made))
+    session.commit()
+    return made
 
 
 PATTERN_FIELDS = ("grid_id", "team_id", "kind", "title", "place", "checkpoint_id", "weekdays", "windows", "skip_dates",
@@ -152,7 +194,7 @@ def update_pattern(session: Session, *, user: User, duty_id: int, data: dict[str
     new = parse_pattern(session, user=user, data=data)
     for name in PATTERN_FIELDS:
         setattr(duty, name, getattr(new, name))
-    wanted = set(tasks.expand(duty))
+    wanted = set(expand(duty))
     kept = cancelled = 0
     for task in _future_shifts(session, duty, now):
         if (task.starts_at, task.ends_at) not in wanted:
@@ -331,35 +373,3 @@ def remind_upcoming(session: Session, now: datetime | None = None, within: timed
         sms.send(person.phone, render(REMINDER, params))
         sent += 1
     return sent
-
-
-# --- Demo ----------------------------------------------------------------------------------------------------
-
-def add_demo_duty(session: Session, *, now: datetime | None = None) -> Duty:
-    """The demo town's 护学岗 at 青石小学校门 (G1, Mon–Fri mornings and afternoons, 2 people), this week and next,
-    with some shifts taken and some left open so the week view shows gaps."""
-    now = now or utcnow()
-    grid = session.exec(select(Grid).where(Grid.code == "G1")).one()
-    officer = session.exec(select(User).where(User.phone == "13800000101")).one()
-    gate = session.exec(select(Checkpoint).where(Checkpoint.grid_id == grid.id, Checkpoint.name == "青石小学校门")).one()
-    monday = monday_of(today(now))
-    duty = Duty(station_id=grid.station_id, grid_id=grid.id, created_by_id=officer.id, kind="school_gate",
-                title="护学岗", place=gate.name, checkpoint_id=gate.id, weekdays=[0, 1, 2, 3, 4],
-                windows=[["07:20", "08:00"], ["16:30", "17:20"]], first_day=monday,
-                last_day=monday + timedelta(days=180), capacity=2)
-    session.add(duty)
-    session.flush()
-    made = tasks.generate(session, user=officer, duty=duty, first=monday, last=monday + timedelta(days=13))
-    # 13800000201, the volunteer people log in as, is left free: their list starts empty and they can claim a post.
-    people = list(session.exec(select(User).where(User.home_grid_id == grid.id, User.role == "volunteer",
-                                                  User.status == "active", User.phone != "13800000201")
-                               .order_by(User.phone)))
-    for n, task in enumerate(made):
-        taken = (2, 1, 2, 0, 1)[n % 5]  # a steady mix of full, half-empty and empty posts
-        for k in range(taken):
-            person = people[(n + k) % len(people)]
-            past = task.ends_at <= now
-            session.add(Assignment(task_id=task.id, volunteer_id=person.id, state="verified" if past else "accepted",
-                                   answered_at=task.created_at))
-    session.commit()
-    return duty

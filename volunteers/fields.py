@@ -4,6 +4,7 @@ How request fields are named to people. Domain errors carry the raw field name (
 shows it through FIELD_LABELS, so a Chinese sentence says “纬度”, not “lat”. API clients still get the code."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from volunteers.errors import Invalid, N_
@@ -58,3 +59,30 @@ def integer(data: dict[str, Any], field: str, required: bool = False) -> int | N
         return int(raw)
     except (TypeError, ValueError, OverflowError):
         raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
+
+
+def number(data: dict[str, Any], field: str, *, low: float, high: float, required: bool = True) -> float | None:
+    """A finite number within [low, high] from a form or JSON value; clear 400/422 errors otherwise."""
+    raw = data.get(field)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            raise Invalid("missing_field", N_("The field “%(field)s” is required."), status=400, field=field)
+        return None
+    if isinstance(raw, bool):
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer too large for a float
+        raise Invalid("bad_number", N_("The field “%(field)s” must be a number."), status=400, field=field) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise Invalid("out_of_range", N_("The field “%(field)s” must be between %(low)s and %(high)s."),
+                      field=field, low=low, high=high)
+    return value
+
+
+def point(data: dict[str, Any], *, required: bool = True) -> tuple[float, float] | None:
+    """A (lat, lon) pair from the request, or None when both are absent and not required."""
+    given = any(data.get(f) not in (None, "") for f in ("lat", "lon"))
+    lat = number(data, "lat", low=-90, high=90, required=required or given)
+    lon = number(data, "lon", low=-180, high=180, required=required or given)
+    return None if lat is None else (lat, lon)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
-from volunteers import accounts, audit, clientids, db, fields, geo, grids, notifications, photos, voice
+from volunteers import accounts, audit, clientids, db, fields, grids, notifications, photos, voice
 from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (Grid, GridOfficer, Hazard, HazardEvent, HazardMessage, Notification, Photo, Team,
                                TeamMember, User, VoiceNote, utcnow)
@@ -158,8 +158,8 @@ class ReportInput:
         client_id = clientids.parse(data.get("client_id"))
         kind = _choice(data, "kind", KINDS, default="hazard")
         category = _choice(data, "category", CATEGORIES)
-        point = geo.point(data, required=False)
-        accuracy = geo.number(data, "accuracy_m", low=0, high=100_000, required=False) if point else None
+        point = fields.point(data, required=False)
+        accuracy = fields.number(data, "accuracy_m", low=0, high=100_000, required=False) if point else None
         address = fields.text(data, "address", MAX_ADDRESS)
         if point is None and not address:
             raise Invalid("location_required", N_("Please give the place: use your location, tap the map, or type an address or landmark."))

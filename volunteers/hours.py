@@ -16,7 +16,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from sqlmodel import Session, select
 
-from volunteers.localtime import SHANGHAI
+from volunteers.localtime import SHANGHAI, month_of
 from volunteers import accounts, audit, clientids, db
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, GridOfficer, Hazard, MonthCertification, Patrol,
@@ -45,11 +45,6 @@ class TallyRow:
 def local_midnight(day: date) -> datetime:
     """The start of a local (Asia/Shanghai) day, in UTC."""
     return datetime.combine(day, time(), SHANGHAI).astimezone(timezone.utc)
-
-
-def month_of(moment: datetime) -> str:
-    """YYYY-MM of a moment in Asia/Shanghai."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m")
 
 
 def tally(session: Session, station_id: int, start: date, end: date, by: str = "volunteer", *,
@@ -966,43 +961,3 @@ def corrections_of(session: Session, record_id: int) -> list[ServiceRecord]:
 def volunteers_query(station_id: int):
     """The station's volunteers by name, for choosing one."""
     return select(User).where(User.station_id == station_id, User.role == "volunteer").order_by(User.name)
-
-
-# --- The demo town ---------------------------------------------------------------------------------------------------
-
-def add_demo_history(session: Session, *, now: datetime) -> int:
-    """Demo: records for the town's ended patrols and verified shifts, the older ones (over a week) mostly approved by
-    their grid's officer, a few rejected, the last week pending (so the approval queue is never empty, even on the 1st);
-    training hours in the latest month that ended before that week, approved, and that month certified."""
-    made = 0
-    for patrol in session.exec(select(Patrol).where(Patrol.ended_at.is_not(None)).order_by(Patrol.started_at)).all():
-        made += from_patrol(session, patrol) is not None
-    for assignment in session.exec(select(Assignment).where(Assignment.state == "verified").order_by(Assignment.id)).all():
-        made += from_assignment(session, assignment) is not None
-    session.flush()
-    officer_of = {grid: officer for grid, officer in session.exec(select(GridOfficer.grid_id, GridOfficer.user_id)).all()}
-    week_ago = now - timedelta(days=7)
-    for n, record in enumerate(session.exec(select(ServiceRecord).where(
-            ServiceRecord.starts_at < week_ago, ServiceRecord.status == "pending")
-                                            .order_by(ServiceRecord.id)).all()):
-        rejected = n % 17 == 5
-        record.status = "rejected" if rejected else "approved"
-        record.rejection_reason = "巡逻记录与签到不符" if rejected else ""
-        record.decided_by_id, record.decided_at = officer_of.get(record.grid_id), record.starts_at + timedelta(days=2)
-        session.add(record)
-    station = session.exec(select(User.station_id).where(User.role == "coordinator")).first()
-    coordinator = session.exec(select(User).where(User.role == "coordinator")).first()
-    done_month_day = week_ago.astimezone(SHANGHAI).date().replace(day=1) - timedelta(days=1)  # nothing pending there
-    training = datetime.combine(done_month_day.replace(day=15), time(9), SHANGHAI).astimezone(timezone.utc)
-    people = session.exec(select(User).where(User.role == "volunteer", User.status == "active").order_by(User.id)).all()
-    for person in people:
-        session.add(ServiceRecord(station_id=station, volunteer_id=person.id, grid_id=person.home_grid_id,
-                                  source="manual", starts_at=training, ends_at=training + timedelta(hours=3),
-                                  month=month_of(training), minutes=180, status="approved", reason="消防安全培训",
-                                  created_by_id=coordinator.id, decided_by_id=officer_of.get(person.home_grid_id),
-                                  decided_at=training + timedelta(days=1)))
-        made += 1
-    session.add(MonthCertification(station_id=station, month=month_of(training), certified_by_id=coordinator.id,
-                                   certified_at=training + timedelta(days=20)))
-    session.commit()
-    return made

@@ -91,8 +91,8 @@ class CheckInInput:
             # Not silently dropped: a number or list here would otherwise become a GPS check-in.
             raise Invalid("bad_text", N_("The field “%(field)s” must be text."), status=400, field="qr")
         qr = (raw_qr.strip() or None) if raw_qr else None
-        point = geo.point(data, required=qr is None)
-        accuracy = geo.number(data, "accuracy_m", low=0, high=100_000, required=point is not None and qr is None)
+        point = fields.point(data, required=qr is None)
+        accuracy = fields.number(data, "accuracy_m", low=0, high=100_000, required=point is not None and qr is None)
         return cls(
             client_id=client_id,
             point=point,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import shapely.ops
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, boundaries, db, geo, grids
+from volunteers import accounts, audit, boundaries, db, fields, geo, grids
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import Checkpoint, Grid, GridOfficer, Route, RouteStop, User, utcnow
 
@@ -294,7 +294,7 @@ def _checkpoint_fields(grid: Grid, data: dict[str, Any]) -> tuple[str, float, fl
     name = str(data.get("name") or "").strip()
     if not name or len(name) > 100:
         raise Invalid("bad_name", N_("Give the checkpoint a name of 1 to 100 characters."))
-    lat, lon = geo.point(data)
+    lat, lon = fields.point(data)
     raw = data.get("radius_m")
     try:
         radius = int(str(raw).strip()) if raw not in (None, "") else 50

@@ -1,4 +1,5 @@
-"""Tasks and duties: what a grid officer asks of volunteers, and who said yes, did it, and was seen doing it.
+"""Tasks: what a grid officer asks of volunteers, and who said yes, did it, and was seen doing it (a duty's weekly
+pattern and the shifts it makes are in duties.py).
 
 Assignment states (DESIGN.md): offered → accepted | declined → done → verified | no_show.
 Times are entered and shown in Asia/Shanghai (no daylight saving) and stored in UTC.
@@ -6,7 +7,7 @@ Times are entered and shown in Asia/Shanghai (no daylight saving) and stored in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 from volunteers.localtime import SHANGHAI
 from volunteers import accounts, audit, clientids, db, fields, geo, hours, notifications, photos, voice
 from volunteers.errors import NP_, Conflict, Forbidden, Invalid, N_, NotFound
-from volunteers.models import (Assignment, Checkpoint, Duty, Grid, GridOfficer, Photo, Task, Team, TeamMember, User,
+from volunteers.models import (Assignment, Checkpoint, Grid, GridOfficer, Photo, Task, Team, TeamMember, User,
                                VoiceNote, utcnow)
 from volunteers.patrols import parse_time
 
@@ -36,35 +37,6 @@ ACTIONS = {
 TAKING_PLACES = ("accepted", "done", "verified")  # these fill a shift and block the person's time
 REACH_FIELDS = ("people", "leaflets", "app_installs")
 MAX_CAPACITY = 200
-
-
-# --- Weekly patterns -------------------------------------------------------------------------------
-
-def _clock(value: str) -> time:
-    try:
-        return time.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise Invalid("bad_time", N_("“%(value)s” is not a time of day like 07:20."), value=str(value)[:20]) from None
-
-
-def expand(duty: Duty, first: date | None = None, last: date | None = None) -> list[tuple[datetime, datetime]]:
-    """Every shift the weekly pattern makes between two days (inclusive), skipping listed dates, in UTC."""
-    first = max(first or duty.first_day, duty.first_day)
-    last = min(last or duty.last_day, duty.last_day)
-    skipped = {date.fromisoformat(d) for d in duty.skip_dates}
-    windows = [(_clock(a), _clock(b)) for a, b in duty.windows]
-    shifts = []
-    day = first
-    while day <= last:
-        if day.weekday() in duty.weekdays and day not in skipped:
-            for start, end in windows:
-                begin = datetime.combine(day, start, SHANGHAI)
-                finish = datetime.combine(day, end, SHANGHAI)
-                if finish <= begin:  # a night shift ends the next morning
-                    finish += timedelta(days=1)
-                shifts.append((begin.astimezone(timezone.utc), finish.astimezone(timezone.utc)))
-        day += timedelta(days=1)
-    return shifts
 
 
 # --- Who may do what ----------------------------------------------------------------------------------
@@ -258,16 +230,16 @@ def act(session: Session, *, user: User, assignment_id: int, action: str, data: 
             raise ValueError("a photo or voice note needs a store")
         # commits: first. A voice note counts as one upload against the photos' hourly allowance.
         photos.admit(session, user_id=user.id, uploads=[b for b in (photo, voice_note) if b], allowance=allowance)
-        point = geo.point(data, required=False)
+        point = fields.point(data, required=False)
         assignment.no_location = point is None and _said_yes(data.get("no_location"))
         if point:
             assignment.lat, assignment.lon = point
-            assignment.accuracy_m = geo.number(data, "accuracy_m", low=0, high=100_000, required=False)
+            assignment.accuracy_m = fields.number(data, "accuracy_m", low=0, high=100_000, required=False)
             if task.checkpoint_id:
                 cp = session.get(Checkpoint, task.checkpoint_id)
                 assignment.distance_m = round(geo.distance_m(point, (cp.lat, cp.lon)), 1)
         if task.kind == "publicity":
-            assignment.reach = {f: geo.number(data, f, low=0, high=1_000_000, required=False) or 0 for f in REACH_FIELDS}
+            assignment.reach = {f: fields.number(data, f, low=0, high=1_000_000, required=False) or 0 for f in REACH_FIELDS}
         assignment.done_at = now
         processed = photos.process(photo) if photo else None
         spoken = voice.check(voice_note) if voice_note else None
@@ -534,23 +506,3 @@ def assignments_of(session: Session, task_ids: list[int]) -> dict[int, list[tupl
             result[a.task_id].append((a, u))
     return result
 
-
-def generate(session: Session, *, user: User, duty: Duty, first: date, last: date) -> list[Task]:
-    """Create the tasks (open shifts) a duty's pattern makes between two days; existing ones are kept."""
-    if not may_manage(session, user, duty.grid_id):
-        raise Forbidden(N_("You can only give tasks in your own grids."))
-    made = []
-    for begin, end in expand(duty, first, last):
-        # The shift's id is its duty and start, so a shift made meanwhile (another officer, the jobs) is kept.
-        cid = f"duty-{duty.id}-{begin.isoformat()}"
-        if clientids.saved(session, Task, cid, None, "duty") is not None:
-            continue
-        task = Task(client_id=cid, fingerprint="duty", station_id=duty.station_id, grid_id=duty.grid_id,
-                    team_id=duty.team_id, created_by_id=user.id, duty_id=duty.id, kind=duty.kind, title=duty.title,
-                    place=duty.place, checkpoint_id=duty.checkpoint_id, starts_at=begin, ends_at=end,
-                    capacity=duty.capacity)
-        if clientids.insert(session, task, model=Task, cid=cid, creator_id=None, fp="duty") is None:
-            made.append(task)
-    audit.record(session, actor_id=user.id, action="duty.generate", obj=duty, count=len(made))
-    session.commit()
-    return made

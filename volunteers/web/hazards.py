@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import accounts, fields, geo, grids, hazards, notifications, threads
+from volunteers import accounts, fields, grids, hazards, notifications, threads
 from volunteers.errors import DomainError, Invalid, N_
 from volunteers.models import Grid, Team, User
 from volunteers.photos import MAX_PER_REPORT
@@ -103,7 +103,7 @@ def nearby():
     when the place or the category changes. A plain page too."""
     args = request.args.to_dict()
     try:
-        point = geo.point(args, required=False)
+        point = fields.point(args, required=False)
     except DomainError:
         point = None
     items = threads.nearby(get_session(), current_user, point=point, category=args.get("category")) if point else []

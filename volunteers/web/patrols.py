@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import geo, patrols
+from volunteers import fields, geo, patrols
 from volunteers.errors import DomainError, Invalid
 from volunteers.web.auth import client_ip
 from volunteers.web.device import device_time
@@ -21,7 +21,7 @@ def here() -> tuple[float, float] | None:
     """Where the phone says it stands (?lat=&lon=, or a GPS check-in's own fields), to show distances;
     ignored when malformed."""
     try:
-        return geo.point(request.values, required=False)
+        return fields.point(request.values, required=False)
     except Invalid:
         return None
 
