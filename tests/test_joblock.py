@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlmodel import func, select
+from sqlmodel import select
 
 from tests.test_duties import no_demo_shift_soon, soon_shift, take
 from volunteers import duties, joblock

@@ -237,7 +237,7 @@ def grid_ids(session: Session, user: User) -> list[int]:
     """The grids a user works in: an officer's own grids, the whole station for coordinators, else the home grid."""
     if user.role == "officer":
         return list(session.exec(select(GridOfficer.grid_id).where(GridOfficer.user_id == user.id).order_by(GridOfficer.grid_id)))
-    if user.role in ("coordinator", "admin"):
+    if user.is_manager:
         return list(session.exec(select(Grid.id).where(Grid.station_id == user.station_id).order_by(Grid.id)))
     return [user.home_grid_id] if user.home_grid_id else []
 

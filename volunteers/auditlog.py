@@ -8,8 +8,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
-from volunteers import db
-from volunteers.errors import Forbidden, N_
+from volunteers import db, roles
+from volunteers.errors import N_
 from volunteers.models import AuditEvent, User
 
 PAGE_SIZE = 50
@@ -54,9 +54,7 @@ class Filters:
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-def _check(user: User) -> None:
-    if user.role not in ("coordinator", "admin"):
-        raise Forbidden(N_("Only the coordinator reads the audit log."))
+MANAGERS_ONLY = N_("Only the coordinator reads the audit log.")
 
 
 def _station_actors(user: User):
@@ -66,7 +64,7 @@ def _station_actors(user: User):
 def events(session: Session, user: User, filters: Filters) -> tuple[list[tuple[AuditEvent, User]], int | None]:
     """One page (50, newest first) of the station's events — those done by its people — and the id the next page
     starts below, or None on the last page."""
-    _check(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     query = (select(AuditEvent, User).join(User, User.id == AuditEvent.actor_id)
              .where(User.station_id == user.station_id))
     if filters.actor is not None:
@@ -91,7 +89,7 @@ def events(session: Session, user: User, filters: Filters) -> tuple[list[tuple[A
 
 def choices(session: Session, user: User) -> dict[str, list]:
     """The actors, actions and object types that occur in the station's log, for the filter menus."""
-    _check(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     actors = session.exec(select(User).where(User.id.in_(select(AuditEvent.actor_id).distinct()),
                                              User.station_id == user.station_id).order_by(User.name)).all()
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.actor_id.in_(_station_actors(user)))
@@ -177,7 +175,7 @@ def _batches(rows: list[tuple[AuditEvent, User]]) -> list[Line]:
 def lines(session: Session, user: User, filters: Filters) -> tuple[list[Line], int | None]:
     """One page (50 lines, newest first) of the station's log, each batch of the same action by one person within
     seconds (45 approvals in one go) as one line; and the id the next page starts below, or None on the last page."""
-    _check(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     rows: list[tuple[AuditEvent, User]] = []
     start = filters
     while True:

@@ -71,10 +71,6 @@ def approved_minutes(session: Session, *, station_id: int, volunteer_id: int, pe
 
 # --- Who may see what -----------------------------------------------------------------------------------
 
-def is_coordinator(user: User) -> bool:
-    return user.role in ("coordinator", "admin")
-
-
 def _certificate(session: Session, certificate_id: int | None) -> Certificate:
     cert = db.get(session, Certificate, certificate_id)
     if cert is None:
@@ -85,7 +81,7 @@ def _certificate(session: Session, certificate_id: int | None) -> Certificate:
 def visible(session: Session, user: User, certificate_id: int | None) -> Certificate:
     """The station's coordinators see every certificate; a volunteer sees their own; anyone else gets 404."""
     cert = _certificate(session, certificate_id)
-    if cert.station_id == user.station_id and (is_coordinator(user) or cert.volunteer_id == user.id):
+    if cert.station_id == user.station_id and (user.is_manager or cert.volunteer_id == user.id):
         return cert
     raise NotFound(N_("This certificate does not exist."))
 
@@ -93,7 +89,7 @@ def visible(session: Session, user: User, certificate_id: int | None) -> Certifi
 def managed(session: Session, user: User, certificate_id: int | None) -> Certificate:
     """A certificate the user may change: only the station's coordinators (a volunteer gets 403, others 404)."""
     cert = visible(session, user, certificate_id)
-    if not is_coordinator(user):
+    if not user.is_manager:
         raise Forbidden(N_("Only the station's coordinator can do this with a certificate."))
     return cert
 
@@ -101,7 +97,7 @@ def managed(session: Session, user: User, certificate_id: int | None) -> Certifi
 def in_notice(session: Session, user: User, certificate_id: int | None) -> Certificate:
     """A certificate of the user's station that is in public notice (any member may object to it); else 404."""
     cert = _certificate(session, certificate_id)
-    if cert.station_id != user.station_id or (cert.status != "notice" and not is_coordinator(user)):
+    if cert.station_id != user.station_id or (cert.status != "notice" and not user.is_manager):
         raise NotFound(N_("This certificate does not exist."))
     return cert
 
@@ -130,7 +126,7 @@ def _rows(session: Session, *conditions, order) -> list[Row]:
 
 def for_station(session: Session, user: User) -> list[Row]:
     """Every certificate of the coordinator's station, newest first."""
-    if not is_coordinator(user):
+    if not user.is_manager:
         raise Forbidden(N_("Only the station's coordinator can do this with a certificate."))
     return _rows(session, Certificate.station_id == user.station_id,
                  order=(Certificate.published_at.desc(), Certificate.id.desc()))
@@ -195,7 +191,7 @@ def publish(session: Session, *, user: User, data: dict[str, Any], notice_days: 
             ip: str | None = None) -> Certificate:
     """Publish a certificate for one volunteer and a period: its approved minutes are fixed now, and it stays in public
     notice for `notice_days` days before it can be issued. One live certificate per volunteer and period."""
-    if not is_coordinator(user):
+    if not user.is_manager:
         raise Forbidden(N_("Only the station's coordinator can do this with a certificate."))
     now = now or utcnow()
     try:
@@ -255,7 +251,7 @@ def object_to(session: Session, *, user: User, certificate_id: int | None, data:
     if cert.status != "notice":
         raise Conflict("not_in_notice", N_("Objections can only be raised while the certificate is in public notice."))
     text = fields.text(data, "text", 1000, required=True)
-    raised_by = fields.text(data, "raised_by", 100) if is_coordinator(user) else ""
+    raised_by = fields.text(data, "raised_by", 100) if user.is_manager else ""
     objection = CertificateObjection(certificate_id=cert.id, text=text, raised_by=raised_by or user.name,
                                      recorded_by_id=user.id)
     session.add(objection)

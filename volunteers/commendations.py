@@ -12,17 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, db, fields
+from volunteers import accounts, audit, db, fields, roles
 from volunteers.errors import Forbidden, Invalid, N_, NotFound
 from volunteers.models import Commendation, Team, TeamMember, User
 from volunteers import localtime
 
 KINDS = ("banner", "commendation", "other")
 KIND_LABELS = {"banner": N_("Silk banner (锦旗)"), "commendation": N_("Commendation (表彰)"), "other": N_("Other honour")}
-
-
-def is_coordinator(user: User) -> bool:
-    return user.role in ("coordinator", "admin")
 
 
 def team_grid_id(session: Session, team: Team) -> int | None:
@@ -42,7 +38,7 @@ def may_commend_volunteer(session: Session, user: User, volunteer: User) -> bool
     """The station's coordinator, or an officer of the volunteer's home grid."""
     if volunteer.station_id != user.station_id:
         return False
-    if is_coordinator(user):
+    if user.is_manager:
         return True
     return user.role == "officer" and volunteer.home_grid_id in accounts.grid_ids(session, user)
 
@@ -51,14 +47,9 @@ def may_commend_team(session: Session, user: User, team: Team) -> bool:
     """The station's coordinator, or an officer of the team's grid."""
     if team.station_id != user.station_id:
         return False
-    if is_coordinator(user):
+    if user.is_manager:
         return True
     return user.role == "officer" and team_grid_id(session, team) in accounts.grid_ids(session, user)
-
-
-def may_record(user: User) -> bool:
-    """Only staff record honours (volunteers only receive them)."""
-    return user.role in ("officer", "coordinator", "admin")
 
 
 # --- Recording ----------------------------------------------------------------------------------------------
@@ -90,8 +81,7 @@ def record(session: Session, *, user: User, data: dict[str, Any], now: datetime 
            ip: str | None = None) -> tuple[Commendation, bool]:
     """Record an honour for exactly one volunteer or team the user may commend; the same honour sent again (same
     target, kind, title and day) is a retry and returns the first one."""
-    if not may_record(user):
-        raise Forbidden(N_("Only grid officers and coordinators record honours."))
+    roles.require_staff(user, N_("Only grid officers and coordinators record honours."))  # volunteers receive them
     today = localtime.today(now)
     volunteer_id, team_id = _id(data, "volunteer_id"), _id(data, "team_id")
     if (volunteer_id is None) == (team_id is None):
@@ -167,12 +157,12 @@ def for_station(session: Session, station_id: int) -> list[Honour]:
 
 def recipient_choices(session: Session, user: User) -> tuple[list[User], list[Team]]:
     """The volunteers and teams this user may honour, by name."""
-    if not may_record(user):
+    if not user.is_staff:
         return [], []
     people = session.exec(select(User).where(User.station_id == user.station_id, User.role == "volunteer")
                           .order_by(User.name, User.id)).all()
     teams = session.exec(select(Team).where(Team.station_id == user.station_id).order_by(Team.name, Team.id)).all()
-    if is_coordinator(user):
+    if user.is_manager:
         return list(people), list(teams)
     mine = set(accounts.grid_ids(session, user))
     return ([p for p in people if p.home_grid_id in mine],

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
-from volunteers import accounts, breadcrumb, coverage, grids, hazards, tasks
-from volunteers.errors import Forbidden, N_
+from volunteers import accounts, breadcrumb, coverage, grids, hazards, roles, tasks
+from volunteers.errors import N_
 from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, Hazard, Patrol, ServiceRecord, Task,
                                Team, TeamMember, User, utcnow)
 
@@ -97,10 +97,8 @@ class Dashboard:
         return sum(places for _task, places in self.unfilled)
 
 
-def staff_only(user: User) -> None:
-    """Dashboards and statistics are for officers and coordinators; volunteers get 403."""
-    if user.role not in ("officer", "coordinator", "admin"):
-        raise Forbidden(N_("Only grid officers and coordinators see the dashboard."))
+# Dashboards and statistics are for staff; volunteers get 403 with this.
+STAFF_ONLY = N_("Only grid officers and coordinators see the dashboard.")
 
 
 def month_start(now: datetime) -> datetime:
@@ -157,7 +155,7 @@ def hazards_found_closed(session: Session, user: User, ids: list[int], since: da
 
 def dashboard(session: Session, user: User, now: datetime | None = None) -> Dashboard:
     """Everything the officer's dashboard shows for the user's grids (the coordinator: the whole station)."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     now = now or utcnow()
     ids = accounts.grid_ids(session, user)
     grid_rows = list(session.exec(select(Grid).where(Grid.id.in_(ids or [-1])).order_by(Grid.code)))
@@ -191,7 +189,7 @@ def dashboard(session: Session, user: User, now: datetime | None = None) -> Dash
 
 def turnouts_per_week(session: Session, user: User, now: datetime | None = None, weeks: int = 8) -> list[tuple[date, int]]:
     """Turn-outs in each of the last `weeks` weeks (Monday of the week, count), oldest first."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     now = now or utcnow()
     ids = accounts.grid_ids(session, user)
     this_week = week_start(now)
@@ -217,7 +215,7 @@ def turnout_times(session: Session, ids: list[int], since: datetime, until: date
 
 def hazards_per_month(session: Session, user: User, now: datetime | None = None, months: int = 6) -> list[tuple[str, int, int]]:
     """Hazards found and closed in each of the last `months` months ("YYYY-MM", found, closed), oldest first."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     now = now or utcnow()
     ids = accounts.grid_ids(session, user)
     local = now.astimezone(SHANGHAI)
@@ -240,7 +238,7 @@ def hazards_per_month(session: Session, user: User, now: datetime | None = None,
 
 def hours_per_team(session: Session, user: User, now: datetime | None = None) -> list[tuple[str, int]]:
     """Approved service minutes this month per team (a volunteer in two teams counts in both), most first."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     now = now or utcnow()
     month = now.astimezone(SHANGHAI).strftime("%Y-%m")
     scope = (ServiceRecord.grid_id.in_(accounts.grid_ids(session, user) or [-1]) if user.role == "officer"

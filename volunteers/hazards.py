@@ -70,14 +70,14 @@ def officer_of(session: Session, user: User, grid_id: int | None) -> bool:
     return session.get(GridOfficer, (grid_id, user.id)) is not None
 
 
-def is_station_staff(user: User, hazard: Hazard) -> bool:
+def is_station_manager(user: User, hazard: Hazard) -> bool:
     """The station's coordinator (or an admin) oversees every grid and the station queue."""
-    return user.role in ("coordinator", "admin") and user.station_id == hazard.station_id
+    return user.is_manager and user.station_id == hazard.station_id
 
 
 def can_move(session: Session, user: User, hazard: Hazard) -> bool:
     """Only officers of the hazard's grid, or the station's coordinator, move it through its states."""
-    return is_station_staff(user, hazard) or officer_of(session, user, hazard.grid_id)
+    return is_station_manager(user, hazard) or officer_of(session, user, hazard.grid_id)
 
 
 def in_assigned_team(session: Session, user: User, hazard: Hazard) -> bool:
@@ -425,7 +425,7 @@ def _assignee(session: Session, user: User, hazard: Hazard, data: dict[str, Any]
         return user, None
     assignee = db.get(session, User, assignee_id)
     ok = (assignee is not None and assignee.station_id == hazard.station_id and assignee.status == "active"
-          and (assignee.role != "volunteer" or hazard.grid_id is None or assignee.home_grid_id == hazard.grid_id))
+          and (assignee.is_staff or hazard.grid_id is None or assignee.home_grid_id == hazard.grid_id))
     if not ok:
         raise Invalid("unknown_assignee", N_("This person cannot be given this report."))
     return assignee, None
@@ -442,7 +442,7 @@ def triage(session: Session, user: User, *, status: str | None = None, category:
     query = select(Hazard).where(Hazard.station_id == user.station_id)
     if user.role == "officer":
         query = query.where(Hazard.grid_id.in_(accounts.grid_ids(session, user)))
-    elif user.role not in ("coordinator", "admin"):
+    elif not user.is_manager:
         return []
     if status == "open":
         query = query.where(Hazard.status.in_(OPEN))
@@ -533,7 +533,7 @@ def grid_code(session: Session, hazard: Hazard) -> str | None:
 
 def triage_grids(session: Session, user: User) -> list[Grid]:
     """The grids whose reports the user triages: an officer's own, the whole station for the coordinator."""
-    if user.role not in ("officer", "coordinator", "admin"):
+    if not user.is_staff:
         return []
     return list(session.exec(select(Grid).where(Grid.id.in_(accounts.grid_ids(session, user))).order_by(Grid.code)))
 

@@ -304,13 +304,9 @@ def recount_after_rejection(session: Session, rejected: ServiceRecord) -> list[S
 
 # --- Who may see and decide ---------------------------------------------------------------------------
 
-def is_coordinator(user: User) -> bool:
-    return user.role in ("coordinator", "admin")
-
-
 def scope_grid_ids(session: Session, user: User) -> list[int] | None:
     """The grids whose records an officer may decide; None for a coordinator (the whole station)."""
-    if is_coordinator(user):
+    if user.is_manager:
         return None
     if user.role == "officer":
         return accounts.grid_ids(session, user)
@@ -321,7 +317,7 @@ def may_decide(session: Session, user: User, record: ServiceRecord) -> bool:
     """The station's coordinator, and the officers of the record's grid, approve or reject it."""
     if record.station_id != user.station_id:
         return False
-    if is_coordinator(user):
+    if user.is_manager:
         return True
     return user.role == "officer" and record.grid_id is not None and record.grid_id in accounts.grid_ids(session, user)
 
@@ -396,7 +392,7 @@ def parse_day(value, field: str) -> date:
 def add_manual(session: Session, *, user: User, data: dict, ip: str | None = None) -> ServiceRecord:
     """A coordinator records service no patrol or task shows (training, event work): a volunteer, a day, minutes
     and a reason; it waits for approval like any record. A retry under the same client_id gives the saved one."""
-    if not is_coordinator(user):
+    if not user.is_manager:
         raise Forbidden(N_("Only the coordinator adds hours by hand."))
     cid = clientids.optional(data)
     volunteer = db.get(session, User, _number(data, "volunteer_id", 1, 2**31 - 1))
@@ -642,7 +638,7 @@ def month_bounds(month: str) -> tuple[date, date]:
 def certify(session: Session, *, user: User, month: str, ip: str | None = None) -> MonthCertification:
     """The coordinator certifies a month that is over and has no pending records left; from then on its records are
     locked. Certifying it again returns the first certification."""
-    if not is_coordinator(user):
+    if not user.is_manager:
         raise Forbidden(N_("Only the coordinator certifies a month."))
     month = parse_month(month)
     existing = session.exec(select(MonthCertification).where(MonthCertification.station_id == user.station_id,

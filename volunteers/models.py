@@ -7,6 +7,8 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from volunteers.roles import MANAGERS, ROLES, STAFF
+
 # Stable constraint names, so Alembic migrations name the same thing the same way on every database.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -109,7 +111,6 @@ class RouteStop(SQLModel, table=True):
 
 # --- People and teams ---------------------------------------------------------------------------
 
-ROLES = ("volunteer", "officer", "coordinator", "admin")
 STATUSES = ("pending", "active", "suspended")
 
 
@@ -142,6 +143,15 @@ class User(SQLModel, table=True):
 
     def get_id(self) -> str:
         return str(self.id)
+
+    # The role rule (volunteers/roles.py): staff work for the station, managers run it.
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in MANAGERS
 
 
 class Team(SQLModel, table=True):

@@ -131,10 +131,10 @@ def visible_patrol(session: Session, user: User, patrol_id: int) -> Patrol:
         raise NotFound(N_("This patrol does not exist."))
     if patrol.user_id == user.id:
         return patrol
-    if user.role in ("officer", "coordinator", "admin"):
+    if user.is_staff:
         owner = session.get(User, patrol.user_id)
         if owner.station_id == user.station_id and (
-            user.role != "officer" or owner.home_grid_id in accounts.grid_ids(session, user)
+            user.is_manager or owner.home_grid_id in accounts.grid_ids(session, user)
         ):
             return patrol
     raise NotFound(N_("This patrol does not exist."))

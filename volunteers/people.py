@@ -17,15 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, db
+from volunteers import accounts, audit, db, roles
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (AuditEvent, Grid, GridOfficer, Station, Team, TeamMember, User, utcnow)
 
 STATUS_LABELS = {"pending": N_("Waiting for approval"), "active": N_("Active"), "suspended": N_("Suspended")}
 ROLE_LABELS = {"volunteer": N_("Volunteer"), "officer": N_("Grid officer"), "coordinator": N_("Coordinator"),
                "admin": N_("Administrator")}
-# The roles a coordinator may give; admin is set up by hand, never through the web.
-ASSIGNABLE_ROLES = ("volunteer", "officer", "coordinator")
 # action → (statuses it may start from, status it leads to)
 STEPS = {
     "approve": (("pending",), "active"),
@@ -40,7 +38,6 @@ COMMON_PASSWORDS = {"12345678", "123456789", "1234567890", "87654321", "password
                     "qwerty123", "abcd1234", "abc12345", "a1234567", "woaini1314", "iloveyou", "11223344",
                     "12341234", "147258369", "123123123", "1qaz2wsx", "zxcvbnm1", "asdfghjk"}
 PAGE_SIZE = 50
-STAFF = ("coordinator", "admin")
 
 
 # --- Checking what people type ----------------------------------------------------------------------
@@ -167,11 +164,6 @@ def approvers(session: Session, user: User) -> tuple[list[User], list[User]]:
 
 # --- Who sees and manages whom -----------------------------------------------------------------------
 
-def is_staff(user: User) -> bool:
-    """Officers and coordinators run people; volunteers do not."""
-    return user.role in ("officer", "coordinator", "admin")
-
-
 def officer_grids(session: Session, user: User) -> list[int]:
     """The grids an officer holds."""
     return list(session.exec(select(GridOfficer.grid_id).where(GridOfficer.user_id == user.id)))
@@ -181,7 +173,7 @@ def may_see(session: Session, viewer: User, person: User) -> bool:
     """Yourself; everyone at your station for a coordinator; people living in your grids for an officer."""
     if viewer.id == person.id:
         return True
-    if viewer.role in STAFF:
+    if viewer.is_manager:
         return viewer.station_id == person.station_id
     if viewer.role == "officer":
         return person.home_grid_id is not None and person.home_grid_id in officer_grids(session, viewer)
@@ -190,7 +182,7 @@ def may_see(session: Session, viewer: User, person: User) -> bool:
 
 def may_manage(session: Session, viewer: User, person: User) -> bool:
     """Coordinators manage everyone at their station but admins; officers the volunteers living in their grids."""
-    if viewer.role in STAFF:
+    if viewer.is_manager:
         return viewer.station_id == person.station_id and (person.role != "admin" or viewer.role == "admin")
     if viewer.role == "officer":
         return person.role == "volunteer" and may_see(session, viewer, person)
@@ -291,11 +283,11 @@ def change_role(session: Session, *, user: User, person_id: int, role: Any, ip: 
     """Only the coordinator gives roles (volunteer, officer, coordinator), never to themself; an officer who stops
     being one gives up their grids."""
     person = visible(session, user, person_id)
-    if user.role not in STAFF or not may_manage(session, user, person):
+    if not user.is_manager or not may_manage(session, user, person):
         raise Forbidden(N_("Only the coordinator may change roles."))
     if person.id == user.id:
         raise Conflict("own_account", N_("You cannot change your own role."))
-    if role not in ASSIGNABLE_ROLES:
+    if role not in roles.ASSIGNABLE:
         raise Invalid("bad_choice", N_("“%(value)s” is not a valid %(field)s."), field=N_("Role"), value=str(role)[:20])
     if role == person.role:
         return person
@@ -343,7 +335,7 @@ class Filters:
 
 def scope_grids(session: Session, viewer: User) -> list[Grid]:
     """The grids whose people this viewer manages."""
-    if viewer.role in STAFF:
+    if viewer.is_manager:
         return list(session.exec(select(Grid).where(Grid.station_id == viewer.station_id).order_by(Grid.code)))
     if viewer.role == "officer":
         return list(session.exec(select(Grid).join(GridOfficer, GridOfficer.grid_id == Grid.id)
@@ -359,7 +351,7 @@ def station_teams(session: Session, station_id: int) -> list[Team]:
 def search(session: Session, viewer: User, filters: Filters) -> tuple[list[User], int]:
     """The people this viewer manages matching the filters, pending first then by name, one page at a time; and
     how many match in all."""
-    if not is_staff(viewer):
+    if not viewer.is_staff:
         raise Forbidden(N_("Only grid officers and coordinators see the people list."))
     query = select(User).where(User.station_id == viewer.station_id)
     if viewer.role == "officer":
@@ -406,6 +398,6 @@ def shows_whole_phone(session: Session, viewer: User, person: User) -> bool:
     """The whole number goes only to the person, their grid's officers and the station's coordinator."""
     if viewer.id == person.id:
         return True
-    if viewer.role in STAFF:
+    if viewer.is_manager:
         return viewer.station_id == person.station_id
     return viewer.role == "officer" and may_see(session, viewer, person)

@@ -16,35 +16,22 @@ import sqlalchemy as sa
 import shapely.ops
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, boundaries, db, fields, geo, grids
-from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
+from volunteers import accounts, audit, boundaries, db, fields, geo, grids, roles
+from volunteers.errors import Conflict, Invalid, N_, NotFound
 from volunteers.models import Checkpoint, Grid, GridOfficer, Route, RouteStop, User, utcnow
 
 MIN_RADIUS_M, MAX_RADIUS_M = 10, 500
-MANAGERS = ("coordinator", "admin")
 
 
 # --- Who may see and change what -------------------------------------------------------------------------
-
-def is_coordinator(user: User) -> bool:
-    return user.role in MANAGERS
-
-
-def staff_only(user: User) -> None:
-    """Volunteers have nothing to do on these pages."""
-    if user.role not in ("officer", *MANAGERS):
-        raise Forbidden(N_("Only officers and coordinators keep grids and checkpoints."))
-
-
-def coordinator_only(user: User) -> None:
-    """Boundaries and officer lists are the coordinator's."""
-    if not is_coordinator(user):
-        raise Forbidden(N_("Only the station's coordinator changes grid boundaries and officers."))
+# Volunteers have nothing to do on these pages; boundaries and officer lists are the managers' (roles.py).
+STAFF_ONLY = N_("Only officers and coordinators keep grids and checkpoints.")
+MANAGERS_ONLY = N_("Only the station's coordinator changes grid boundaries and officers.")
 
 
 def visible_grids(session: Session, user: User) -> list[Grid]:
     """The coordinator's whole station; an officer's own grids."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     ids = accounts.grid_ids(session, user)
     if not ids:
         return []
@@ -53,7 +40,7 @@ def visible_grids(session: Session, user: User) -> list[Grid]:
 
 def grid_for(session: Session, user: User, grid_id: int) -> Grid:
     """A grid this person keeps; 404 for any other (403 for volunteers)."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     grid = db.get(session, Grid, grid_id)
     if grid is None or grid.station_id != user.station_id or grid.id not in accounts.grid_ids(session, user):
         raise NotFound(N_("This grid does not exist."))
@@ -62,7 +49,7 @@ def grid_for(session: Session, user: User, grid_id: int) -> Grid:
 
 def checkpoint_for(session: Session, user: User, checkpoint_id: int) -> tuple[Checkpoint, Grid]:
     """A checkpoint of a grid this person keeps, with its grid; 404 for any other."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     checkpoint = db.get(session, Checkpoint, checkpoint_id)
     if checkpoint is None:
         raise NotFound(N_("This checkpoint does not exist."))
@@ -74,7 +61,7 @@ def checkpoint_for(session: Session, user: User, checkpoint_id: int) -> tuple[Ch
 
 def route_for(session: Session, user: User, route_id: int) -> tuple[Route, Grid]:
     """A route of a grid this person keeps, with its grid; 404 for any other."""
-    staff_only(user)
+    roles.require_staff(user, STAFF_ONLY)
     route = db.get(session, Route, route_id)
     if route is None:
         raise NotFound(N_("This route does not exist."))
@@ -153,7 +140,7 @@ def _keeps_checkpoints(session: Session, grid: Grid, boundary: dict, feature: in
 def save_grid(session: Session, *, user: User, grid_id: int | None, code: Any, name: Any, boundary_text: str | bytes,
               ip: str | None = None) -> Grid:
     """Create a grid (grid_id None) or change one's code, name and boundary; the coordinator only."""
-    coordinator_only(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     grid = grid_for(session, user, grid_id) if grid_id is not None else None
     shapes = boundaries.grid_shapes(boundary_text)
     if len(shapes) != 1:
@@ -184,7 +171,7 @@ def import_grids(session: Session, *, user: User, text: str | bytes, ip: str | N
     """Grids from a FeatureCollection (or one Feature) with code and name properties: new codes are created, known
     codes get the new boundary and name. Point Features with grid and name are checkpoints (as exported): new names
     are placed, known ones moved. All or nothing."""
-    coordinator_only(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     shapes = boundaries.grid_shapes(text)
     points = boundaries.checkpoint_points(text)
     existing = {g.code: g for g in session.exec(select(Grid).where(Grid.station_id == user.station_id))}
@@ -264,7 +251,7 @@ def export_geojson(session: Session, user: User) -> dict:
 
 def set_officers(session: Session, *, user: User, grid_id: int, officer_ids: list[Any], ip: str | None = None) -> list[User]:
     """The grid's officers become exactly these people, each an officer of the same station."""
-    coordinator_only(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     grid = grid_for(session, user, grid_id)
     wanted: list[User] = []
     for raw in officer_ids:

@@ -16,11 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, db
-from volunteers.errors import Forbidden, Invalid, N_
+from volunteers import accounts, audit, db, roles
+from volunteers.errors import Invalid, N_
 from volunteers.models import Grid, Team, TeamMember, User
 
 MAX_BYTES = 2 * 1024 * 1024
+MANAGERS_ONLY = N_("Only the station's coordinator can import a roster.")
 MAX_ROWS = 5000
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 COLUMNS = ("name", "phone", "grid", "team")
@@ -57,10 +58,6 @@ class Report:
     @property
     def rejected(self) -> list[RowReport]:
         return [r for r in self.rows if not r.accepted]
-
-
-def may_import(user: User) -> bool:
-    return user.role in ("coordinator", "admin")
 
 
 # --- Reading the file ---------------------------------------------------------------------------------------
@@ -174,8 +171,7 @@ def import_roster(session: Session, *, user: User, data: bytes, max_bytes: int =
                   ip: str | None = None) -> Report:
     """Import a roster sheet: each row that passes every rule becomes a pending volunteer of its grid and teams; each
     other row is reported with all its reasons and saves nothing. One audit event per person, one for the import."""
-    if not may_import(user):
-        raise Forbidden(N_("Only the station's coordinator can import a roster."))
+    roles.require_manager(user, MANAGERS_ONLY)
     rows = read_rows(data, max_bytes=max_bytes)
     if not rows:
         raise Invalid("empty_roster", N_("The sheet has no volunteers under its header row."))
@@ -218,8 +214,7 @@ def template_xlsx(session: Session, *, user: User) -> bytes:
     import openpyxl
     from openpyxl.styles import Font
 
-    if not may_import(user):
-        raise Forbidden(N_("Only the station's coordinator can import a roster."))
+    roles.require_manager(user, MANAGERS_ONLY)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "名册"

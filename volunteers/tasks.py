@@ -43,7 +43,7 @@ MAX_CAPACITY = 200
 
 def may_manage(session: Session, user: User, grid_id: int) -> bool:
     """Officers of the grid and the station's coordinator give and verify its tasks."""
-    if user.role in ("coordinator", "admin"):
+    if user.is_manager:
         grid = db.get(session, Grid, grid_id)
         return grid is not None and grid.station_id == user.station_id
     return user.role == "officer" and grid_id in accounts.grid_ids(session, user)
@@ -435,7 +435,7 @@ def today_for(session: Session, user: User, now: datetime | None = None) -> list
 def for_manager(session: Session, user: User, since: datetime | None = None) -> list[Task]:
     """Tasks in the grids the officer (or coordinator) manages, from `since` (default: today) on."""
     since = since or utcnow() - timedelta(days=1)
-    grids = accounts.grid_ids(session, user) if user.role in ("officer", "coordinator", "admin") else []
+    grids = accounts.grid_ids(session, user) if user.is_staff else []
     if not grids:
         return []
     return list(session.exec(select(Task).where(Task.grid_id.in_(grids), Task.ends_at >= since)
@@ -480,7 +480,7 @@ def needs_action(items: list[Task], rows: dict[int, list[tuple[Assignment, User]
 
 def manageable_grids(session: Session, user: User) -> list[Grid]:
     """The grids this officer (or the station's coordinator) may give tasks in."""
-    if user.role not in ("officer", "coordinator", "admin"):
+    if not user.is_staff:
         return []
     ids = accounts.grid_ids(session, user)
     return list(session.exec(select(Grid).where(Grid.id.in_(ids)).order_by(Grid.code))) if ids else []

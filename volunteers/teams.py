@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import accounts, audit, db
+from volunteers import accounts, audit, db, roles
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import GridOfficer, Team, TeamMember, User
 
@@ -15,12 +15,7 @@ KINDS = ("auxiliary", "red_armband", "school_gate", "joint_defence", "emergency_
 KIND_LABELS = {"auxiliary": N_("Auxiliary police team"), "red_armband": N_("Red armband patrol"),
                "school_gate": N_("School gate team"), "joint_defence": N_("Ten-household joint defence"),
                "emergency_unit": N_("Minimum emergency response unit")}
-STAFF = ("coordinator", "admin")
-
-
-def _coordinator(user: User) -> None:
-    if user.role not in STAFF:
-        raise Forbidden(N_("Only the coordinator manages teams."))
+MANAGERS_ONLY = N_("Only the coordinator manages teams.")
 
 
 def _officer_grid_query(user: User):
@@ -29,7 +24,7 @@ def _officer_grid_query(user: User):
 
 def visible_teams(session: Session, user: User) -> list[Team]:
     """The coordinator's whole station; for an officer, the teams with a member living in one of their grids."""
-    if user.role in STAFF:
+    if user.is_manager:
         query = select(Team).where(Team.station_id == user.station_id)
     elif user.role == "officer":
         members = (select(TeamMember.team_id).join(User, User.id == TeamMember.user_id)
@@ -54,7 +49,7 @@ def visible(session: Session, user: User, team_id: int) -> Team:
     team = db.get(session, Team, team_id)
     if team is None or team.station_id != user.station_id:
         raise NotFound(N_("This team does not exist."))
-    if user.role in STAFF:
+    if user.is_manager:
         return team
     if user.role == "officer":
         found = session.exec(select(TeamMember.user_id).join(User, User.id == TeamMember.user_id)
@@ -89,7 +84,7 @@ def _fields(session: Session, user: User, data: dict[str, Any], team: Team | Non
 
 def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None = None) -> Team:
     """A new team of one of the five kinds, with a name unique at the station."""
-    _coordinator(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     name, kind = _fields(session, user, data)
     team = Team(station_id=user.station_id, name=name, kind=kind)
     session.add(team)
@@ -101,7 +96,7 @@ def create(session: Session, *, user: User, data: dict[str, Any], ip: str | None
 
 def update(session: Session, *, user: User, team_id: int, data: dict[str, Any], ip: str | None = None) -> Team:
     """Rename a team or change its kind."""
-    _coordinator(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     team = visible(session, user, team_id)
     name, kind = _fields(session, user, data, team)
     before = {"name": team.name, "kind": team.kind}
@@ -124,7 +119,7 @@ def _member_id(data: dict[str, Any], field: str) -> int | None:
 
 def set_leader(session: Session, *, user: User, team_id: int, data: dict[str, Any], ip: str | None = None) -> Team:
     """The leader must be an active member of the team; an empty choice leaves the team without one."""
-    _coordinator(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     team = visible(session, user, team_id)
     leader_id = _member_id(data, "leader_id")
     if leader_id is not None:
@@ -143,7 +138,7 @@ def set_leader(session: Session, *, user: User, team_id: int, data: dict[str, An
 
 def add_member(session: Session, *, user: User, team_id: int, data: dict[str, Any], ip: str | None = None) -> User:
     """Add a person of the station to the team by phone number (or id); already a member is a 409."""
-    _coordinator(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     team = visible(session, user, team_id)
     person = None
     person_id = _member_id(data, "user_id")
@@ -168,7 +163,7 @@ def add_member(session: Session, *, user: User, team_id: int, data: dict[str, An
 
 def remove_member(session: Session, *, user: User, team_id: int, person_id: int, ip: str | None = None) -> User:
     """Take a person out of the team; a leader who leaves stops leading it."""
-    _coordinator(user)
+    roles.require_manager(user, MANAGERS_ONLY)
     team = visible(session, user, team_id)
     membership = session.get(TeamMember, (team.id, person_id)) if 0 < person_id <= db.MAX_ID else None
     if membership is None:

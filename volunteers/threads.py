@@ -51,7 +51,7 @@ def visible(session: Session, user: User, hazard_id: int) -> Hazard:
     return hazard
 
 
-def is_staff_of(session: Session, user: User, hazard: Hazard) -> bool:
+def works_on(session: Session, user: User, hazard: Hazard) -> bool:
     """Those who work the report: the grid's officers, and for a hazard the station's coordinator."""
     if hazard.kind == "clue":
         return hazards.officer_of(session, user, hazard.grid_id)
@@ -90,7 +90,7 @@ def messages(session: Session, user: User, hazard: Hazard) -> list[Entry]:
         author = authors.get(r.author_id)
         hidden = hide and r.author_id == hazard.reporter_id
         out.append(Entry(r, None if hidden or author is None else author.name, r.author_id == user.id,
-                         author is not None and author.role != "volunteer", by_message.get(r.id, []), spoken.get(r.id)))
+                         author is not None and author.is_staff, by_message.get(r.id, []), spoken.get(r.id)))
     return out
 
 
@@ -227,7 +227,7 @@ def post(session: Session, *, user: User, hazard_id: int, data: dict[str, Any], 
         raise Invalid("empty_message", EMPTY)
     if hazard.reporter_id == user.id:
         kind = "answer" if _open_question(session, hazard) else "update"
-    elif is_staff_of(session, user, hazard):
+    elif works_on(session, user, hazard):
         kind = "question"
     elif hazard.kind == "hazard":
         kind = "note"

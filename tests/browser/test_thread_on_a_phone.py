@@ -9,7 +9,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from tests.browser.conftest import log_in, open_page, until
+from tests.browser.conftest import log_in, open_page
 from tests.browser.test_offline import VOLUNTEER, outbox_size, ready_for_offline
 from tests.browser.test_offline_report_and_scan import back_online
 from volunteers import hazards, threads

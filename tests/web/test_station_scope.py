@@ -7,7 +7,6 @@ import re
 import uuid
 from contextlib import contextmanager
 
-import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, OFFICER_G34, VOLUNTEER, VOLUNTEER_G3
 from volunteers import hazards
-from volunteers.models import Hazard, HazardEvent, HazardMessage, Notification, Photo, VoiceNote, utcnow
+from volunteers.models import Hazard, HazardEvent, HazardMessage, Photo, VoiceNote, utcnow
 from volunteers.photos import PhotoStore
 
 G1_POINT = (30.2535, 120.0952)

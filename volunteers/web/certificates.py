@@ -20,7 +20,7 @@ from volunteers.web.views import fragment_wanted, page, submit
 bp = Blueprint("certificates", __name__)
 
 LABELS = {"status_labels": certificates.STATUS_LABELS, "hours_text": certificates.hours_text,
-          "mask_name": certificates.mask_name, "is_coordinator": certificates.is_coordinator}
+          "mask_name": certificates.mask_name}
 bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
@@ -33,7 +33,7 @@ def error_text(err: DomainError) -> str:
 def index_context(*, form: dict[str, Any] | None = None, error: str | None = None) -> dict[str, Any]:
     """Coordinators: every certificate of the station and the publish form; others: their own certificates."""
     db = get_session()
-    if certificates.is_coordinator(current_user):
+    if current_user.is_manager:
         today = certificates.local_day(utcnow())
         first = today.replace(day=1) - timedelta(days=1)
         default = {"period_from": today.replace(month=1, day=1).isoformat(), "period_to": first.isoformat()} \
@@ -117,14 +117,14 @@ def object_to(certificate_id: int):
         db.rollback()
         if err.status in (403, 404):
             raise
-        if certificates.is_coordinator(current_user):
+        if current_user.is_manager:
             if not fragment_wanted():
                 raise
             return detail(certificates.visible(db, current_user, certificate_id), err.status, error=error_text(err))
         return page("certificates/notice.html", "certificates/_notice.html", err.status,
                     rows=certificates.notice_list(db, current_user), error=error_text(err), error_for=certificate_id)
     done = _("Your objection was recorded. The coordinator will look into it before the certificate is issued.")
-    if certificates.is_coordinator(current_user):
+    if current_user.is_manager:
         if fragment_wanted():
             return detail(certificates.visible(db, current_user, certificate_id), message=done)
         flash(done, "success")

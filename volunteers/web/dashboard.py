@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import Session
 
-from volunteers import accounts, breadcrumb, charts, coverage, dashboard, hazards, patrols, tasks
+from volunteers import accounts, breadcrumb, charts, coverage, dashboard, hazards, patrols, roles, tasks
 from volunteers.grids import whereabouts
 from volunteers.models import Grid, User, utcnow
 from volunteers.web import jobs, views
@@ -62,10 +62,10 @@ def small_charts() -> dict[str, str]:
 
 @bp.get("/")
 @login_required
+@views.role_required(roles.STAFF, dashboard.STAFF_ONLY)
 def index():
     """The dashboard: a map and lists of today's facts; htmx polls get only the live part."""
     db = get_session()
-    dashboard.staff_only(current_user)
     # lazily, so officers hear of missed points even without the jobs process — for this station only
     coverage.alert_missed(db, station_id=current_user.station_id)
     board = dashboard.dashboard(db, current_user)
@@ -82,10 +82,10 @@ def index():
 
 @bp.get("/stats")
 @login_required
+@views.role_required(roles.STAFF, dashboard.STAFF_ONLY)
 def stats():
     """统计: the charts large, and this week's and last week's coverage per route and grid."""
     db = get_session()
-    dashboard.staff_only(current_user)
     ids = accounts.grid_ids(db, current_user)
     today = coverage.local_day(utcnow())
     weeks = [(label, *coverage.weekly(db, ids, day)) for label, day in
@@ -96,10 +96,10 @@ def stats():
 
 @bp.get("/patrols/<int:patrol_id>")
 @login_required
+@views.role_required(roles.STAFF, dashboard.STAFF_ONLY)
 def track(patrol_id: int):
     """Replay one patrol: its breadcrumb as a line on the map, with its check-ins."""
     db = get_session()
-    dashboard.staff_only(current_user)
     patrol = patrols.visible_patrol(db, current_user, patrol_id)
     positions = breadcrumb.track(db, patrol)
     checkins = patrols.checkins_of(db, patrol.id)

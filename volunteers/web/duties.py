@@ -1,12 +1,12 @@
 """Duty pages for officers: weekly patterns (护学岗, night patrols), the week's schedule (周调度) to print,
-and the `flask remind` command that sends shift reminders."""
+and the `flask remind` command that sends shift reminders. Volunteers see their shifts under /tasks."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
 import click
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import Session, select
@@ -18,7 +18,7 @@ from volunteers.web import jobs
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
-from volunteers.web.views import page
+from volunteers.web.views import page, staff_required
 
 # cli_group=None: `flask --app app remind`, not `flask duties remind`.
 bp = Blueprint("duties", __name__, url_prefix="/duties", cli_group=None)
@@ -28,19 +28,13 @@ LABELS = {"kind_labels": tasks.KIND_LABELS, "weekday_names": WEEKDAY_NAMES}
 bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
-def staff_only() -> None:
-    """Duties are for officers and coordinators; volunteers see their shifts under /tasks."""
-    if current_user.role not in ("officer", "coordinator", "admin"):
-        abort(403)
-
-
 # --- Patterns ------------------------------------------------------------------------------------------
 
 @bp.get("/")
 @login_required
+@staff_required
 def index():
     """The weekly patterns of my grids, each with a button to make the next two weeks' shifts."""
-    staff_only()
     db = get_session()
     grids = {g.id: g for g in tasks.manageable_grids(db, current_user)}
     return page("duties/index.html", "duties/_list.html", items=duties.patterns(db, user=current_user), grids=grids)
@@ -72,9 +66,9 @@ def render_form(*, form: dict[str, Any], weekdays: list[str], error: str | None 
 
 @bp.get("/new")
 @login_required
+@staff_required
 def new():
     """The form for a weekly pattern: days, up to three time windows, first and last day, dates to skip."""
-    staff_only()
     start = duties.today()
     return render_form(form={"capacity": "1", "first_day": start.isoformat(),
                              "last_day": (start + timedelta(days=90)).isoformat()}, weekdays=[])
@@ -82,9 +76,9 @@ def new():
 
 @bp.post("/new")
 @login_required
+@staff_required
 def create():
     """Save the pattern, make two weeks of shifts, and show them in the week view."""
-    staff_only()
     db = get_session()
     try:
         duty, made = duties.create_pattern(db, user=current_user, data=pattern_data(request.form), ip=client_ip())
@@ -121,18 +115,18 @@ def to_week(duty, message: str):
 
 @bp.get("/<int:duty_id>/edit")
 @login_required
+@staff_required
 def edit(duty_id: int):
     """The pattern's form, to change its days, times, dates to skip or size."""
-    staff_only()
     duty = duties.managed_duty(get_session(), user=current_user, duty_id=duty_id)
     return render_form(form=form_of(duty), weekdays=[str(n) for n in duty.weekdays], duty_id=duty.id)
 
 
 @bp.post("/<int:duty_id>/edit")
 @login_required
+@staff_required
 def update(duty_id: int):
     """Save the changed pattern; shifts to come follow it, and their people are told."""
-    staff_only()
     db = get_session()
     try:
         duty, kept, cancelled, made = duties.update_pattern(db, user=current_user, duty_id=duty_id,
@@ -149,9 +143,9 @@ def update(duty_id: int):
 
 @bp.post("/<int:duty_id>/stop")
 @login_required
+@staff_required
 def stop(duty_id: int):
     """Stop the duty: shifts to come are cancelled; shifts already done stay with their hours."""
-    staff_only()
     db = get_session()
     duty = duties.managed_duty(db, user=current_user, duty_id=duty_id)
     title = duty.title
@@ -164,9 +158,9 @@ def stop(duty_id: int):
 
 @bp.post("/<int:duty_id>/generate")
 @login_required
+@staff_required
 def generate(duty_id: int):
     """Make the pattern's shifts for the next two weeks (shifts already made stay as they are)."""
-    staff_only()
     db = get_session()
     duty = duties.managed_duty(db, user=current_user, duty_id=duty_id)
     made = duties.generate_ahead(db, user=current_user, duty=duty)
@@ -190,9 +184,9 @@ def chosen_week() -> dict[str, Any]:
 
 @bp.get("/week")
 @login_required
+@staff_required
 def week():
     """周调度: every post and shift of the week, who is on it, and the gaps in red — printable on one A4 page."""
-    staff_only()
     db = get_session()
     chosen = chosen_week()
     grid_ids = duties.week_grids(db, user=current_user, grid_id=chosen["grid"])

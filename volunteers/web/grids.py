@@ -10,12 +10,12 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import boundaries, grids, places, posters
+from volunteers import boundaries, grids, places, posters, roles
 from volunteers.errors import Conflict, DomainError, Invalid, N_
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import map_data
+from volunteers.web.views import map_data, role_required
 from volunteers.web.templating import fragment_wanted
 
 bp = Blueprint("grids", __name__, url_prefix="/grids")
@@ -55,7 +55,7 @@ def index():
     """The grids this person keeps, with their officers and a link to each."""
     db = get_session()
     found = places.visible_grids(db, current_user)
-    return render_template("grids/index.html", grids=found, coordinator=places.is_coordinator(current_user),
+    return render_template("grids/index.html", grids=found, coordinator=current_user.is_manager,
                            officers=places.officers_by_grid(db, [g.id for g in found]),
                            map_data=map_data(found, [c for c, _g in grids.checkpoints_in(db, [g.id for g in found])]))
 
@@ -70,17 +70,17 @@ def render_grid_form(grid=None, *, form: dict[str, Any] | None = None, error: st
 
 @bp.get("/new")
 @login_required
+@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def new():
     """The form for a new grid: code, name and the boundary as GeoJSON."""
-    places.coordinator_only(current_user)
     return render_grid_form()
 
 
 @bp.post("/new")
 @login_required
+@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def create():
     """Save the new grid; any problem shows the form again with the reason and nothing saved."""
-    places.coordinator_only(current_user)
     db = get_session()
     try:
         grid = places.save_grid(db, user=current_user, grid_id=None, code=request.form.get("code"),
@@ -94,9 +94,9 @@ def create():
 
 @bp.get("/<int:grid_id>/edit")
 @login_required
+@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def edit(grid_id: int):
     """The grid's code, name and boundary to change."""
-    places.coordinator_only(current_user)
     grid = places.grid_for(get_session(), current_user, grid_id)
     return render_grid_form(grid, form={"code": grid.code, "name": grid.name,
                                         "boundary": current_app.json.dumps(grid.boundary)})
@@ -104,9 +104,9 @@ def edit(grid_id: int):
 
 @bp.post("/<int:grid_id>/edit")
 @login_required
+@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def update(grid_id: int):
     """Save the changed grid; a refused boundary leaves the old one in place."""
-    places.coordinator_only(current_user)
     db = get_session()
     grid = places.grid_for(db, current_user, grid_id)
     try:
@@ -121,17 +121,17 @@ def update(grid_id: int):
 
 @bp.get("/import")
 @login_required
+@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def import_form():
     """Paste or upload a FeatureCollection of grids."""
-    places.coordinator_only(current_user)
     return page("grids/import.html", "grids/_import_form.html", form={})
 
 
 @bp.post("/import")
 @login_required
+@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def import_grids():
     """Create or update every grid in the file, or none when one of them is refused."""
-    places.coordinator_only(current_user)
     db = get_session()
     try:
         created, updated = places.import_grids(db, user=current_user, text=boundary_text(), ip=client_ip())
@@ -158,8 +158,8 @@ def grid_context(grid, **extra: Any) -> dict[str, Any]:
     """Everything the grid page shows."""
     db = get_session()
     view = places.grid_view(db, grid)
-    context = dict(view=view, grid=grid, coordinator=places.is_coordinator(current_user),
-                   officers=places.station_officers(db, grid.station_id) if places.is_coordinator(current_user) else [],
+    context = dict(view=view, grid=grid, coordinator=current_user.is_manager,
+                   officers=places.station_officers(db, grid.station_id) if current_user.is_manager else [],
                    min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M, cp_form={"radius_m": "50"},
                    map_data=map_data([grid], view.checkpoints))
     context.update(extra)
@@ -176,9 +176,9 @@ def show(grid_id: int):
 
 @bp.post("/<int:grid_id>/officers")
 @login_required
+@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def officers(grid_id: int):
     """The grid's officers become the ticked ones."""
-    places.coordinator_only(current_user)
     db = get_session()
     grid = places.grid_for(db, current_user, grid_id)
     try:

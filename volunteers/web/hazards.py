@@ -36,10 +36,6 @@ def page(full: str, fragment: str, status: int = 200, **context: Any):
     return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
 
 
-def is_staff() -> bool:
-    return current_user.role in ("officer", "coordinator", "admin")
-
-
 def uploads() -> list[bytes]:
     """The chosen photos; the empty file inputs a browser sends when nothing was picked are skipped."""
     return [f.read() for f in request.files.getlist("photo") if f and f.filename]
@@ -164,7 +160,7 @@ def triage_context(chosen: dict[str, Any], *, limit: int | None = None) -> dict[
             more = url_for(request.endpoint, **(request.args.to_dict() | {"shown": limit + TRIAGE_PAGE}))
     return dict(items=items, more=more, grids=grids, grid_codes={g.id: g.code for g in grids}, chosen=chosen,
                 nearby=whereabouts(items),
-                queue=current_user.role in ("coordinator", "admin"), is_overdue=hazards.is_overdue,
+                queue=current_user.is_manager, is_overdue=hazards.is_overdue,
                 states=hazards.STATES, categories=hazards.CATEGORIES)
 
 
@@ -172,7 +168,7 @@ def triage_context(chosen: dict[str, Any], *, limit: int | None = None) -> dict[
 @login_required
 def index():
     """Officers: reports in their grids (the coordinator: the whole station and its queue), filtered."""
-    if not is_staff():
+    if not current_user.is_staff:
         return redirect(url_for("hazards.mine"))
     return page("hazards/index.html", "hazards/_rows.html", **triage_context(filters()))
 
@@ -181,7 +177,7 @@ def index():
 @login_required
 def show_map():
     """Open reports of my grids on a map over the grid outlines, with the same list beside it."""
-    if not is_staff():
+    if not current_user.is_staff:
         return redirect(url_for("hazards.mine"))
     context = triage_context({"status": "open", "category": "", "grid": None, "overdue": False}, limit=TRIAGE_MAX)
     points = [{"id": h.id, "lat": h.lat, "lon": h.lon, "overdue": hazards.is_overdue(h),
@@ -239,9 +235,9 @@ def thread_context(hazard, *, message: str | None = None, error: str | None = No
     return dict(h=hazard, thread=threads.messages(db, current_user, hazard), message_labels=threads.KIND_LABELS,
                 may_reopen=threads.may_reopen(db, current_user, hazard), reopen_days=threads.REOPEN_DAYS,
                 thread_message=message, thread_error=error, thread_form=form or {}, confirm_count=count,
-                confirm_names=names if threads.is_staff_of(db, current_user, hazard) else [],
+                confirm_names=names if threads.works_on(db, current_user, hazard) else [],
                 is_reporter=hazard.reporter_id == current_user.id, max_message_photos=threads.MAX_PHOTOS,
-                asks=hazard.reporter_id != current_user.id and threads.is_staff_of(db, current_user, hazard))
+                asks=hazard.reporter_id != current_user.id and threads.works_on(db, current_user, hazard))
 
 
 def thread_page(hazard_id: int, status: int = 200, **extra: Any):

@@ -17,7 +17,7 @@ bp = Blueprint("home", __name__)
 def index():
     """Volunteers see the big 开始巡逻 button; officers and coordinators see their grids today."""
     db = get_session()
-    if current_user.role == "volunteer":
+    if not current_user.is_staff:
         state = patrols.home_state(db, current_user) | {"urls": {
             "start": url_for("api.start_patrol"), "mine": url_for("patrols.index"),
             "checkins": url_for("api.create_checkin", patrol_id=0).replace("/0/", "/{id}/"),

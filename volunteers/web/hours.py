@@ -10,13 +10,13 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
 from volunteers.localtime import today
-from volunteers import hours, tasks
-from volunteers.errors import DomainError, Forbidden, Invalid, N_
+from volunteers import hours, roles, tasks
+from volunteers.errors import DomainError, Invalid, N_
 from volunteers.models import Grid, User
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page, submit
+from volunteers.web.views import fragment_wanted, page, role_required, submit
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
 
@@ -25,13 +25,7 @@ LABELS = {"source_labels": hours.SOURCE_LABELS, "status_labels": hours.STATUS_LA
 bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
-def is_staff() -> bool:
-    return current_user.role in ("officer", "coordinator", "admin")
-
-
-def staff_only() -> None:
-    if not is_staff():
-        raise Forbidden(N_("This page is for grid officers and coordinators."))
+STAFF_ONLY = N_("This page is for grid officers and coordinators.")
 
 
 @bp.get("/")
@@ -75,7 +69,7 @@ def review_context(filters: dict[str, Any] | None = None, **notes: Any) -> dict[
 def review():
     """Pending records of my grids (the whole station for the coordinator), oldest first, to approve or reject:
     the doubtful ones first, to be ticked one by one; the clean ones in one fold with "select all"."""
-    if not is_staff():
+    if not current_user.is_staff:
         return redirect(url_for("hours.mine"))
     return page("hours/review.html", "hours/_review.html", **review_context(review_filters(request.args)))
 
@@ -167,10 +161,9 @@ def manual_form(status: int = 200, **context: Any):
 
 @bp.get("/manual")
 @login_required
+@role_required(roles.MANAGERS, N_("Only the coordinator adds hours by hand."))
 def manual():
     """The coordinator's form for hours no patrol or task shows (training, event work)."""
-    if not hours.is_coordinator(current_user):
-        raise Forbidden(N_("Only the coordinator adds hours by hand."))
     return manual_form()
 
 
@@ -195,7 +188,6 @@ def tally_args() -> dict[str, Any]:
 
 
 def run_tally() -> tuple[list[hours.TallyRow], date, date, dict[str, Any]]:
-    staff_only()
     chosen = tally_args()
     rows, first, last = hours.scoped_tally(get_session(), current_user, chosen["start"], chosen["end"], chosen["by"],
                                            team=chosen["team"], grid=chosen["grid"])
@@ -206,7 +198,7 @@ def run_tally() -> tuple[list[hours.TallyRow], date, date, dict[str, Any]]:
 @login_required
 def tally():
     """Approved and pending hours per volunteer, team or grid for a period, with XLSX and CSV downloads."""
-    if not is_staff():
+    if not current_user.is_staff:
         return redirect(url_for("hours.mine"))
     rows, first, last, chosen = run_tally()
     return page("hours/tally.html", "hours/_tally.html", rows=rows, first=first, last=last, chosen=chosen,
@@ -215,6 +207,7 @@ def tally():
 
 @bp.get("/export.<fmt>")
 @login_required
+@role_required(roles.STAFF, STAFF_ONLY)
 def export(fmt: str):
     """The tally as an XLSX workbook or a CSV file (UTF-8 with BOM) for the chosen period and view."""
     rows, first, last, chosen = run_tally()
@@ -238,7 +231,7 @@ def last_month() -> str:
 
 
 def months_page(status: int = 200, **notes: Any):
-    staff_only()
+    roles.require_staff(current_user, STAFF_ONLY)
     db = get_session()
     month = hours.parse_month(request.values.get("month") or last_month())
     by = "team" if request.values.get("by") == "team" else "grid"
@@ -261,7 +254,7 @@ def months_page(status: int = 200, **notes: Any):
 @login_required
 def months():
     """月考评 for a month, per grid or per team, and (for the coordinator) certifying the month."""
-    if not is_staff():
+    if not current_user.is_staff:
         return redirect(url_for("hours.mine"))
     return months_page()
 

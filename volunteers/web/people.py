@@ -8,30 +8,25 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import accounts, people
+from volunteers import accounts, people, roles
 from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page
+from volunteers.web.views import fragment_wanted, page, staff_required
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 LABELS = {"status_labels": people.STATUS_LABELS, "role_labels": people.ROLE_LABELS,
-          "action_labels": people.ACTION_LABELS, "assignable_roles": people.ASSIGNABLE_ROLES}
+          "action_labels": people.ACTION_LABELS, "assignable_roles": roles.ASSIGNABLE}
 bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
-
-
-def staff_only() -> None:
-    if not people.is_staff(current_user):
-        abort(403)
 
 
 @bp.get("/")
 @login_required
+@staff_required
 def index():
     """The people I manage, pending first, narrowed by status, role, grid, team, name or phone."""
-    staff_only()
     db = get_session()
     filters = people.Filters.parse(request.args.to_dict())
     items, total = people.search(db, current_user, filters)
@@ -51,7 +46,7 @@ def person_context(person, **extra: Any) -> dict[str, Any]:
                 steps=people.next_steps(db, current_user, person),
                 manage=person.id != current_user.id and people.may_manage(db, current_user, person),
                 failures=accounts.lockouts(db, phones=[person.phone]).get(person.phone, 0),
-                change_role=current_user.role in people.STAFF and person.id != current_user.id
+                change_role=current_user.is_manager and person.id != current_user.id
                 and people.may_manage(db, current_user, person), **extra)
 
 

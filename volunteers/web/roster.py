@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,7 +12,7 @@ from volunteers.errors import DomainError
 from volunteers.web.auth import client_ip
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import page
+from volunteers.web.views import manager_required, page
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -24,24 +24,19 @@ def upload_context() -> dict[str, Any]:
     return {"translate": translate, "max_mb": current_app.config["ROSTER_MAX_BYTES"] // (1024 * 1024)}
 
 
-def coordinator_only() -> None:
-    if not roster.may_import(current_user):
-        abort(403)
-
-
 @bp.get("/")
 @login_required
+@manager_required
 def index():
     """The upload form and the template download."""
-    coordinator_only()
     return page("roster/index.html", "roster/_result.html", report=None)
 
 
 @bp.post("/")
 @login_required
+@manager_required
 def upload():
     """Import the uploaded sheet; the answer is the report of every row (413/422 for a file that is not usable)."""
-    coordinator_only()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return page("roster/index.html", "roster/_result.html", 400, report=None,
@@ -60,9 +55,9 @@ def upload():
 
 @bp.get("/template.xlsx")
 @login_required
+@manager_required
 def template():
     """A blank roster to fill in, with this station's grids and teams on a second sheet."""
-    coordinator_only()
     body = roster.template_xlsx(get_session(), user=current_user)
     return body, 200, {"Content-Type": XLSX, "Content-Disposition": "attachment; filename=roster-template.xlsx",
                        "Cache-Control": "private, no-store"}

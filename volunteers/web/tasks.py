@@ -19,7 +19,7 @@ from volunteers.web.extensions import get_session
 from volunteers.web.photos import allowance, store as photo_store
 from volunteers.web import voice
 from volunteers.web.templating import translate as label
-from volunteers.web.views import page, submit
+from volunteers.web.views import page, staff_required, submit
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -30,14 +30,10 @@ LABELS = {"kind_labels": tasks.KIND_LABELS, "state_labels": tasks.STATE_LABELS, 
 bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
-def is_staff() -> bool:
-    return current_user.role in ("officer", "coordinator", "admin")
-
-
 def list_context(*, message: str | None = None, error: str | None = None) -> dict[str, Any]:
     """A volunteer's own tasks and the open places; a manager's tasks with everyone on them."""
     db = get_session()
-    if is_staff():
+    if current_user.is_staff:
         items = tasks.for_manager(db, current_user)
         rows = tasks.assignments_of(db, [t.id for t in items])
         ids = [a.id for found in rows.values() for a, _v in found]
@@ -159,20 +155,18 @@ def follow_up(hazard_id: str) -> dict[str, Any]:
 
 @bp.get("/new")
 @login_required
+@staff_required
 def new():
     """The form an officer gives a task with; ?hazard=<id> pre-fills a follow-up of that report."""
-    if not is_staff():
-        abort(403)
     form = follow_up(request.args["hazard"]) if request.args.get("hazard") else {"capacity": "1"}
     return render_form(form=form)
 
 
 @bp.post("/new")
 @login_required
+@staff_required
 def create():
     """Give the task; on a problem, the form again with the reason and what was typed."""
-    if not is_staff():
-        abort(403)
     return submit(lambda db: tasks.create(db, user=current_user, data=task_data(request.form), ip=client_ip())[0],
                   done=lambda task: _("The task “%(title)s” was given.", title=task.title),
                   redirect_to=url_for("tasks.index"), reraise=(),

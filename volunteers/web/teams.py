@@ -19,10 +19,6 @@ LABELS = {"kind_labels": teams.KIND_LABELS, "kinds": teams.KINDS}
 bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
-def is_coordinator() -> bool:
-    return current_user.role in teams.STAFF
-
-
 @bp.get("/")
 @login_required
 def index():
@@ -30,7 +26,7 @@ def index():
     db = get_session()
     items = teams.visible_teams(db, current_user)
     return page("teams/index.html", "teams/_list.html", items=items, form={},
-                counts=teams.member_counts(db, [t.id for t in items]), coordinator=is_coordinator())
+                counts=teams.member_counts(db, [t.id for t in items]), coordinator=current_user.is_manager)
 
 
 @bp.post("/")
@@ -50,7 +46,7 @@ def create():
 
 def team_context(team, **extra: Any) -> dict[str, Any]:
     db = get_session()
-    return dict(team=team, members=teams.members(db, team), coordinator=is_coordinator(), **extra)
+    return dict(team=team, members=teams.members(db, team), coordinator=current_user.is_manager, **extra)
 
 
 @bp.get("/<int:team_id>")

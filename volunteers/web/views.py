@@ -1,14 +1,17 @@
 """What the blueprints' views share: a page whole or as the piece htmx asked for, and the answer to a form post."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from functools import wraps
+from typing import Any, Callable, Collection
 from urllib.parse import urlsplit
 
 import shapely.geometry
 
 from flask import current_app, flash, redirect, render_template
 from flask_babel import gettext
+from flask_login import current_user
 
+from volunteers import roles
 from volunteers.errors import DomainError
 from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
@@ -56,6 +59,26 @@ def submit(work: Callable[[Any], Any], *, done: str | Callable[[Any], str], redi
         return answer(200, message=message)
     flash(message, "success")
     return redirect(redirect_to(result) if callable(redirect_to) else redirect_to)
+
+
+# --- Who may open a view: the role rule of volunteers/roles.py as decorators (below @login_required) ---------------
+
+def role_required(allowed: Collection[str], message: str | None = None) -> Callable:
+    """Only these roles may open the view: a stranger is sent to log in (as by login_required), anyone else gets the
+    403 error page, JSON on the API (roles.require, with `message` if given)."""
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            roles.require(current_user, allowed, message)
+            return view(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+staff_required = role_required(roles.STAFF)  # officers, the coordinator, the admin
+manager_required = role_required(roles.MANAGERS)  # the coordinator and the admin
 
 
 # --- Maps: what every Leaflet map on the site is given (static/js/map.js draws it) -------------------------------
