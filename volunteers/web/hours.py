@@ -13,10 +13,8 @@ from volunteers.localtime import today
 from volunteers import hours, tasks
 from volunteers.errors import DomainError, Forbidden, Invalid, N_
 from volunteers.models import Grid, User
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page, submit
+from volunteers.web.views import client_ip, fragment_wanted, page, submit, translate
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
 

@@ -4,17 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import Flask
-from flask_babel import format_datetime, format_time, get_locale, get_translations, gettext, pgettext
+from flask_babel import format_datetime, format_time, get_locale, get_translations, gettext
 
 from volunteers.accounts import mask_phone
 from volunteers.errors import InContext
-
-
-def translate(message: str, **params) -> str:
-    """gettext, or pgettext for a msgid marked with a context (NP_) — the one `_` for views and templates."""
-    if isinstance(message, InContext):
-        return pgettext(message.context, message, **params)
-    return gettext(message, **params)
 
 
 def where_words(near) -> str:
@@ -30,15 +23,6 @@ def where_words(near) -> str:
 def metres(value) -> str:
     """A distance or a GPS accuracy in whole metres with its unit ("±8 米" in Chinese)."""
     return gettext("%(distance)d m", distance=round(value))
-
-
-def __getattr__(name: str):
-    """fragment_wanted and render_page live in volunteers.web.views now; modules that still import them from here get
-    those (looked up when asked for, since views imports errors, which imports this module)."""
-    if name in ("fragment_wanted", "render_page"):
-        from volunteers.web import views
-        return getattr(views, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def init_app(app: Flask) -> None:
