@@ -508,7 +508,7 @@ def test_in_chinese_an_accepted_task_reads_yi_jieshou_not_the_reports_yi_shouli(
     """"Accepted" is one English word but two Chinese ones: NP_("assignment", …) keeps them apart."""
     from flask_babel import force_locale
 
-    from volunteers.web.templating import translate
+    from volunteers.web.views import translate
     _task, offer = give()
     accepted = login_as(VOLUNTEER).post(f"/tasks/assignments/{offer.id}/accept", headers=HX)
     assert accepted.status_code == 200

@@ -9,18 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from volunteers import accounts, audit, people
-from volunteers.errors import DomainError
 from volunteers.models import User
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx, login_manager
-from volunteers.web.templating import render_page
+from volunteers.web.views import client_ip, page, render_page, submit, token_user, translate
 
 bp = Blueprint("auth", __name__)
-
-
-def client_ip() -> str:
-    """The caller's address (a proxy in front must set it via ProxyFix)."""
-    return request.remote_addr or "unknown"
 
 
 def safe_next(target: str | None) -> str | None:
@@ -49,16 +42,6 @@ def load_user(user_id: str) -> User | None:
 def current_login_id() -> int | None:
     """The UserSession id of this request's cookie login (None for a Bearer token or nobody)."""
     return g.get("login_session_id")
-
-
-def token_user() -> User | None:
-    """The active user this request's `Authorization: Bearer TOKEN` belongs to, if any — looked up once per request
-    (the log-in and the API's CSRF rule both ask)."""
-    if "token_user" not in g:
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        g.token_user = accounts.user_for_token(get_session(), token) if token else None
-    return g.token_user
 
 
 @login_manager.request_loader
@@ -152,20 +135,15 @@ def password_first():
 @login_required
 def change_password():
     """Choose a new password, with the current (or temporary) one."""
-    error, status = None, 200
-    if request.method == "POST":
-        db = get_session()
-        try:
-            people.change_own_password(db, user=current_user, data=request.form.to_dict(), ip=client_ip(),
-                                       keep_session_id=current_login_id())
-        except DomainError as err:
-            db.rollback()
-            error, status = translate(err.message, err.params), err.status
-        else:
-            flash(_("Your new password is saved."), "success")
-            return redirect(url_for("home.index"))
-    return render_page("auth/password.html", error=error,
-                       tokens=accounts.tokens_of(get_session(), user=current_user)), status
+    def form(status: int = 200, error: str | None = None):
+        return page("auth/password.html", status=status, error=error,
+                    tokens=accounts.tokens_of(get_session(), user=current_user))
+
+    if request.method != "POST":
+        return form()
+    return submit(lambda db: people.change_own_password(db, user=current_user, data=request.form.to_dict(),
+                                                        ip=client_ip(), keep_session_id=current_login_id()),
+                  done=_("Your new password is saved."), redirect_to=url_for("home.index"), reraise=(), answer=form)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import certificates, db as dbs
 from volunteers.errors import N_, DomainError, NotFound
 from volunteers.models import CertificateObjection, User, utcnow
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page, submit
+from volunteers.web.views import client_ip, page, submit, translate
 
 bp = Blueprint("certificates", __name__)
 
@@ -109,31 +107,17 @@ def after_step(certificate_id: int, done: str, step):
 @login_required
 def object_to(certificate_id: int):
     """Record an objection while the certificate is in notice."""
-    db = get_session()
-    try:
-        certificates.object_to(db, user=current_user, certificate_id=certificate_id, data=request.form.to_dict(),
-                               ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status in (403, 404):
-            raise
-        if current_user.is_manager:
-            if not fragment_wanted():
-                raise
-            return detail(certificates.visible(db, current_user, certificate_id), err.status, error=error_text(err))
-        return page("certificates/notice.html", "certificates/_notice.html", err.status,
-                    rows=certificates.notice_list(db, current_user), error=error_text(err), error_for=certificate_id)
+    def work(db):
+        return certificates.object_to(db, user=current_user, certificate_id=certificate_id,
+                                      data=request.form.to_dict(), ip=client_ip())
+
     done = _("Your objection was recorded. The coordinator will look into it before the certificate is issued.")
-    if current_user.is_manager:
-        if fragment_wanted():
-            return detail(certificates.visible(db, current_user, certificate_id), message=done)
-        flash(done, "success")
-        return redirect(url_for("certificates.show", certificate_id=certificate_id))
-    if fragment_wanted():
-        return page("certificates/notice.html", "certificates/_notice.html",
-                    rows=certificates.notice_list(db, current_user), message=done)
-    flash(done, "success")
-    return redirect(url_for("certificates.notice"))
+    if current_user.is_manager:  # from the certificate's page: its detail piece
+        return after_step(certificate_id, done, work)
+    return submit(work, done=done, redirect_to=url_for("certificates.notice"), piece=True, in_page=True,
+                  answer=lambda status, **notes: page("certificates/notice.html", "certificates/_notice.html", status,
+                                                      rows=certificates.notice_list(get_session(), current_user),
+                                                      error_for=certificate_id, **notes))
 
 
 @bp.post("/certificates/objections/<int:objection_id>/resolve")

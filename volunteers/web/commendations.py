@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import commendations
-from volunteers.errors import DomainError
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page
+from volunteers.web.views import client_ip, page, submit
 
 bp = Blueprint("commendations", __name__, url_prefix="/commendations")
 
@@ -57,26 +54,23 @@ def index():
 @login_required
 def create():
     """Record an honour for a volunteer or a team (the form's `target` is v<id> or t<id>)."""
-    db = get_session()
     data = request.form.to_dict()
     target = data.pop("target", "")
     if target[:1] == "v":
         data["volunteer_id"] = target[1:]
     elif target[:1] == "t":
         data["team_id"] = target[1:]
-    try:
-        honour, _created = commendations.record(db, user=current_user, data=data, ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status in (403, 404) and not current_user.is_staff:
-            raise
-        return page("commendations/index.html", "commendations/_board.html", err.status,
-                    **index_context(form=request.form.to_dict(), error=translate(err.message, err.params)))
-    done = _("The honour “%(title)s” is recorded.", title=honour.title)
-    if fragment_wanted():
-        return page("commendations/index.html", "commendations/_board.html", **index_context() | {"message": done})
-    flash(done, "success")
-    return redirect(url_for("commendations.index"))
+
+    def board(status: int, error: str | None = None, message: str | None = None):
+        if error:
+            return page("commendations/index.html", "commendations/_board.html", status,
+                        **index_context(form=request.form.to_dict(), error=error))
+        return page("commendations/index.html", "commendations/_board.html", **index_context() | {"message": message})
+
+    return submit(lambda db: commendations.record(db, user=current_user, data=data, ip=client_ip())[0],
+                  done=lambda honour: _("The honour “%(title)s” is recorded.", title=honour.title),
+                  redirect_to=url_for("commendations.index"), piece=True, in_page=True, answer=board,
+                  reraise=() if current_user.is_staff else (403, 404))
 
 
 @bp.get("/volunteers/<int:user_id>")

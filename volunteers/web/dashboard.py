@@ -16,7 +16,7 @@ from volunteers.grids import whereabouts
 from volunteers.models import Grid, User, utcnow
 from volunteers.web import jobs, views
 from volunteers.web.extensions import get_session
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import fragment_wanted, page
 
 # cli_group=None: `flask --app app missed`, not `flask dashboard missed`.
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", cli_group=None)
@@ -91,7 +91,7 @@ def stats():
     weeks = [(label, *coverage.weekly(db, ids, day)) for label, day in
              ((_("This week"), today), (_("Last week"), today - timedelta(days=7)))]
     context = dict(charts=small_charts(), weeks=weeks)
-    return render_template("dashboard/_stats.html" if fragment_wanted() else "dashboard/stats.html", **context)
+    return page("dashboard/stats.html", "dashboard/_stats.html", **context)
 
 
 @bp.get("/patrols/<int:patrol_id>")
@@ -114,7 +114,7 @@ def track(patrol_id: int):
     nearby = whereabouts(db, current_user.station_id, [(p.id, p.lat, p.lon) for p in positions])
     context = dict(patrol=patrol, volunteer=volunteer, positions=positions, checkins=checkins, names=names, nearby=nearby,
                    track_data=data, minutes=patrols.minutes(patrol))
-    return render_template("dashboard/_track.html" if fragment_wanted() else "dashboard/track.html", **context)
+    return page("dashboard/track.html", "dashboard/_track.html", **context)
 
 
 def alert_round() -> int:

@@ -12,13 +12,11 @@ from flask_login import current_user, login_required
 from sqlmodel import Session, select
 
 from volunteers import duties, sms, tasks
-from volunteers.errors import DomainError, N_
+from volunteers.errors import N_
 from volunteers.models import Checkpoint, Team
 from volunteers.web import jobs
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
-from volunteers.web.extensions import get_session, htmx
-from volunteers.web.views import page, staff_required
+from volunteers.web.extensions import get_session
+from volunteers.web.views import client_ip, page, staff_required, submit
 
 # cli_group=None: `flask --app app remind`, not `flask duties remind`.
 bp = Blueprint("duties", __name__, url_prefix="/duties", cli_group=None)
@@ -79,18 +77,12 @@ def new():
 @staff_required
 def create():
     """Save the pattern, make two weeks of shifts, and show them in the week view."""
-    db = get_session()
-    try:
-        duty, made = duties.create_pattern(db, user=current_user, data=pattern_data(request.form), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_form(form=request.form.to_dict(), weekdays=request.form.getlist("weekdays"),
-                           error=translate(err.message, err.params), status=err.status)
-    flash(_("The duty “%(title)s” was saved with %(count)d shifts.", title=duty.title, count=len(made)), "success")
-    target = url_for("duties.week", grid=duty.grid_id)
-    if htmx:  # a whole new page, not the week table swapped into the form
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target)
+    return submit(lambda db: duties.create_pattern(db, user=current_user, data=pattern_data(request.form),
+                                                   ip=client_ip()),
+                  done=lambda made: _("The duty “%(title)s” was saved with %(count)d shifts.", title=made[0].title,
+                                      count=len(made[1])),
+                  redirect_to=lambda made: url_for("duties.week", grid=made[0].grid_id), hx_redirect=True, reraise=(),
+                  answer=lambda status, error: again(status, error))
 
 
 def form_of(duty) -> dict[str, str]:
@@ -104,13 +96,10 @@ def form_of(duty) -> dict[str, str]:
     return form
 
 
-def to_week(duty, message: str):
-    """After a change: the week view of the duty's grid, with what happened."""
-    flash(message, "success")
-    target = url_for("duties.week", grid=duty.grid_id)
-    if htmx:
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target)
+def again(status: int, error: str, **extra: Any):
+    """The pattern's form again, as it was typed, with the reason it was refused."""
+    return render_form(form=request.form.to_dict(), weekdays=request.form.getlist("weekdays"), error=error,
+                       status=status, **extra)
 
 
 @bp.get("/<int:duty_id>/edit")
@@ -127,18 +116,13 @@ def edit(duty_id: int):
 @staff_required
 def update(duty_id: int):
     """Save the changed pattern; shifts to come follow it, and their people are told."""
-    db = get_session()
-    try:
-        duty, kept, cancelled, made = duties.update_pattern(db, user=current_user, duty_id=duty_id,
-                                                            data=pattern_data(request.form), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        if err.status == 404:
-            raise
-        return render_form(form=request.form.to_dict(), weekdays=request.form.getlist("weekdays"),
-                           error=translate(err.message, err.params), status=err.status, duty_id=duty_id)
-    return to_week(duty, _("“%(title)s” was changed: %(kept)d shifts kept, %(cancelled)d cancelled, %(made)d new.",
-                           title=duty.title, kept=kept, cancelled=cancelled, made=len(made)))
+    return submit(lambda db: duties.update_pattern(db, user=current_user, duty_id=duty_id,
+                                                   data=pattern_data(request.form), ip=client_ip()),
+                  done=lambda changed: _("“%(title)s” was changed: %(kept)d shifts kept, %(cancelled)d cancelled, "
+                                         "%(made)d new.", title=changed[0].title, kept=changed[1],
+                                         cancelled=changed[2], made=len(changed[3])),
+                  redirect_to=lambda changed: url_for("duties.week", grid=changed[0].grid_id), hx_redirect=True,
+                  reraise=(404,), answer=lambda status, error: again(status, error, duty_id=duty_id))
 
 
 @bp.post("/<int:duty_id>/stop")

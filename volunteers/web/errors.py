@@ -1,15 +1,14 @@
 """Errors become a clear, translated message with the right status: JSON on the API, a page elsewhere."""
 from __future__ import annotations
 
-from flask import Flask, has_request_context, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from volunteers import fields
 from volunteers.errors import DomainError
-from volunteers.web.templating import translate as label
+from volunteers.web.views import translate, wants_json
 
 # The only forms a stranger may post; every other POST needs a login.
 OPEN_TO_STRANGERS = {"auth.login", "auth.set_language", "signup.create"}
@@ -32,21 +31,6 @@ def http_message(status: int) -> str:
         422: _("Some of what you entered is not valid."),
         429: _("Too many attempts. Please wait a little and try again."),
     }.get(status, _("Something went wrong on our side. Please try again later."))
-
-
-def translate(message: str, params: dict) -> str:
-    """Translate a domain message; text parameters (state or category labels) are translated too, and on pages a raw
-    field name is shown by its label (fields.FIELD_LABELS)."""
-    # People read a label; API callers (scripts, the phone's outbox) keep the raw field name they sent.
-    people = not (has_request_context() and wants_json())
-    named = {k: fields.label(v) if people and k == "field" and isinstance(v, str) else v for k, v in params.items()}
-    return _(message, **{k: label(v) if isinstance(v, str) and v and (people or k != "field") else v
-                         for k, v in named.items()})
-
-
-def wants_json() -> bool:
-    """API callers get JSON errors; people get pages."""
-    return request.path.startswith("/api/")
 
 
 def error_response(code: str, message: str, status: int):

@@ -12,18 +12,10 @@ from flask_login import current_user, login_required
 
 from volunteers import boundaries, grids, places, posters, roles
 from volunteers.errors import Conflict, DomainError, Invalid, N_
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import map_data, role_required
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import client_ip, fragment_wanted, map_data, page, role_required, submit, translate
 
 bp = Blueprint("grids", __name__, url_prefix="/grids")
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context), status
 
 
 def confirm(**question: str):
@@ -37,6 +29,11 @@ def message_of(err: DomainError) -> str:
     if getattr(err, "feature", None):
         return _("Grid %(number)d in the file: %(reason)s", number=err.feature, reason=reason)
     return reason
+
+
+def save(work, **how: Any):
+    """submit() for the grid pages: a refusal of any status shows the form again, in message_of's words."""
+    return submit(work, reason=message_of, **{"reraise": (), **how})
 
 
 def boundary_text() -> str | bytes:
@@ -81,15 +78,12 @@ def new():
 @role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def create():
     """Save the new grid; any problem shows the form again with the reason and nothing saved."""
-    db = get_session()
-    try:
-        grid = places.save_grid(db, user=current_user, grid_id=None, code=request.form.get("code"),
-                                name=request.form.get("name"), boundary_text=boundary_text(), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_grid_form(form=request.form.to_dict(), error=message_of(err), status=err.status)
-    flash(_("Grid %(code)s was saved.", code=grid.code), "success")
-    return redirect(url_for("grids.show", grid_id=grid.id))
+    return save(lambda db: places.save_grid(db, user=current_user, grid_id=None, code=request.form.get("code"),
+                                            name=request.form.get("name"), boundary_text=boundary_text(),
+                                            ip=client_ip()),
+                done=lambda grid: _("Grid %(code)s was saved.", code=grid.code),
+                redirect_to=lambda grid: url_for("grids.show", grid_id=grid.id),
+                answer=lambda status, error: render_grid_form(form=request.form.to_dict(), error=error, status=status))
 
 
 @bp.get("/<int:grid_id>/edit")
@@ -107,16 +101,14 @@ def edit(grid_id: int):
 @role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def update(grid_id: int):
     """Save the changed grid; a refused boundary leaves the old one in place."""
-    db = get_session()
-    grid = places.grid_for(db, current_user, grid_id)
-    try:
-        places.save_grid(db, user=current_user, grid_id=grid.id, code=request.form.get("code"),
-                         name=request.form.get("name"), boundary_text=boundary_text(), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_grid_form(grid, form=request.form.to_dict(), error=message_of(err), status=err.status)
-    flash(_("Grid %(code)s was saved.", code=grid.code), "success")
-    return redirect(url_for("grids.show", grid_id=grid.id))
+    grid = places.grid_for(get_session(), current_user, grid_id)
+    return save(lambda db: places.save_grid(db, user=current_user, grid_id=grid.id, code=request.form.get("code"),
+                                            name=request.form.get("name"), boundary_text=boundary_text(),
+                                            ip=client_ip()),
+                done=lambda _saved: _("Grid %(code)s was saved.", code=grid.code),
+                redirect_to=url_for("grids.show", grid_id=grid.id),
+                answer=lambda status, error: render_grid_form(grid, form=request.form.to_dict(), error=error,
+                                                              status=status))
 
 
 @bp.get("/import")
@@ -132,16 +124,12 @@ def import_form():
 @role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def import_grids():
     """Create or update every grid in the file, or none when one of them is refused."""
-    db = get_session()
-    try:
-        created, updated = places.import_grids(db, user=current_user, text=boundary_text(), ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return page("grids/import.html", "grids/_import_form.html", err.status, form=request.form.to_dict(),
-                    error=message_of(err))
-    flash(_("Imported: %(created)d new grids, %(updated)d grids updated.", created=len(created),
-            updated=len(updated)), "success")
-    return redirect(url_for("grids.index"))
+    return save(lambda db: places.import_grids(db, user=current_user, text=boundary_text(), ip=client_ip()),
+                done=lambda both: _("Imported: %(created)d new grids, %(updated)d grids updated.",
+                                    created=len(both[0]), updated=len(both[1])),
+                redirect_to=url_for("grids.index"),
+                answer=lambda status, error: page("grids/import.html", "grids/_import_form.html", status,
+                                                  form=request.form.to_dict(), error=error))
 
 
 @bp.get("/export.geojson")
@@ -179,16 +167,13 @@ def show(grid_id: int):
 @role_required(roles.MANAGERS, places.MANAGERS_ONLY)
 def officers(grid_id: int):
     """The grid's officers become the ticked ones."""
-    db = get_session()
-    grid = places.grid_for(db, current_user, grid_id)
-    try:
-        places.set_officers(db, user=current_user, grid_id=grid.id, officer_ids=request.form.getlist("officer_ids"),
-                            ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_template("grids/show.html", **grid_context(grid, officer_error=message_of(err))), err.status
-    flash(_("The officers of grid %(code)s were saved.", code=grid.code), "success")
-    return redirect(url_for("grids.show", grid_id=grid.id))
+    grid = places.grid_for(get_session(), current_user, grid_id)
+    return save(lambda db: places.set_officers(db, user=current_user, grid_id=grid.id,
+                                               officer_ids=request.form.getlist("officer_ids"), ip=client_ip()),
+                done=_("The officers of grid %(code)s were saved.", code=grid.code),
+                redirect_to=url_for("grids.show", grid_id=grid.id),
+                answer=lambda status, error: (render_template("grids/show.html",
+                                                              **grid_context(grid, officer_error=error)), status))
 
 
 # --- Checkpoints -------------------------------------------------------------------------------------------
@@ -197,20 +182,16 @@ def officers(grid_id: int):
 @login_required
 def add_checkpoint(grid_id: int):
     """Place a checkpoint; htmx gets the checkpoint list (with the form) back in place."""
-    db = get_session()
-    grid = places.grid_for(db, current_user, grid_id)
-    try:
-        checkpoint = places.create_checkpoint(db, user=current_user, grid_id=grid.id, data=request.form.to_dict(),
-                                              ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return page("grids/show.html", "grids/_checkpoints.html", err.status,
-                    **grid_context(grid, cp_form=request.form.to_dict(), cp_error=message_of(err)))
-    done = _("The checkpoint “%(name)s” was placed.", name=checkpoint.name)
-    if not fragment_wanted():
-        flash(done, "success")
-        return redirect(url_for("grids.show", grid_id=grid.id))
-    return page("grids/show.html", "grids/_checkpoints.html", **grid_context(grid, cp_message=done))
+    grid = places.grid_for(get_session(), current_user, grid_id)
+
+    def checkpoints(status: int, error: str | None = None, message: str | None = None):
+        notes = dict(cp_form=request.form.to_dict(), cp_error=error) if error else dict(cp_message=message)
+        return page("grids/show.html", "grids/_checkpoints.html", status, **grid_context(grid, **notes))
+
+    return save(lambda db: places.create_checkpoint(db, user=current_user, grid_id=grid.id,
+                                                    data=request.form.to_dict(), ip=client_ip()),
+                done=lambda checkpoint: _("The checkpoint “%(name)s” was placed.", name=checkpoint.name),
+                redirect_to=url_for("grids.show", grid_id=grid.id), piece=True, in_page=True, answer=checkpoints)
 
 
 @bp.get("/checkpoints/<int:checkpoint_id>/edit")
@@ -233,17 +214,13 @@ def render_checkpoint_form(checkpoint, grid, form, *, error: str | None = None, 
 @login_required
 def update_checkpoint(checkpoint_id: int):
     """Save the checkpoint (it must stay inside its grid); its posters stay valid."""
-    db = get_session()
-    checkpoint, grid = places.checkpoint_for(db, current_user, checkpoint_id)
-    try:
-        places.update_checkpoint(db, user=current_user, checkpoint_id=checkpoint.id, data=request.form.to_dict(),
-                                 ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_checkpoint_form(checkpoint, grid, request.form.to_dict(), error=message_of(err),
-                                      status=err.status)
-    flash(_("The checkpoint “%(name)s” was saved.", name=checkpoint.name), "success")
-    return redirect(url_for("grids.show", grid_id=grid.id))
+    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    return save(lambda db: places.update_checkpoint(db, user=current_user, checkpoint_id=checkpoint.id,
+                                                    data=request.form.to_dict(), ip=client_ip()),
+                done=lambda _saved: _("The checkpoint “%(name)s” was saved.", name=checkpoint.name),
+                redirect_to=url_for("grids.show", grid_id=grid.id),
+                answer=lambda status, error: render_checkpoint_form(checkpoint, grid, request.form.to_dict(),
+                                                                    error=error, status=status))
 
 
 @bp.get("/checkpoints/<int:checkpoint_id>/rotate")
@@ -369,16 +346,13 @@ def grid_posters(grid_id: int):
 @login_required
 def add_route(grid_id: int):
     """A new, empty route in the grid."""
-    db = get_session()
-    grid = places.grid_for(db, current_user, grid_id)
-    try:
-        route = places.create_route(db, user=current_user, grid_id=grid.id, name=request.form.get("name"),
-                                    ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_template("grids/show.html", **grid_context(grid, route_error=message_of(err))), err.status
-    flash(_("The route “%(name)s” was created. Add its checkpoints in order.", name=route.name), "success")
-    return redirect(url_for("grids.show", grid_id=grid.id, _anchor=f"route-{route.id}"))
+    grid = places.grid_for(get_session(), current_user, grid_id)
+    return save(lambda db: places.create_route(db, user=current_user, grid_id=grid.id, name=request.form.get("name"),
+                                               ip=client_ip()),
+                done=lambda route: _("The route “%(name)s” was created. Add its checkpoints in order.", name=route.name),
+                redirect_to=lambda route: url_for("grids.show", grid_id=grid.id, _anchor=f"route-{route.id}"),
+                answer=lambda status, error: (render_template("grids/show.html",
+                                                              **grid_context(grid, route_error=error)), status))
 
 
 def route_piece(route_id: int, status: int = 200, **notes: Any):
@@ -396,15 +370,9 @@ def route_piece(route_id: int, status: int = 200, **notes: Any):
 
 def change_route(route_id: int, change, **data: Any):
     """Apply one change to a route; a refusal comes back inside the route card (a missing route stays a 404)."""
-    db = get_session()
-    try:
-        change(db, user=current_user, route_id=route_id, ip=client_ip(), **data)
-    except DomainError as err:
-        db.rollback()
-        if err.status == 404:
-            raise
-        return route_piece(route_id, err.status, error=message_of(err))
-    return route_piece(route_id)
+    return save(lambda db: change(db, user=current_user, route_id=route_id, ip=client_ip(), **data),
+                show=lambda _changed: route_piece(route_id), reraise=(404,),
+                answer=lambda status, error: route_piece(route_id, status, error=error))
 
 
 @bp.post("/routes/<int:route_id>/stops")

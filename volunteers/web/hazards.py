@@ -4,36 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import accounts, fields, grids, hazards, notifications, threads
 from volunteers.errors import DomainError, Invalid, N_
-from volunteers.models import Grid, Team, User
+from volunteers.models import Grid, Hazard, Team, User
 from volunteers.photos import MAX_PER_REPORT
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
-from volunteers.web.extensions import get_session, htmx
-from volunteers.web.photos import allowance, nearby_thumb_url, store
-from volunteers.web import voice
-from volunteers.web.views import map_data, submit
+from volunteers.web.extensions import get_session
+from volunteers.web.views import allowance, client_ip, map_data, nearby_thumb_url, page, photo_store, submit, voice_store, voice_upload
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
 
 LABELS = {"kind_labels": hazards.KIND_LABELS, "category_labels": hazards.CATEGORY_LABELS,
           "state_labels": hazards.STATE_LABELS, "priority_labels": hazards.PRIORITY_LABELS,
           "outcome_labels": hazards.OUTCOME_LABELS}
-
-
-def fragment_wanted() -> bool:
-    """htmx asked for a piece of the page (not a boosted link or a history restore, which need the whole page)."""
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
-def page(full: str, fragment: str, status: int = 200, **context: Any):
-    """The full page, or only its partial when htmx asks."""
-    return render_template(fragment if fragment_wanted() else full, **context, **LABELS), status
+bp.context_processor(lambda: LABELS)  # every template of this blueprint shows these labels
 
 
 def uploads() -> list[bytes]:
@@ -73,23 +60,21 @@ def new():
 @login_required
 def create():
     """File the report and show it; on a problem, the form again with the reason and what was typed."""
-    db = get_session()
     data = request.form.to_dict()
-    try:
-        if data.get("same_as"):  # "就是这个": join the open report nearby instead of a second one
-            hazard, _created = threads.confirm(db, user=current_user, hazard_id=fields.integer(data, "same_as"),
-                                               data=data, uploads=uploads(), store=store(), ip=client_ip(),
-                                               allowance=allowance())
-            flash(_("Thank you! What you sent was added to report #%(id)d.", id=hazard.id), "success")
-            return redirect(url_for("hazards.thread", hazard_id=hazard.id))
-        hazard, _created = hazards.report(db, user=current_user, data=data, uploads=uploads(),
-                                          store=store(), ip=client_ip(), allowance=allowance(),
-                                          voice_note=voice.upload(), voice_store=voice.store())
-    except DomainError as err:
-        db.rollback()
-        return render_form(form=data, error=translate(err.message, err.params), status=err.status)
-    flash(_("Thank you! Your report #%(id)d has been sent to the police station.", id=hazard.id), "success")
-    return redirect(url_for("hazards.show", hazard_id=hazard.id))
+    if data.get("same_as"):  # "就是这个": join the open report nearby instead of a second one
+        return submit(lambda db: threads.confirm(db, user=current_user, hazard_id=fields.integer(data, "same_as"),
+                                                 data=data, uploads=uploads(), store=photo_store(), ip=client_ip(),
+                                                 allowance=allowance())[0],
+                      done=lambda hazard: _("Thank you! What you sent was added to report #%(id)d.", id=hazard.id),
+                      redirect_to=lambda hazard: url_for("hazards.thread", hazard_id=hazard.id), reraise=(),
+                      answer=lambda status, error: render_form(form=data, error=error, status=status))
+    return submit(lambda db: hazards.report(db, user=current_user, data=data, uploads=uploads(), store=photo_store(),
+                                            ip=client_ip(), allowance=allowance(), voice_note=voice_upload(),
+                                            voice_store=voice_store())[0],
+                  done=lambda hazard: _("Thank you! Your report #%(id)d has been sent to the police station.",
+                                        id=hazard.id),
+                  redirect_to=lambda hazard: url_for("hazards.show", hazard_id=hazard.id), reraise=(),
+                  answer=lambda status, error: render_form(form=data, error=error, status=status))
 
 
 @bp.get("/nearby")
@@ -262,8 +247,8 @@ def post_message(hazard_id: int):
     """Write in the conversation (the form without JavaScript; the phone's outbox uses the API)."""
     form = request.form.to_dict()
     return submit(lambda db: threads.post(db, user=current_user, hazard_id=hazard_id, data=form, uploads=uploads(),
-                                          store=store(), allowance=allowance(), ip=client_ip(),
-                                          voice_note=voice.upload(), voice_store=voice.store()),
+                                          store=photo_store(), allowance=allowance(), ip=client_ip(),
+                                          voice_note=voice_upload(), voice_store=voice_store()),
                   done=_("Sent."), redirect_to=url_for("hazards.thread", hazard_id=hazard_id),
                   answer=lambda status, **kw: thread_page(hazard_id, status, form=form, **kw), piece=True)
 
@@ -283,22 +268,26 @@ def reopen(hazard_id: int):
 @login_required
 def transition(hazard_id: int):
     """Take one step (accept, reject, assign, fixed, close …); htmx gets the new status and history in place."""
-    db = get_session()
-    hazard = hazards.visible(db, current_user, hazard_id)
-    try:
+    hazards.visible(get_session(), current_user, hazard_id)
+
+    def step(db):
         photos = uploads()
         if len(photos) > 1:
             raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=1)
-        hazard = hazards.transition(db, user=current_user, hazard_id=hazard_id, data=request.form.to_dict(),
-                                    photo=photos[0] if photos else None, store=store(), ip=client_ip(),
-                                    allowance=allowance())
-    except DomainError as err:
-        db.rollback()
-        hazard = hazards.visible(db, current_user, hazard_id)
-        return page("hazards/show.html", "hazards/_detail.html", err.status,
-                    **(detail_context(hazard, error=translate(err.message, err.params)) | thread_context(hazard)))
-    done = _("Saved. The report is now: %(status)s.", status=_(hazards.STATE_LABELS[hazard.status]))
-    if not fragment_wanted():
-        flash(done, "success")
-        return redirect(url_for("hazards.show", hazard_id=hazard_id))
-    return page("hazards/show.html", "hazards/_detail.html", **detail_context(hazard, message=done))
+        return hazards.transition(db, user=current_user, hazard_id=hazard_id, data=request.form.to_dict(),
+                                  photo=photos[0] if photos else None, store=photo_store(), ip=client_ip(),
+                                  allowance=allowance())
+
+    def detail(status: int, error: str | None = None, message: str | None = None):
+        if error:  # the whole page again, thread and all, with the reason
+            hazard = hazards.visible(get_session(), current_user, hazard_id)
+            return page("hazards/show.html", "hazards/_detail.html", status,
+                        **(detail_context(hazard, error=error) | thread_context(hazard)))
+        # the step may have taken the report out of this officer's sight: show it as the step left it
+        return page("hazards/show.html", "hazards/_detail.html",
+                    **detail_context(get_session().get(Hazard, hazard_id), message=message))
+
+    return submit(step, done=lambda hazard: _("Saved. The report is now: %(status)s.",
+                                              status=_(hazards.STATE_LABELS[hazard.status])),
+                  redirect_to=url_for("hazards.show", hazard_id=hazard_id), piece=True, in_page=True, reraise=(),
+                  answer=detail)

@@ -13,10 +13,9 @@ from volunteers.localtime import today
 from volunteers import hours, roles, tasks
 from volunteers.errors import DomainError, Invalid, N_
 from volunteers.models import Grid, User
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
 from volunteers.web.views import fragment_wanted, page, role_required, submit
+from volunteers.web.views import client_ip, translate
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
 

@@ -11,9 +11,8 @@ from sqlmodel import Session
 
 from volunteers import notifications, sms
 from volunteers.web import jobs
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import page, submit
+from volunteers.web.views import page, submit, translate
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 

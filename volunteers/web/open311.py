@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from volunteers import open311, patrols
 from volunteers.errors import Invalid
-from volunteers.web.api import iso
+from volunteers.web.views import iso
 from volunteers.web.extensions import csrf, get_session
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")

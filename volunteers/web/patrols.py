@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import fields, geo, patrols
-from volunteers.errors import DomainError, Invalid
-from volunteers.web.auth import client_ip
+from volunteers.errors import Invalid
 from volunteers.web.device import device_time
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session, htmx
-from volunteers.web.templating import fragment_wanted
+from volunteers.web.views import client_ip, page, submit
 
 bp = Blueprint("patrols", __name__, url_prefix="/patrols")
 
@@ -42,8 +40,7 @@ def render_patrol(patrol, *, message=None, error=None, status=200):
     origin = here()
     context = dict(patrol=patrol, rows=checkpoint_rows(patrol, origin), origin=origin, message=message,
                    error=error, minutes=patrols.minutes(patrol))
-    template = "patrols/_checkpoints.html" if fragment_wanted() else "patrols/show.html"
-    return render_template(template, **context), status
+    return page("patrols/show.html", "patrols/_checkpoints.html", status, **context)
 
 
 @bp.get("/")
@@ -51,11 +48,11 @@ def render_patrol(patrol, *, message=None, error=None, status=200):
 def index():
     """My patrols: when, how long, which checkpoints."""
     items = patrols.history(get_session(), current_user)
-    template = "patrols/_list.html" if fragment_wanted() else "patrols/index.html"
     # ?ended=<id>: the phone has just ended this patrol (offline-patrol.js comes here): say thank you for it.
     ended = patrols.just_ended(get_session(), current_user, request.args.get("ended", type=int))
     thanks = next((s for s in items if ended and s.patrol.id == ended.id), None)
-    return render_template(template, items=items, thanks=thanks, discarded=ended is not None and ended.discarded)
+    return page("patrols/index.html", "patrols/_list.html", items=items, thanks=thanks,
+                discarded=ended is not None and ended.discarded)
 
 
 @bp.post("/")
@@ -85,20 +82,21 @@ def checkpoints(patrol_id: int):
 @login_required
 def checkin(patrol_id: int):
     """Check in at a checkpoint by GPS (one tap) or by the QR code typed or scanned from its poster."""
-    db = get_session()
-    patrol = patrols.visible_patrol(db, current_user, patrol_id)
-    try:
-        _checkin, created = patrols.check_in(db, user=current_user, patrol_id=patrol_id, data=request.form.to_dict(),
-                                            qr_key=current_app.config["SECRET_KEY"], device_now=device_time(),
-                                            ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render_patrol(patrol, error=translate(err.message, err.params), status=err.status)
-    done = _("Checked in. Thank you!")
-    if not htmx:
-        flash(done, "success")
-        return redirect(url_for("patrols.show", patrol_id=patrol_id))
-    return render_patrol(patrol, message=done, status=201 if created else 200)
+    patrol = patrols.visible_patrol(get_session(), current_user, patrol_id)
+
+    def checked_in(result):
+        """htmx gets the list with the thanks in place (201 for a new check-in, 200 for a retry of one)."""
+        done = _("Checked in. Thank you!")
+        if not htmx:
+            flash(done, "success")
+            return redirect(url_for("patrols.show", patrol_id=patrol_id))
+        return render_patrol(patrol, message=done, status=201 if result[1] else 200)
+
+    return submit(lambda db: patrols.check_in(db, user=current_user, patrol_id=patrol_id, data=request.form.to_dict(),
+                                              qr_key=current_app.config["SECRET_KEY"], device_now=device_time(),
+                                              ip=client_ip()),
+                  show=checked_in, reraise=(),
+                  answer=lambda status, error: render_patrol(patrol, error=error, status=status))
 
 
 @bp.post("/<int:patrol_id>/end")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import accounts, people, roles
-from volunteers.errors import DomainError
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import fragment_wanted, page, staff_required
+from volunteers.web.views import client_ip, page, staff_required, submit
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -58,73 +55,55 @@ def show(person_id: int):
     return page("people/show.html", "people/_person.html", **person_context(person))
 
 
-def answer(person, done: str, status: int = 200, error: str | None = None):
-    """After a step: htmx gets the row (from the list) or the person card back in place; a form goes back to the
-    person's page."""
-    if fragment_wanted():
+def act(person_id: int, work, done=None, **how: Any):
+    """Run one account step: htmx gets the row (from the list) or the person card back in place, with the outcome or
+    the reason; a form goes back to the person's page (a refusal: the error page, a 404 always)."""
+    def again(status: int, **notes: Any):
+        db = get_session()
+        person = people.visible(db, current_user, person_id)
         if request.form.get("view") == "row":
-            db = get_session()
             return render_template("people/_row.html", p=person, grid_by_id=people.grids_by_id(db, person.station_id),
-                                   teams_of=people.teams_of(db, [person.id]), message=None if error else done,
-                                   error=error), status
-        return page("people/show.html", "people/_person.html", status,
-                    **person_context(person, message=None if error else done, error=error))
-    if error:
-        abort(status)
-    flash(done, "success")
-    return redirect(url_for("people.show", person_id=person.id))
+                                   teams_of=people.teams_of(db, [person.id]), **notes), status
+        return page("people/show.html", "people/_person.html", status, **person_context(person, **notes))
 
-
-def failed(person_id: int, err: DomainError):
-    """A refused step: 404 stays a 404; otherwise the piece again with the reason, when htmx asked."""
-    db = get_session()
-    db.rollback()
-    if err.status == 404 or not fragment_wanted():
-        raise err
-    return answer(people.visible(db, current_user, person_id), "", err.status, translate(err.message, err.params))
+    return submit(work, done=done, redirect_to=url_for("people.show", person_id=person_id), piece=True,
+                  reraise=(404,), answer=again, **how)
 
 
 @bp.post("/<int:person_id>/<any(approve, suspend, reactivate):action>")
 @login_required
 def step(person_id: int, action: str):
     """Approve, suspend or reactivate an account."""
-    try:
-        person = people.step(get_session(), user=current_user, person_id=person_id, action=action, ip=client_ip())
-    except DomainError as err:
-        return failed(person_id, err)
-    return answer(person, _("%(name)s: %(status)s.", name=person.name, status=_(people.STATUS_LABELS[person.status])))
+    return act(person_id, lambda db: people.step(db, user=current_user, person_id=person_id, action=action,
+                                                 ip=client_ip()),
+               lambda person: _("%(name)s: %(status)s.", name=person.name, status=_(people.STATUS_LABELS[person.status])))
 
 
 @bp.post("/<int:person_id>/password")
 @login_required
 def reset_password(person_id: int):
     """A new temporary password, shown once on the answer and never again."""
-    try:
-        person, temporary = people.reset_password(get_session(), user=current_user, person_id=person_id, ip=client_ip())
-    except DomainError as err:
-        return failed(person_id, err)
-    body, status = page("people/show.html", "people/_person.html", **person_context(person, temporary=temporary))
-    return body, status, {"Cache-Control": "no-store"}
+    def shown(result):
+        person, temporary = result
+        body, status = page("people/show.html", "people/_person.html", **person_context(person, temporary=temporary))
+        return body, status, {"Cache-Control": "no-store"}
+
+    return act(person_id, lambda db: people.reset_password(db, user=current_user, person_id=person_id, ip=client_ip()),
+               show=shown)
 
 
 @bp.post("/<int:person_id>/lockout")
 @login_required
 def clear_lockout(person_id: int):
     """Forget the person's recent wrong passwords, so they can log in again now."""
-    try:
-        person = people.clear_lockout(get_session(), user=current_user, person_id=person_id, ip=client_ip())
-    except DomainError as err:
-        return failed(person_id, err)
-    return answer(person, _("%(name)s can log in again now.", name=person.name))
+    return act(person_id, lambda db: people.clear_lockout(db, user=current_user, person_id=person_id, ip=client_ip()),
+               lambda person: _("%(name)s can log in again now.", name=person.name))
 
 
 @bp.post("/<int:person_id>/role")
 @login_required
 def change_role(person_id: int):
     """Give a person another role (the coordinator only)."""
-    try:
-        person = people.change_role(get_session(), user=current_user, person_id=person_id,
-                                    role=request.form.get("role"), ip=client_ip())
-    except DomainError as err:
-        return failed(person_id, err)
-    return answer(person, _("%(name)s is now: %(role)s.", name=person.name, role=_(people.ROLE_LABELS[person.role])))
+    return act(person_id, lambda db: people.change_role(db, user=current_user, person_id=person_id,
+                                                        role=request.form.get("role"), ip=client_ip()),
+               lambda person: _("%(name)s is now: %(role)s.", name=person.name, role=_(people.ROLE_LABELS[person.role])))

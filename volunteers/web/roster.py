@@ -8,11 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import roster
-from volunteers.errors import DomainError
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
 from volunteers.web.views import manager_required, page
+from volunteers.web.views import client_ip, submit, translate
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,14 +41,11 @@ def upload():
                     error=_("Please choose an .xlsx file to upload."))
     limit = current_app.config["ROSTER_MAX_BYTES"]
     data = upload.stream.read(limit + 1)  # reading one byte past the limit is enough to know it is too large
-    db = get_session()
-    try:
-        report = roster.import_roster(db, user=current_user, data=data, max_bytes=limit, ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return page("roster/index.html", "roster/_result.html", err.status, report=None,
-                    error=translate(err.message, err.params))
-    return page("roster/index.html", "roster/_result.html", report=report, filename=upload.filename)
+    return submit(lambda db: roster.import_roster(db, user=current_user, data=data, max_bytes=limit, ip=client_ip()),
+                  show=lambda report: page("roster/index.html", "roster/_result.html", report=report,
+                                           filename=upload.filename), reraise=(),
+                  answer=lambda status, error: page("roster/index.html", "roster/_result.html", status, report=None,
+                                                    error=error))
 
 
 @bp.get("/template.xlsx")

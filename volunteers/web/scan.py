@@ -3,27 +3,23 @@
 The GET never writes — link previews and prefetching must not check anyone in; the tap is a POST."""
 from __future__ import annotations
 
-import uuid
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import patrols
 from volunteers.errors import DomainError
 from volunteers.models import Checkpoint
-from volunteers.web.auth import client_ip
 from volunteers.web.device import device_time
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
+from volunteers.web.views import client_ip, submit, translate
 
 bp = Blueprint("scan", __name__)
 
 
 def render(code: str, *, checkpoint=None, error: str | None = None, status: int = 200):
     """The scan page: the point and its button, or what went wrong and the way forward."""
-    return render_template("scan/checkin.html", code=code, checkpoint=checkpoint, error=error,
-                           client_id=str(uuid.uuid4())), status
+    return render_template("scan/checkin.html", code=code, checkpoint=checkpoint, error=error), status
 
 
 @bp.get("/c/")
@@ -54,14 +50,12 @@ def show(code: str):
 @login_required
 def check_in(code: str):
     """Check in at the scanned point, starting a patrol first if none runs; then home, which shows the patrol."""
-    db = get_session()
-    try:
-        checkin, _created = patrols.check_in_by_scan(db, user=current_user, code=code, client_id=request.form.get("client_id"),
-                                                    qr_key=current_app.config["SECRET_KEY"], device_now=device_time(),
-                                                    ip=client_ip())
-    except DomainError as err:
-        db.rollback()
-        return render(code, error=translate(err.message, err.params), status=err.status)
-    flash(_("Checked in at “%(name)s”. Thank you!", name=db.get(Checkpoint, checkin.checkpoint_id).name), "success")
-    return redirect(url_for("home.index"))
+    return submit(lambda db: patrols.check_in_by_scan(db, user=current_user, code=code,
+                                                      client_id=request.form.get("client_id"),
+                                                      qr_key=current_app.config["SECRET_KEY"],
+                                                      device_now=device_time(), ip=client_ip())[0],
+                  done=lambda checkin: _("Checked in at “%(name)s”. Thank you!",
+                                         name=get_session().get(Checkpoint, checkin.checkpoint_id).name),
+                  redirect_to=url_for("home.index"), reraise=(),
+                  answer=lambda status, error: render(code, error=error, status=status))
 

@@ -6,12 +6,9 @@ from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 from volunteers import db as dbs, people
-from volunteers.errors import DomainError
 from volunteers.models import User
-from volunteers.web.auth import client_ip
-from volunteers.web.errors import translate
 from volunteers.web.extensions import get_session
-from volunteers.web.views import page
+from volunteers.web.views import client_ip, page, submit
 
 bp = Blueprint("signup", __name__, url_prefix="/signup")
 
@@ -36,19 +33,20 @@ def create():
     """Create the pending account, or show the form again with the reason (422) and nothing saved."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
-    db = get_session()
     data = {k: request.form.get(k, "") for k in ("phone", "name", "password", "password2", "grid")}
     data["team_ids"] = request.form.getlist("team_ids")
     cfg = current_app.config
-    try:
-        user = people.signup(db, data=data, ip=client_ip(), max_per_ip=cfg.get("SIGNUP_MAX_PER_IP", 10),
-                             window_minutes=cfg.get("SIGNUP_WINDOW_MINUTES", 60))
-    except DomainError as err:
-        db.rollback()
-        form = {k: v for k, v in data.items() if not k.startswith("password")}
-        return render_form(form, error=translate(err.message, err.params), status=err.status)
-    session["signed_up"] = user.id
-    return redirect(url_for("signup.done"))
+
+    def signed_up(user):
+        session["signed_up"] = user.id
+        return redirect(url_for("signup.done"))
+
+    return submit(lambda db: people.signup(db, data=data, ip=client_ip(), max_per_ip=cfg.get("SIGNUP_MAX_PER_IP", 10),
+                                           window_minutes=cfg.get("SIGNUP_WINDOW_MINUTES", 60)),
+                  show=signed_up, reraise=(),
+                  answer=lambda status, error: render_form({k: v for k, v in data.items()
+                                                            if not k.startswith("password")}, error=error,
+                                                           status=status))
 
 
 @bp.get("/done")

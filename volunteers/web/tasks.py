@@ -14,12 +14,8 @@ from flask_login import current_user, login_required
 from volunteers import db as dbs, duties, hazards, hours, tasks
 from volunteers.errors import N_
 from volunteers.models import Assignment, Task, utcnow
-from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
-from volunteers.web.photos import allowance, store as photo_store
-from volunteers.web import voice
-from volunteers.web.templating import translate as label
-from volunteers.web.views import page, staff_required, submit
+from volunteers.web.views import (allowance, client_ip, page, photo_store, staff_required, submit, translate, voice_store, voice_upload)
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -53,7 +49,7 @@ def listing(status: int = 200, **notes: Any):
 
 def now_is(assignment: Assignment) -> str:
     """What a step on an assignment says: the task's state now."""
-    return _("Saved. The task is now: %(state)s.", state=label(tasks.STATE_LABELS[assignment.state]))
+    return _("Saved. The task is now: %(state)s.", state=translate(tasks.STATE_LABELS[assignment.state]))
 
 
 def day_label(day: date) -> str:
@@ -202,7 +198,7 @@ def act(assignment_id: int, action: str):
                                        data=request.form.to_dict(), ip=client_ip(),
                                        photo=upload.read() if upload and upload.filename else None,
                                        store=photo_store(), allowance=allowance(),
-                                       voice_note=voice.upload(), voice_store=voice.store()),
+                                       voice_note=voice_upload(), voice_store=voice_store()),
                   done=now_is, redirect_to=url_for("tasks.index"), piece=True, reraise=(404,), answer=again)
 
 

@@ -9,9 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteers import teams
-from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
-from volunteers.web.views import page, submit
+from volunteers.web.views import client_ip, page, submit
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
 

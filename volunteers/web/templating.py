@@ -1,20 +1,13 @@
-"""Template helpers: fresh client ids for forms, masked phone numbers."""
+"""Template helpers: the POST form macro, fresh client ids for forms, masked phone numbers."""
 from __future__ import annotations
 
 import uuid
 
-from flask import Flask
-from flask_babel import format_datetime, format_time, get_locale, get_translations, gettext, pgettext
+from flask import Flask, current_app
+from flask_babel import format_datetime, format_time, get_locale, get_translations, gettext
 
 from volunteers.accounts import mask_phone
 from volunteers.errors import InContext
-
-
-def translate(message: str, **params) -> str:
-    """gettext, or pgettext for a msgid marked with a context (NP_) — the one `_` for views and templates."""
-    if isinstance(message, InContext):
-        return pgettext(message.context, message, **params)
-    return gettext(message, **params)
 
 
 def where_words(near) -> str:
@@ -32,17 +25,14 @@ def metres(value) -> str:
     return gettext("%(distance)d m", distance=round(value))
 
 
-def __getattr__(name: str):
-    """fragment_wanted and render_page live in volunteers.web.views now; modules that still import them from here get
-    those (looked up when asked for, since views imports errors, which imports this module)."""
-    if name in ("fragment_wanted", "render_page"):
-        from volunteers.web import views
-        return getattr(views, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def post_form(*args, **kwargs):
+    """templates/macros/forms.html's post_form, for every template without an import: page() renders a page's content
+    block alone, where a page's own top-level imports would not have run."""
+    return current_app.jinja_env.get_template("macros/forms.html").module.post_form(*args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
-    """Expose uuid4() (a client_id per rendered form), locale-aware time formatting and mask_phone."""
+    """Expose post_form, uuid4() (a client_id per rendered form), locale-aware time formatting and mask_phone."""
     # Templates' _() also honours NP_ contexts (Jinja's newstyle gettext does the %-formatting itself).
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: (get_translations().upgettext(s.context, s) if isinstance(s, InContext)
@@ -51,7 +41,7 @@ def init_app(app: Flask) -> None:
         newstyle=True,
         pgettext=lambda c, s: get_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n))
-    app.jinja_env.globals.update(uuid4=lambda: str(uuid.uuid4()), get_locale=get_locale,
+    app.jinja_env.globals.update(post_form=post_form, uuid4=lambda: str(uuid.uuid4()), get_locale=get_locale,
                                  format_datetime=format_datetime, format_time=format_time,
                                  where_words=where_words)
     app.jinja_env.filters["metres"] = metres

@@ -1,29 +1,17 @@
 """Voice notes are served only through this route, to those who may see their report, task or thread."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, send_file
 from flask_login import current_user, login_required
 
 from volunteers import db, hazards, tasks, threads
-from volunteers.errors import Invalid, N_, NotFound
+from volunteers.errors import N_, NotFound
 from volunteers.models import VoiceNote
-from volunteers.voice import VoiceStore, mime_of
+from volunteers.voice import mime_of
 from volunteers.web.extensions import get_session
+from volunteers.web.views import voice_store
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
-
-
-def store() -> VoiceStore:
-    """The voice note store in this app's data directory."""
-    return VoiceStore(current_app.config["DATA_DIR"])
-
-
-def upload() -> bytes | None:
-    """The one voice note of a multipart post (field `voice`), or None; an empty file input counts as none."""
-    files = [f for f in request.files.getlist("voice") if f and f.filename]
-    if len(files) > 1:
-        raise Invalid("too_many_voice_notes", N_("Only one voice note can go with it."))
-    return files[0].read() if files else None
 
 
 @bp.get("/<int:note_id>")
@@ -40,7 +28,7 @@ def show(note_id: int):
         hazards.visible_voice(session, current_user, note)
     else:
         tasks.visible_voice(session, current_user, note)
-    path = store().path(note.stored_name)
+    path = voice_store().path(note.stored_name)
     if not path.exists():  # lost from disk (restored backup, moved data dir): a miss, not a crash
         raise NotFound(N_("This voice note does not exist."))
     # conditional=True answers the Range requests an <audio> element makes.

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from volunteers.errors import Invalid, N_
-from volunteers.web.auth import token_user
+from volunteers.web.views import iso, token_user  # noqa: F401  (iso: the API modules take it from here)
 from volunteers.web.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -51,11 +51,6 @@ def body() -> dict[str, Any]:
             raise Invalid("bad_json", BAD_JSON, status=400)
         return data
     return request.form.to_dict()
-
-
-def iso(value) -> str | None:
-    """An aware time as ISO 8601 UTC with a Z."""
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 from volunteers.web.api import breadcrumb, hazards, hours, patrols, tasks  # noqa: E402,F401  (they register routes on bp)

@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 
 from volunteers import breadcrumb
 from volunteers.web.api import body, bp
-from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
+from volunteers.web.views import client_ip
 
 
 @bp.post("/patrols/<int:patrol_id>/positions")

@@ -11,10 +11,8 @@ from volunteers import accounts, fields, hazards, threads
 from volunteers.errors import Invalid, N_
 from volunteers.models import User
 from volunteers.web.api import body, bp, iso
-from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
-from volunteers.web.photos import allowance, store
-from volunteers.web import voice
+from volunteers.web.views import allowance, client_ip, photo_store, voice_store, voice_upload
 
 
 def uploads(field: str = "photo") -> list[bytes]:
@@ -62,13 +60,13 @@ def create_hazard():
     data = body()
     if data.get("same_as"):
         hazard, created = threads.confirm(get_session(), user=current_user, hazard_id=fields.integer(data, "same_as"),
-                                          data=data, uploads=uploads(), store=store(), ip=client_ip(),
+                                          data=data, uploads=uploads(), store=photo_store(), ip=client_ip(),
                                           allowance=allowance())
         return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
-    photos, spoken = uploads(), voice.upload()
+    photos, spoken = uploads(), voice_upload()
     hazard, created = hazards.report(get_session(), user=current_user, data=data, uploads=photos,
-                                     store=store(), ip=client_ip(), allowance=allowance(),
-                                     voice_note=spoken, voice_store=voice.store())
+                                     store=photo_store(), ip=client_ip(), allowance=allowance(),
+                                     voice_note=spoken, voice_store=voice_store())
     fresh = created and not photos and not spoken  # nothing but its first step to read back
     return jsonify(hazard_json(hazard, current_user, just_reported=fresh)), 201 if created else 200
 
@@ -88,7 +86,7 @@ def transition_hazard(hazard_id: int):
     if len(photos) > 1:
         raise Invalid("too_many_photos", N_("At most %(count)d photos per report."), count=1)
     hazard = hazards.transition(get_session(), user=current_user, hazard_id=hazard_id, data=body(),
-                                photo=photos[0] if photos else None, store=store(), ip=client_ip(),
+                                photo=photos[0] if photos else None, store=photo_store(), ip=client_ip(),
                                 allowance=allowance())
     return jsonify(hazard_json(hazard, current_user)), 200
 
@@ -120,8 +118,8 @@ def create_message(hazard_id: int):
     retry; 409 same id, other content; 422 empty or bad audio; 413 too large."""
     db = get_session()
     message, created = threads.post(db, user=current_user, hazard_id=hazard_id, data=body(), uploads=uploads(),
-                                    store=store(), allowance=allowance(), ip=client_ip(), voice_note=voice.upload(),
-                                    voice_store=voice.store())
+                                    store=photo_store(), allowance=allowance(), ip=client_ip(), voice_note=voice_upload(),
+                                    voice_store=voice_store())
     hazard = threads.visible(db, current_user, hazard_id)
     entry = next(e for e in threads.messages(db, current_user, hazard) if e.message.id == message.id)
     return jsonify(message_json(entry) | {"hazard_id": hazard.id}), 201 if created else 200

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 
 from volunteers import accounts, grids, patrols
 from volunteers.web.api import body, bp, iso
-from volunteers.web.auth import client_ip
 from volunteers.web.device import device_time
 from volunteers.web.extensions import get_session
+from volunteers.web.views import client_ip
 
 
 def patrol_json(patrol) -> dict[str, Any]:

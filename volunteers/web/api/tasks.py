@@ -8,10 +8,8 @@ from flask_login import current_user, login_required
 
 from volunteers import accounts, tasks
 from volunteers.web.api import body, bp, iso
-from volunteers.web.auth import client_ip
 from volunteers.web.extensions import get_session
-from volunteers.web.photos import allowance, store as photo_store
-from volunteers.web import voice
+from volunteers.web.views import allowance, client_ip, photo_store, voice_store, voice_upload
 
 
 def assignment_json(assignment, volunteer=None) -> dict[str, Any]:
@@ -70,6 +68,6 @@ def assignment_action(assignment_id: int, action: str):
     upload = request.files.get("photo")
     assignment = tasks.act(get_session(), user=current_user, assignment_id=assignment_id, action=action,
                            data=body(), ip=client_ip(), photo=upload.read() if upload and upload.filename else None,
-                           store=photo_store(), allowance=allowance(), voice_note=voice.upload(),
-                           voice_store=voice.store())
+                           store=photo_store(), allowance=allowance(), voice_note=voice_upload(),
+                           voice_store=voice_store())
     return jsonify(assignment_json(assignment)), 200
