@@ -298,3 +298,45 @@ def test_a_connection_used_a_moment_ago_is_not_pinged_but_an_idle_one_is_and_a_d
         assert pings
     finally:
         engine.dispose()
+
+
+# --- the token's user ---------------------------------------------------------------------------------------------
+
+def test_a_fresh_process_whose_first_request_carries_a_token_answers_it(app, town, tmp_path):
+    """The token's user is built from a row, not loaded by the ORM: in a new process (a gunicorn worker) that is the
+    ORM's first use, so the mappers must be configured first (this was a 500 in the gunicorn smoke test)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    volunteer = town.user(VOLUNTEER)
+    token = accounts.issue_token(town.session, user=volunteer)
+    script = (
+        "import json, sys\n"
+        "from app import create_app\n"
+        "app = create_app({'DATA_DIR': sys.argv[1], 'DATABASE_URL': sys.argv[2], 'SECRET_KEY': 'x'})\n"
+        "r = app.test_client().get('/api/v1/me', headers={'Authorization': 'Bearer ' + sys.argv[3]})\n"
+        "print(json.dumps([r.status_code, r.get_json()]))\n")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "fresh"), app.config["DATABASE_URL"], token],
+                         cwd=root, env=dict(os.environ, PYTHONPATH=str(root)), capture_output=True, text=True,
+                         timeout=120)
+    status, me = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (status, me["id"], me["role"]) == (200, volunteer.id, "volunteer"), out.stderr[-2000:]
+
+
+def test_the_tokens_user_is_the_sessions_own_user_object(session, town):
+    volunteer = town.user(VOLUNTEER)
+    token = accounts.issue_token(session, user=volunteer)
+    fresh = Session(session.get_bind(), expire_on_commit=False)
+    try:
+        user = accounts.user_for_token(fresh, token)
+        assert user is fresh.get(type(volunteer), volunteer.id)  # persistent in the session: no second load
+        assert (user.id, user.phone, user.role, user.home_grid_id) == \
+            (volunteer.id, volunteer.phone, volunteer.role, volunteer.home_grid_id)
+        assert not fresh.dirty and accounts.user_for_token(fresh, token) is user
+    finally:
+        fresh.close()
+    assert accounts.user_for_token(session, "not-a-token") is None

@@ -166,6 +166,8 @@ def _as_user(session: Session, row: sa.Row) -> User:
     # As the ORM's own loading does: a new instance (User.__new__ sets up pydantic's parts) whose attributes are put
     # straight into its dict, then made persistent with no history — not User(**row), whose validating setattr per
     # column cost more than the ORM load.
+    if not _USER_MAPPER.configured:  # a fresh process whose first ORM use this is (the ORM's loader would do it)
+        sa.orm.configure_mappers()
     user = _USER_MAPPER.class_manager.new_instance()
     user.__dict__.update(zip(_USER_COLUMNS, row[:len(_USER_COLUMNS)]))
     make_transient_to_detached(user)
