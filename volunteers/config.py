@@ -80,6 +80,9 @@ def load(instance_path: str, environ: Mapping[str, str], test_config: dict | Non
     # How many proxies (nginx …) stand in front and set X-Forwarded-*: 0 trusts none, so a phone cannot fake its
     # address to the login throttle; deploy/nginx-volunteers.conf needs 1.
     settings["PROXY_COUNT"] = int(environ.get("VOLUNTEERS_PROXY_COUNT") or 0)
+    # PostgreSQL: a pooled connection unused this many seconds is pinged before use (volunteers/db.py; 0: always).
+    if environ.get("VOLUNTEERS_DB_PING_IDLE_S"):
+        settings["DATABASE_PING_IDLE_S"] = float(environ["VOLUNTEERS_DB_PING_IDLE_S"])
     for name in ("SESSION_IDLE_DAYS", "SESSION_MAX_DAYS", "PHOTO_UPLOADS_PER_HOUR", "PHOTO_UPLOAD_MB_PER_HOUR"):
         if environ.get(f"VOLUNTEERS_{name}"):
             settings[name] = int(environ[f"VOLUNTEERS_{name}"])

@@ -87,8 +87,9 @@ def first_route(session: Session, grid_id: int | None) -> Route | None:
 class GridIndex:
     """Point-in-polygon lookup over a station's grids: an STRtree narrows, prepared polygons decide."""
 
-    def __init__(self, rows: list[tuple[int, dict]]):
+    def __init__(self, rows: list[tuple[int, dict]], codes: dict[int, str] | None = None):
         self.ids = [grid_id for grid_id, _ in rows]
+        self.codes = codes or {}  # grid id → code (a report's answer names its grid without asking again)
         self.shapes = [shapely.geometry.shape(boundary) for _, boundary in rows]
         for shape in self.shapes:
             shapely.prepare(shape)
@@ -102,8 +103,8 @@ class GridIndex:
 
 
 _grid_t = Grid.__table__
-# The boundaries as stored text (no JSON parsing): they are the cache key of the built index.
-_BOUNDARIES = sa.select(_grid_t.c.id, sa.cast(_grid_t.c.boundary, sa.Text)) \
+# The boundaries as stored text (no JSON parsing) and the codes: they are the cache key of the built index.
+_BOUNDARIES = sa.select(_grid_t.c.id, sa.cast(_grid_t.c.boundary, sa.Text), _grid_t.c.code) \
     .where(_grid_t.c.station_id == sa.bindparam("station_id")).order_by(_grid_t.c.id)
 # Built indexes by the exact (id, boundary text) rows they were built from: a grid edited, added or removed in any
 # process changes the rows, so a stale index is never used. Bounded: a process serves at most a few stations.
@@ -120,7 +121,8 @@ def grid_index(session: Session, station_id: int) -> GridIndex:
     if index is None:
         if len(_INDEXES) >= _INDEXES_MAX:
             _INDEXES.clear()
-        index = _INDEXES[rows] = GridIndex([(grid_id, json.loads(text)) for grid_id, text in rows])
+        index = _INDEXES[rows] = GridIndex([(grid_id, json.loads(text)) for grid_id, text, _code in rows],
+                                           {grid_id: code for grid_id, _text, code in rows})
     return index
 
 

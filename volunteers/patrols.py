@@ -220,6 +220,9 @@ _route_t = Route.__table__
 _FIRST_ROUTE = sa.select(_route_t.c.id).where(_route_t.c.grid_id == sa.bindparam("grid_id")) \
     .order_by(_route_t.c.id).limit(1)
 _INSERT_PATROL = sa.insert(Patrol.__table__)
+_INSERT_PATROL_AUDITED = audit.audited_insert(
+    Patrol.__table__, ("client_id", "fingerprint", "user_id", "station_id", "route_id", "started_at", "ended_at",
+                       "received_at", "discarded"), action="patrol.start", object_type="patrol")
 
 
 def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = None, ip: str | None = None) -> tuple[Patrol, bool]:
@@ -240,14 +243,17 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
     row = dict(client_id=cid, fingerprint=fp, user_id=user.id, station_id=user.station_id, route_id=route_id,
                started_at=started, ended_at=None, received_at=now, discarded=False)
     try:
-        row["id"] = conn.execute(_INSERT_PATROL, row).inserted_primary_key[0]
+        if conn.dialect.name == "postgresql":  # the patrol and its audit row in one statement (audit.audited_insert)
+            row["id"] = conn.execute(_INSERT_PATROL_AUDITED, row | audit.audit_params(actor_id=user.id, ip=ip)).scalar_one()
+        else:
+            row["id"] = conn.execute(_INSERT_PATROL, row).inserted_primary_key[0]
+            # Same commit as the row: a failure in between must not leave a patrol without its audit event.
+            audit.insert(conn, actor_id=user.id, action="patrol.start", object_type="patrol", object_id=row["id"], ip=ip)
     except sa.exc.IntegrityError as err:
         session.rollback()
         # Not this client_id: the one-open-patrol index (uq_patrol_one_open).
         return clientids.collided(session, Patrol, cid, user.id, fp, err,
                                   otherwise=Conflict("patrol_open", PATROL_OPEN)), False
-    # Same commit as the row: a failure in between must not leave a patrol without its audit event.
-    audit.insert(conn, actor_id=user.id, action="patrol.start", object_type="patrol", object_id=row["id"], ip=ip)
     session.commit()
     # The row as a persistent ORM object without reading it back: the caller may change it like any loaded patrol.
     patrol = Patrol(**row)
@@ -328,12 +334,30 @@ _same_spot = sa.exists(
     .where(_patrol_t.c.user_id == sa.bindparam("user_id"), _checkin_t.c.lat == sa.bindparam("lat"),
            _checkin_t.c.lon == sa.bindparam("lon"),
            _checkin_t.c.recorded_at >= sa.bindparam("since", type_=_checkin_t.c.recorded_at.type),
-           _patrol_t.c.started_at >= sa.bindparam("started_since", type_=_patrol_t.c.started_at.type)))
+           _patrol_t.c.started_at >= sa.bindparam("started_since", type_=_patrol_t.c.started_at.type))
+    .correlate(None))  # its own patrol join, never the check-in read's patrol row
 _one_row = sa.select(sa.literal(1).label("one")).subquery("one_row")
 _FLAG_PROBE = sa.select(_previous_fix.c.lat, _previous_fix.c.lon, _previous_fix.c.accuracy_m,
                         _previous_fix.c.recorded_at, _same_spot.label("same_spot")) \
     .select_from(_one_row.outerjoin(_previous_fix, sa.true()))
+# Everything a GPS check-in reads, in ONE statement (issue 13): the patrol (its owner decides 404/403), the checkpoint
+# named by id (left-joined: a missing one is NULLs, the rule says 404) and the flags' probe above. Three round trips
+# were ~1 ms of client CPU on PostgreSQL; the probe's index look-ups cost the database little when the request is
+# then refused.
+_CHECKIN_READ = sa.select(
+    _patrol_t.c.id, _patrol_t.c.user_id, _patrol_t.c.route_id, _patrol_t.c.ended_at,
+    _checkpoint_t.c.id.label("cp_id"), _checkpoint_t.c.grid_id.label("cp_grid_id"),
+    _checkpoint_t.c.name.label("cp_name"), _checkpoint_t.c.lat.label("cp_lat"), _checkpoint_t.c.lon.label("cp_lon"),
+    _checkpoint_t.c.radius_m.label("cp_radius_m"), _checkpoint_t.c.retired_at.label("cp_retired_at"),
+    _previous_fix.c.lat.label("prev_lat"), _previous_fix.c.lon.label("prev_lon"),
+    _previous_fix.c.accuracy_m.label("prev_accuracy_m"), _previous_fix.c.recorded_at.label("prev_recorded_at"),
+    _same_spot.label("same_spot")) \
+    .select_from(_patrol_t.outerjoin(_checkpoint_t, _checkpoint_t.c.id == sa.bindparam("checkpoint_id"))
+                 .outerjoin(_previous_fix, sa.true())) \
+    .where(_patrol_t.c.id == sa.bindparam("patrol_id"))
 _INSERT_CHECKIN = sa.insert(_checkin_t)
+_CHECKIN_COLUMNS = ("client_id", "patrol_id", "checkpoint_id", "method", "lat", "lon", "accuracy_m", "distance_m",
+                    "recorded_at", "received_at", "flags", "fingerprint")
 
 
 class NewCheckIn(SimpleNamespace):
@@ -355,18 +379,18 @@ def _patrol_row(session: Session, user: User, patrol_id: int) -> sa.Row:
 
 def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tuple[float, float] | None,
                     accuracy_m: float | None, recorded_at: datetime, now: datetime,
-                    device_now: datetime | None) -> list[str]:
-    """Flags (never refusals) for evidence an officer should look at twice."""
+                    device_now: datetime | None, probe: Any = None) -> list[str]:
+    """Flags (never refusals) for evidence an officer should look at twice. `probe`: the previous fix (lat, lon,
+    accuracy_m, recorded_at) and same_spot, when the caller already read them (the check-in's one read)."""
     flags = []
     skew_seen = abs(device_now - now) if device_now else recorded_at - now
     if skew_seen > CLOCK_SKEW:
         flags.append(FLAG_CLOCK)
     if point is None:
         return flags
-    # One prebuilt Core statement on the session's connection: this runs on every check-in (issue 13).
-    probe = session.connection().execute(_FLAG_PROBE, {
-        "patrol_id": patrol.id, "recorded_at": recorded_at, "user_id": user.id, "lat": point[0], "lon": point[1],
-        "since": recorded_at - REPEAT_WINDOW, "started_since": recorded_at - REPEAT_WINDOW - MAX_PATROL}).one()
+    if probe is None:
+        # One prebuilt Core statement on the session's connection: this runs on every check-in (issue 13).
+        probe = session.connection().execute(_FLAG_PROBE, _probe_params(user, patrol.id, point, recorded_at)).one()
     if probe.lat is not None:
         gap = geo.distance_m(point, (probe.lat, probe.lon))
         # GPS jitter within the two fixes' accuracy is no movement at all.
@@ -379,19 +403,40 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
     return flags
 
 
+def _probe_params(user: User, patrol_id: int, point: tuple[float, float] | None, recorded_at: datetime) -> dict[str, Any]:
+    return {"patrol_id": patrol_id, "recorded_at": recorded_at, "user_id": user.id,
+            "lat": point[0] if point else None, "lon": point[1] if point else None,
+            "since": recorded_at - REPEAT_WINDOW, "started_since": recorded_at - REPEAT_WINDOW - MAX_PATROL}
+
+
 def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, Any], qr_key: str,
              device_now: datetime | None = None, ip: str | None = None) -> tuple[CheckIn | NewCheckIn, bool]:
     """Record a check-in at a checkpoint by GPS or signed QR; a retry returns the first one.
 
     The new check-in is judged first and inserted; the client_id is only looked up when that insert collides or a
     rule refuses (a retry may come after the patrol ended or the point was retired, and still gets its original), so
-    a first check-in costs no look-up (issue 13)."""
-    patrol = _patrol_row(session, user, patrol_id)
-    req = CheckInInput.parse(data)
-    fp = clientids.fingerprint(req.content(patrol.id))
+    a first check-in costs no look-up (issue 13). What it reads is one statement (the patrol, the checkpoint named by
+    id, the flags' probe); on PostgreSQL what it writes is one too (the check-in and its audit row)."""
+    if not 0 < patrol_id <= db.MAX_ID:
+        raise NotFound(N_("This patrol does not exist."))
     try:
-        row, audit_detail = _judge_check_in(session, user=user, patrol=patrol, req=req, qr_key=qr_key,
-                                            device_now=device_now)
+        req = CheckInInput.parse(data)
+    except DomainError:
+        _patrol_row(session, user, patrol_id)  # a patrol that is not theirs answers first (404/403), as always
+        raise
+    now = utcnow()
+    recorded_at = req.recorded_at or now
+    by_id = req.checkpoint_id if not req.qr and req.checkpoint_id and 0 < req.checkpoint_id <= db.MAX_ID else None
+    read = session.connection().execute(_CHECKIN_READ, {
+        **_probe_params(user, patrol_id, req.point, recorded_at), "checkpoint_id": by_id}).first()
+    if read is None:
+        raise NotFound(N_("This patrol does not exist."))
+    if read.user_id != user.id:
+        own_patrol(session, user, patrol_id)  # raises: 404 outside the viewer's scope, else 403
+    fp = clientids.fingerprint(req.content(read.id))
+    try:
+        row, audit_detail = _judge_check_in(session, user=user, patrol=read, req=req, qr_key=qr_key,
+                                            device_now=device_now, now=now, read=read)
     except DomainError:
         existing = clientids.saved(session, CheckIn, req.client_id, None, fp)
         if existing is not None:
@@ -400,21 +445,32 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     row["fingerprint"] = fp
     conn = session.connection()
     try:
-        row["id"] = conn.execute(_INSERT_CHECKIN, row).inserted_primary_key[0]
+        if conn.dialect.name == "postgresql":
+            # One statement: the check-in and, reading its new id, its audit row (audit.audited_insert).
+            row["id"] = conn.execute(_INSERT_CHECKIN_AUDITED, row | audit.audit_params(
+                actor_id=user.id, ip=ip, detail=audit_detail)).scalar_one()
+        else:
+            row["id"] = conn.execute(_INSERT_CHECKIN, row).inserted_primary_key[0]
+            # Same commit as the row: a failure in between must not leave a check-in without its audit event.
+            audit.insert(conn, actor_id=user.id, action="checkin.create", object_type="checkin", object_id=row["id"],
+                         ip=ip, detail=audit_detail)
     except sa.exc.IntegrityError as err:
         session.rollback()
         return clientids.collided(session, CheckIn, req.client_id, None, fp, err), False
-    # Same commit as the row: a failure in between must not leave a check-in without its audit event.
-    audit.insert(conn, actor_id=user.id, action="checkin.create", object_type="checkin", object_id=row["id"], ip=ip,
-                 detail=audit_detail)
     session.commit()
     return NewCheckIn(**row), True
 
 
+_INSERT_CHECKIN_AUDITED = audit.audited_insert(_checkin_t, _CHECKIN_COLUMNS, action="checkin.create",
+                                               object_type="checkin")
+
+
 def _judge_check_in(session: Session, *, user: User, patrol: Any, req: CheckInInput, qr_key: str,
-                    device_now: datetime | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Every rule of a check-in: → (the checkin row's values, the audit detail), or a DomainError."""
-    now = utcnow()
+                    device_now: datetime | None, now: datetime | None = None,
+                    read: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every rule of a check-in: → (the checkin row's values, the audit detail), or a DomainError. `read`: the
+    check-in's one read (_CHECKIN_READ), with the checkpoint named by id and the flags' probe."""
+    now = now or utcnow()
     recorded_at = req.recorded_at or now
     if patrol.ended_at is not None and recorded_at > patrol.ended_at:
         raise Conflict("patrol_ended", N_("This patrol has already ended. Start a new patrol to check in."))
@@ -436,8 +492,13 @@ def _judge_check_in(session: Session, *, user: User, patrol: Any, req: CheckInIn
     else:
         method = "gps"
         if req.checkpoint_id is not None:
-            checkpoint = session.connection().execute(_CHECKPOINT_ROW, {"checkpoint_id": req.checkpoint_id}).first() \
-                if 0 < req.checkpoint_id <= db.MAX_ID else None
+            if read is not None:
+                checkpoint = SimpleNamespace(id=read.cp_id, grid_id=read.cp_grid_id, name=read.cp_name,
+                                             lat=read.cp_lat, lon=read.cp_lon, radius_m=read.cp_radius_m,
+                                             retired_at=read.cp_retired_at) if read.cp_id is not None else None
+            else:
+                checkpoint = session.connection().execute(_CHECKPOINT_ROW, {"checkpoint_id": req.checkpoint_id}).first() \
+                    if 0 < req.checkpoint_id <= db.MAX_ID else None
             if checkpoint is None or checkpoint.grid_id not in mine:
                 raise NotFound(N_("This checkpoint does not exist or is not in your grid."))
             _check_in_use(checkpoint, recorded_at)
@@ -450,8 +511,10 @@ def _judge_check_in(session: Session, *, user: User, patrol: Any, req: CheckInIn
                 raise NotFound(N_("There is no checkpoint in your grid to check in at."))
             checkpoint, distance = nearest
         judge_gps(checkpoint, distance, req.accuracy_m)
+    probe = SimpleNamespace(lat=read.prev_lat, lon=read.prev_lon, accuracy_m=read.prev_accuracy_m,
+                            recorded_at=read.prev_recorded_at, same_spot=read.same_spot) if read is not None else None
     flags += suspicion_flags(session, user=user, patrol=patrol, point=req.point, accuracy_m=req.accuracy_m,
-                             recorded_at=recorded_at, now=now, device_now=device_now)
+                             recorded_at=recorded_at, now=now, device_now=device_now, probe=probe)
     row = dict(client_id=req.client_id, patrol_id=patrol.id, checkpoint_id=checkpoint.id, method=method,
                lat=req.point[0] if req.point else None, lon=req.point[1] if req.point else None,
                accuracy_m=req.accuracy_m, distance_m=None if distance is None else round(distance, 1),

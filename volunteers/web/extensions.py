@@ -51,7 +51,8 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Bind the database engine and every extension to the app."""
-    app.extensions["volunteers.engine"] = db.make_engine(app.config["DATABASE_URL"])
+    app.extensions["volunteers.engine"] = db.make_engine(app.config["DATABASE_URL"],
+                                                       ping_after_idle_s=app.config.get("DATABASE_PING_IDLE_S"))
     app.session_interface = CookieSessionInterface()
     app.teardown_appcontext(_close_session)
     babel.init_app(app, locale_selector=select_locale)
