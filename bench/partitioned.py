@@ -141,12 +141,12 @@ WHERE hazard.station_id = %(st)s AND hazard.grid_id = ANY(%(grids)s) AND hazard.
 ORDER BY CASE WHEN hazard.status IN {final} THEN 1 ELSE 0 END,
          CASE hazard.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 WHEN 'low' THEN 3 ELSE 4 END,
          hazard.reported_at DESC, hazard.id DESC LIMIT 50""", dict(st=vol[1], grids=officer_grids)),
-        # auditlog.page: the station's audit log, newest first, the last 7 days (the date filter)
+        # audit.page: the station's audit log, newest first, the last 7 days (the date filter)
         ("audit log of one station, last 7 days", """
 SELECT audit_event.*, "user".name FROM audit_event JOIN "user" ON "user".id = audit_event.actor_id
 WHERE "user".station_id = %(st)s AND audit_event.at >= %(since)s
 ORDER BY audit_event.id DESC LIMIT 51""", dict(st=vol[1], since=week)),
-        # auditlog.page without a filter: the first page
+        # audit.page without a filter: the first page
         ("audit log of one station, first page (no filter)", """
 SELECT audit_event.*, "user".name FROM audit_event JOIN "user" ON "user".id = audit_event.actor_id
 WHERE "user".station_id = %(st)s ORDER BY audit_event.id DESC LIMIT 51""", dict(st=vol[1])),

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import func, select
 
-from volunteers import boundaries, grids, places
+from volunteers import boundaries, grids
 from volunteers.errors import DomainError, Forbidden
 from volunteers.models import AuditEvent, Grid
 
@@ -182,7 +182,7 @@ def test_importing_a_collection_creates_new_grids_and_updates_known_codes(sessio
     station = g1.station_id
     assert grids.locate(session, station, (S + N) / 2, (W + E) / 2) is None
     bigger_g1 = json.loads(json.dumps(g1.boundary))
-    created, updated = places.import_grids(session, user=coordinator, text=collection(
+    created, updated = grids.import_grids(session, user=coordinator, text=collection(
         ("G5", "新区", polygon()), ("G1", "东街社区（新）", bigger_g1)), ip="10.0.0.1")
     assert [g.code for g in created] == ["G5"] and [g.code for g in updated] == ["G1"]
     assert town.grid("G1").name == "东街社区（新）"
@@ -197,7 +197,7 @@ def test_an_import_with_one_bad_grid_saves_none(session, town):
     before = counts(session)
     overlapping_g2 = town.grid("G2").boundary
     with pytest.raises(boundaries.GeoJSONError) as caught:
-        places.import_grids(session, user=town.user(COORDINATOR),
+        grids.import_grids(session, user=town.user(COORDINATOR),
                             text=collection(("G5", "新区", polygon()), ("G6", "重叠", overlapping_g2)))
     assert caught.value.code == "overlap" and caught.value.feature == 2
     session.rollback()
@@ -206,14 +206,14 @@ def test_an_import_with_one_bad_grid_saves_none(session, town):
 
 def test_two_grids_of_one_import_may_not_overlap_each_other(session, town):
     with pytest.raises(boundaries.GeoJSONError) as caught:
-        places.import_grids(session, user=town.user(COORDINATOR),
+        grids.import_grids(session, user=town.user(COORDINATOR),
                             text=collection(("G5", "a", polygon()), ("G6", "b", polygon())))
     assert caught.value.code == "overlap" and caught.value.params["grid"] == "G5"
 
 
 def test_an_import_needs_code_and_name_on_every_grid(session, town):
     with pytest.raises(boundaries.GeoJSONError) as caught:
-        places.import_grids(session, user=town.user(COORDINATOR), text=json.dumps(polygon()))
+        grids.import_grids(session, user=town.user(COORDINATOR), text=json.dumps(polygon()))
     assert caught.value.code == "missing_properties"
 
 
@@ -226,7 +226,7 @@ def test_moving_a_boundary_changes_where_reports_land(session, town):
     ring = g2.boundary["coordinates"][0]
     w2, s2 = ring[0]
     wider = polygon([[w2, s2], [E, s2], [E, N], [w2, N], [w2, s2]])
-    places.save_grid(session, user=town.user(COORDINATOR), grid_id=g2.id, code="G2", name=g2.name,
+    grids.save_grid(session, user=town.user(COORDINATOR), grid_id=g2.id, code="G2", name=g2.name,
                      boundary_text=json.dumps(wider))
     assert grids.locate(session, g1.station_id, *point) == g2.id
 
@@ -234,7 +234,7 @@ def test_moving_a_boundary_changes_where_reports_land(session, town):
 def test_a_new_boundary_may_not_leave_the_grids_checkpoints_outside(session, town):
     g2 = town.grid("G2")
     with pytest.raises(boundaries.GeoJSONError) as caught:
-        places.save_grid(session, user=town.user(COORDINATOR), grid_id=g2.id, code="G2", name=g2.name,
+        grids.save_grid(session, user=town.user(COORDINATOR), grid_id=g2.id, code="G2", name=g2.name,
                          boundary_text=json.dumps(polygon()))
     assert caught.value.code == "leaves_checkpoint_out"
     session.rollback()
@@ -243,12 +243,12 @@ def test_a_new_boundary_may_not_leave_the_grids_checkpoints_outside(session, tow
 
 def test_a_grid_code_is_unique_in_the_station(session, town):
     with pytest.raises(DomainError) as caught:
-        places.save_grid(session, user=town.user(COORDINATOR), grid_id=None, code="G1", name="x",
+        grids.save_grid(session, user=town.user(COORDINATOR), grid_id=None, code="G1", name="x",
                          boundary_text=json.dumps(polygon()))
     assert caught.value.code == "code_taken" and caught.value.status == 409
 
 
 def test_officers_change_no_boundaries(session, town):
     with pytest.raises(Forbidden):
-        places.save_grid(session, user=town.user(OFFICER_G12), grid_id=town.grid("G1").id, code="G1", name="x",
+        grids.save_grid(session, user=town.user(OFFICER_G12), grid_id=town.grid("G1").id, code="G1", name="x",
                          boundary_text=json.dumps(polygon()))

@@ -137,10 +137,10 @@ def test_a_typed_code_forgives_case_spaces_dashes_and_look_alikes(session, volun
 
 def test_a_retired_checkpoint_takes_no_new_check_ins_but_keeps_one_made_before(session, town, volunteer, patrol,
                                                                              school_gate):
-    from volunteers import places
+    from volunteers import grids
     code = grids.qr_code(school_gate, KEY)
     before = (utcnow() - timedelta(minutes=5)).isoformat()
-    places.retire_checkpoint(session, user=town.user(OFFICER_G12), checkpoint_id=school_gate.id)
+    grids.retire_checkpoint(session, user=town.user(OFFICER_G12), checkpoint_id=school_gate.id)
     session.refresh(school_gate)
     for data in ({"qr": code}, {"lat": school_gate.lat, "lon": school_gate.lon, "accuracy_m": 5,
                                 "checkpoint_id": school_gate.id}):

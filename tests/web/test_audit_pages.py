@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from tests.conftest import COORDINATOR, OFFICER_G12, VOLUNTEER
 from volunteers import demo
-from volunteers.auditlog import SHANGHAI
+from volunteers.audit import SHANGHAI
 from volunteers.models import AuditEvent, Station, User, utcnow
 
 HX = {"HX-Request": "true"}

@@ -541,7 +541,7 @@ def features(data: dict) -> list[tuple]:
 
 
 def test_the_geojson_export_imports_into_an_empty_station_as_the_same_grids_and_checkpoints(login_as, town, session):
-    from volunteers import places
+    from volunteers import grids
     from volunteers.models import Station, User
     response = login_as(COORDINATOR).get("/grids/export.geojson")
     assert response.status_code == 200 and response.mimetype == "application/geo+json"
@@ -555,13 +555,13 @@ def test_the_geojson_export_imports_into_an_empty_station_as_the_same_grids_and_
     coordinator = User(station_id=other.id, phone="13900000009", name="新所协调员", password_hash="x", role="coordinator")
     session.add(coordinator)
     session.commit()
-    created, updated = places.import_grids(session, user=coordinator, text=response.data)
+    created, updated = grids.import_grids(session, user=coordinator, text=response.data)
     assert len(created) == 4 and updated == []
-    again = places.export_geojson(session, coordinator)
+    again = grids.export_geojson(session, coordinator)
     assert features(again) == features(exported)
     # Importing the same file again changes nothing and duplicates nothing.
-    places.import_grids(session, user=coordinator, text=response.data)
-    assert features(places.export_geojson(session, coordinator)) == features(exported)
+    grids.import_grids(session, user=coordinator, text=response.data)
+    assert features(grids.export_geojson(session, coordinator)) == features(exported)
 
 
 def test_an_officer_exports_only_their_grids_and_a_volunteer_nothing(login_as, town):

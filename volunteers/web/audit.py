@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask_login import current_user, login_required
 
-from volunteers import audit, auditlog
+from volunteers import audit
 from volunteers.web.extensions import get_session
 from volunteers.web.views import page
 
@@ -23,9 +23,9 @@ OBJECT_LINKS = {"user": ("people.show", "person_id"), "team": ("teams.show", "te
 def index():
     """The newest lines first; ?before=<id> is the next page."""
     db = get_session()
-    filters = auditlog.Filters.parse(request.args.to_dict())
-    lines, next_before = auditlog.lines(db, current_user, filters)
-    context = dict(lines=lines, names=auditlog.object_names(db, [e for line in lines for e in line.events]),
+    filters = audit.Filters.parse(request.args.to_dict())
+    lines, next_before = audit.lines(db, current_user, filters)
+    context = dict(lines=lines, names=audit.object_names(db, [e for line in lines for e in line.events]),
                    next_before=next_before, chosen=filters, links=OBJECT_LINKS, action_label=audit.action_label,
-                   kinds=auditlog.OBJECT_KINDS, **auditlog.choices(db, current_user))
+                   kinds=audit.OBJECT_KINDS, **audit.choices(db, current_user))
     return page("audit/index.html", "audit/_list.html", **context)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 
-from volunteers import boundaries, grids, places, posters, roles
+from volunteers import boundaries, grids, posters, roles
 from volunteers.errors import Conflict, DomainError, Invalid, N_
 from volunteers.web.extensions import get_session
 from volunteers.web.views import client_ip, fragment_wanted, map_data, page, role_required, submit, translate
@@ -51,23 +51,23 @@ def boundary_text() -> str | bytes:
 def index():
     """The grids this person keeps, with their officers and a link to each."""
     db = get_session()
-    found = places.visible_grids(db, current_user)
+    found = grids.visible_grids(db, current_user)
     return render_template("grids/index.html", grids=found, coordinator=current_user.is_manager,
-                           officers=places.officers_by_grid(db, [g.id for g in found]),
+                           officers=grids.officers_by_grid(db, [g.id for g in found]),
                            map_data=map_data(found, [c for c, _g in grids.checkpoints_in(db, [g.id for g in found])]))
 
 
 def render_grid_form(grid=None, *, form: dict[str, Any] | None = None, error: str | None = None, status: int = 200):
     """The new-grid or edit-boundary form, filled with what was typed."""
     db = get_session()
-    others = [g for g in places.visible_grids(db, current_user) if grid is None or g.id != grid.id]
+    others = [g for g in grids.visible_grids(db, current_user) if grid is None or g.id != grid.id]
     return page("grids/edit.html", "grids/_grid_form.html", status, grid=grid, form=form or {}, error=error,
                 map_data=map_data(others))
 
 
 @bp.get("/new")
 @login_required
-@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
+@role_required(roles.MANAGERS, grids.MANAGERS_ONLY)
 def new():
     """The form for a new grid: code, name and the boundary as GeoJSON."""
     return render_grid_form()
@@ -75,10 +75,10 @@ def new():
 
 @bp.post("/new")
 @login_required
-@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
+@role_required(roles.MANAGERS, grids.MANAGERS_ONLY)
 def create():
     """Save the new grid; any problem shows the form again with the reason and nothing saved."""
-    return save(lambda db: places.save_grid(db, user=current_user, grid_id=None, code=request.form.get("code"),
+    return save(lambda db: grids.save_grid(db, user=current_user, grid_id=None, code=request.form.get("code"),
                                             name=request.form.get("name"), boundary_text=boundary_text(),
                                             ip=client_ip()),
                 done=lambda grid: _("Grid %(code)s was saved.", code=grid.code),
@@ -88,21 +88,21 @@ def create():
 
 @bp.get("/<int:grid_id>/edit")
 @login_required
-@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
+@role_required(roles.MANAGERS, grids.MANAGERS_ONLY)
 def edit(grid_id: int):
     """The grid's code, name and boundary to change."""
-    grid = places.grid_for(get_session(), current_user, grid_id)
+    grid = grids.grid_for(get_session(), current_user, grid_id)
     return render_grid_form(grid, form={"code": grid.code, "name": grid.name,
                                         "boundary": current_app.json.dumps(grid.boundary)})
 
 
 @bp.post("/<int:grid_id>/edit")
 @login_required
-@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
+@role_required(roles.MANAGERS, grids.MANAGERS_ONLY)
 def update(grid_id: int):
     """Save the changed grid; a refused boundary leaves the old one in place."""
-    grid = places.grid_for(get_session(), current_user, grid_id)
-    return save(lambda db: places.save_grid(db, user=current_user, grid_id=grid.id, code=request.form.get("code"),
+    grid = grids.grid_for(get_session(), current_user, grid_id)
+    return save(lambda db: grids.save_grid(db, user=current_user, grid_id=grid.id, code=request.form.get("code"),
                                             name=request.form.get("name"), boundary_text=boundary_text(),
                                             ip=client_ip()),
                 done=lambda _saved: _("Grid %(code)s was saved.", code=grid.code),
@@ -113,7 +113,7 @@ def update(grid_id: int):
 
 @bp.get("/import")
 @login_required
-@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
+@role_required(roles.MANAGERS, grids.MANAGERS_ONLY)
 def import_form():
     """Paste or upload a FeatureCollection of grids."""
     return page("grids/import.html", "grids/_import_form.html", form={})
@@ -121,10 +121,10 @@ def import_form():
 
 @bp.post("/import")
 @login_required
-@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
+@role_required(roles.MANAGERS, grids.MANAGERS_ONLY)
 def import_grids():
     """Create or update every grid in the file, or none when one of them is refused."""
-    return save(lambda db: places.import_grids(db, user=current_user, text=boundary_text(), ip=client_ip()),
+    return save(lambda db: grids.import_grids(db, user=current_user, text=boundary_text(), ip=client_ip()),
                 done=lambda both: _("Imported: %(created)d new grids, %(updated)d grids updated.",
                                     created=len(both[0]), updated=len(both[1])),
                 redirect_to=url_for("grids.index"),
@@ -136,7 +136,7 @@ def import_grids():
 @login_required
 def export():
     """The grids this person keeps and their checkpoints as GeoJSON (Import reads it back)."""
-    data = places.export_geojson(get_session(), current_user)
+    data = grids.export_geojson(get_session(), current_user)
     response = Response(json.dumps(data, ensure_ascii=False, indent=1), mimetype="application/geo+json")
     response.headers["Content-Disposition"] = 'attachment; filename="grids.geojson"'
     return response
@@ -145,10 +145,10 @@ def export():
 def grid_context(grid, **extra: Any) -> dict[str, Any]:
     """Everything the grid page shows."""
     db = get_session()
-    view = places.grid_view(db, grid)
+    view = grids.grid_view(db, grid)
     context = dict(view=view, grid=grid, coordinator=current_user.is_manager,
-                   officers=places.station_officers(db, grid.station_id) if current_user.is_manager else [],
-                   min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M, cp_form={"radius_m": "50"},
+                   officers=grids.station_officers(db, grid.station_id) if current_user.is_manager else [],
+                   min_radius=grids.MIN_RADIUS_M, max_radius=grids.MAX_RADIUS_M, cp_form={"radius_m": "50"},
                    map_data=map_data([grid], view.checkpoints))
     context.update(extra)
     return context
@@ -158,17 +158,17 @@ def grid_context(grid, **extra: Any) -> dict[str, Any]:
 @login_required
 def show(grid_id: int):
     """One grid: its map, checkpoints (with posters), routes and officers."""
-    grid = places.grid_for(get_session(), current_user, grid_id)
+    grid = grids.grid_for(get_session(), current_user, grid_id)
     return render_template("grids/show.html", **grid_context(grid))
 
 
 @bp.post("/<int:grid_id>/officers")
 @login_required
-@role_required(roles.MANAGERS, places.MANAGERS_ONLY)
+@role_required(roles.MANAGERS, grids.MANAGERS_ONLY)
 def officers(grid_id: int):
     """The grid's officers become the ticked ones."""
-    grid = places.grid_for(get_session(), current_user, grid_id)
-    return save(lambda db: places.set_officers(db, user=current_user, grid_id=grid.id,
+    grid = grids.grid_for(get_session(), current_user, grid_id)
+    return save(lambda db: grids.set_officers(db, user=current_user, grid_id=grid.id,
                                                officer_ids=request.form.getlist("officer_ids"), ip=client_ip()),
                 done=_("The officers of grid %(code)s were saved.", code=grid.code),
                 redirect_to=url_for("grids.show", grid_id=grid.id),
@@ -182,13 +182,13 @@ def officers(grid_id: int):
 @login_required
 def add_checkpoint(grid_id: int):
     """Place a checkpoint; htmx gets the checkpoint list (with the form) back in place."""
-    grid = places.grid_for(get_session(), current_user, grid_id)
+    grid = grids.grid_for(get_session(), current_user, grid_id)
 
     def checkpoints(status: int, error: str | None = None, message: str | None = None):
         notes = dict(cp_form=request.form.to_dict(), cp_error=error) if error else dict(cp_message=message)
         return page("grids/show.html", "grids/_checkpoints.html", status, **grid_context(grid, **notes))
 
-    return save(lambda db: places.create_checkpoint(db, user=current_user, grid_id=grid.id,
+    return save(lambda db: grids.create_checkpoint(db, user=current_user, grid_id=grid.id,
                                                     data=request.form.to_dict(), ip=client_ip()),
                 done=lambda checkpoint: _("The checkpoint “%(name)s” was placed.", name=checkpoint.name),
                 redirect_to=url_for("grids.show", grid_id=grid.id), piece=True, in_page=True, answer=checkpoints)
@@ -198,7 +198,7 @@ def add_checkpoint(grid_id: int):
 @login_required
 def edit_checkpoint(checkpoint_id: int):
     """A checkpoint's name, place and radius to change."""
-    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    checkpoint, grid = grids.checkpoint_for(get_session(), current_user, checkpoint_id)
     form = {"name": checkpoint.name, "lat": checkpoint.lat, "lon": checkpoint.lon, "radius_m": checkpoint.radius_m}
     return render_checkpoint_form(checkpoint, grid, form)
 
@@ -206,7 +206,7 @@ def edit_checkpoint(checkpoint_id: int):
 def render_checkpoint_form(checkpoint, grid, form, *, error: str | None = None, status: int = 200):
     tag_url = None if checkpoint.retired_at else scan_link(grids.qr_code(checkpoint, current_app.config["SECRET_KEY"]))
     return page("grids/checkpoint.html", "grids/_checkpoint_form.html", status, checkpoint=checkpoint, grid=grid,
-                form=form, error=error, tag_url=tag_url, min_radius=places.MIN_RADIUS_M, max_radius=places.MAX_RADIUS_M,
+                form=form, error=error, tag_url=tag_url, min_radius=grids.MIN_RADIUS_M, max_radius=grids.MAX_RADIUS_M,
                 map_data=map_data([grid], [checkpoint]))
 
 
@@ -214,8 +214,8 @@ def render_checkpoint_form(checkpoint, grid, form, *, error: str | None = None, 
 @login_required
 def update_checkpoint(checkpoint_id: int):
     """Save the checkpoint (it must stay inside its grid); its posters stay valid."""
-    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
-    return save(lambda db: places.update_checkpoint(db, user=current_user, checkpoint_id=checkpoint.id,
+    checkpoint, grid = grids.checkpoint_for(get_session(), current_user, checkpoint_id)
+    return save(lambda db: grids.update_checkpoint(db, user=current_user, checkpoint_id=checkpoint.id,
                                                     data=request.form.to_dict(), ip=client_ip()),
                 done=lambda _saved: _("The checkpoint “%(name)s” was saved.", name=checkpoint.name),
                 redirect_to=url_for("grids.show", grid_id=grid.id),
@@ -227,7 +227,7 @@ def update_checkpoint(checkpoint_id: int):
 @login_required
 def confirm_rotate(checkpoint_id: int):
     """Ask first: a new QR code voids every poster printed for this checkpoint."""
-    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    checkpoint, grid = grids.checkpoint_for(get_session(), current_user, checkpoint_id)
     return confirm(title=_("New QR code"), heading=_("New QR code for “%(name)s”?", name=checkpoint.name),
                    warning=_("After this, every poster printed for “%(name)s” stops working. Volunteers scanning an "
                              "old poster will be refused until you put up the new one.", name=checkpoint.name),
@@ -240,7 +240,7 @@ def confirm_rotate(checkpoint_id: int):
 def rotate(checkpoint_id: int):
     """Give the checkpoint a new QR code; the old posters stop working."""
     db = get_session()
-    checkpoint = places.rotate_secret(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
+    checkpoint = grids.rotate_secret(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
     flash(_("“%(name)s” has a new QR code. Print its poster again: the old one no longer works.",
             name=checkpoint.name), "success")
     return redirect(url_for("grids.show", grid_id=checkpoint.grid_id))
@@ -250,7 +250,7 @@ def rotate(checkpoint_id: int):
 @login_required
 def confirm_retire(checkpoint_id: int):
     """Ask first: a retired checkpoint leaves its routes and its posters stop taking check-ins."""
-    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    checkpoint, grid = grids.checkpoint_for(get_session(), current_user, checkpoint_id)
     if checkpoint.retired_at is not None:
         flash(_("“%(name)s” is already out of use.", name=checkpoint.name), "success")
         return redirect(url_for("grids.show", grid_id=grid.id, _anchor="checkpoints"))
@@ -267,8 +267,8 @@ def confirm_retire(checkpoint_id: int):
 def retire(checkpoint_id: int):
     """Stop using the checkpoint; its history stays."""
     db = get_session()
-    left = places.retire_checkpoint(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
-    checkpoint, grid = places.checkpoint_for(db, current_user, checkpoint_id)
+    left = grids.retire_checkpoint(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
+    checkpoint, grid = grids.checkpoint_for(db, current_user, checkpoint_id)
     if left:
         flash(_("“%(name)s” is no longer in use and left these routes: %(routes)s.", name=checkpoint.name,
                 routes="、".join(r.name for r in left)), "success")
@@ -282,8 +282,8 @@ def retire(checkpoint_id: int):
 def restore(checkpoint_id: int):
     """Bring a retired checkpoint back; the list of checkpoints comes back in place for htmx."""
     db = get_session()
-    checkpoint = places.restore_checkpoint(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
-    grid = places.grid_for(db, current_user, checkpoint.grid_id)
+    checkpoint = grids.restore_checkpoint(db, user=current_user, checkpoint_id=checkpoint_id, ip=client_ip())
+    grid = grids.grid_for(db, current_user, checkpoint.grid_id)
     done = _("“%(name)s” is in use again. Put it on a route if volunteers must visit it.", name=checkpoint.name)
     if not fragment_wanted():
         flash(done, "success")
@@ -320,7 +320,7 @@ def pdf_response(items, filename: str) -> Response:
 @login_required
 def poster(checkpoint_id: int):
     """The A4 QR poster of one checkpoint."""
-    checkpoint, grid = places.checkpoint_for(get_session(), current_user, checkpoint_id)
+    checkpoint, grid = grids.checkpoint_for(get_session(), current_user, checkpoint_id)
     if checkpoint.retired_at is not None:  # a new poster for a point nobody may check in at would only mislead
         raise Conflict("checkpoint_retired", N_("“%(name)s” is no longer in use. Bring it back first."),
                        name=checkpoint.name)
@@ -332,8 +332,8 @@ def poster(checkpoint_id: int):
 def grid_posters(grid_id: int):
     """Every checkpoint poster of the grid, one page each."""
     db = get_session()
-    grid = places.grid_for(db, current_user, grid_id)
-    view = places.grid_view(db, grid)
+    grid = grids.grid_for(db, current_user, grid_id)
+    view = grids.grid_view(db, grid)
     if not view.checkpoints:
         flash(_("This grid has no checkpoints yet, so there is no poster to print."), "error")
         return redirect(url_for("grids.show", grid_id=grid.id))
@@ -346,8 +346,8 @@ def grid_posters(grid_id: int):
 @login_required
 def add_route(grid_id: int):
     """A new, empty route in the grid."""
-    grid = places.grid_for(get_session(), current_user, grid_id)
-    return save(lambda db: places.create_route(db, user=current_user, grid_id=grid.id, name=request.form.get("name"),
+    grid = grids.grid_for(get_session(), current_user, grid_id)
+    return save(lambda db: grids.create_route(db, user=current_user, grid_id=grid.id, name=request.form.get("name"),
                                                ip=client_ip()),
                 done=lambda route: _("The route “%(name)s” was created. Add its checkpoints in order.", name=route.name),
                 redirect_to=lambda route: url_for("grids.show", grid_id=grid.id, _anchor=f"route-{route.id}"),
@@ -358,7 +358,7 @@ def add_route(grid_id: int):
 def route_piece(route_id: int, status: int = 200, **notes: Any):
     """The route card (htmx) or the grid page."""
     db = get_session()
-    route, grid = places.route_for(db, current_user, route_id)
+    route, grid = grids.route_for(db, current_user, route_id)
     context = grid_context(grid)
     stops = next(s for r, s in context["view"].routes if r.id == route.id)
     if fragment_wanted():
@@ -379,7 +379,7 @@ def change_route(route_id: int, change, **data: Any):
 @login_required
 def add_stop(route_id: int):
     """Put a checkpoint of the grid at the end of the route."""
-    return change_route(route_id, places.add_stop, checkpoint_id=request.form.get("checkpoint_id"))
+    return change_route(route_id, grids.add_stop, checkpoint_id=request.form.get("checkpoint_id"))
 
 
 @bp.post("/routes/<int:route_id>/stops/<int:checkpoint_id>/<action>")
@@ -388,12 +388,12 @@ def stop(route_id: int, checkpoint_id: int, action: str):
     """Move a stop up or down, or take it off the route."""
     db = get_session()
     if action in ("up", "down"):
-        places.move_stop(db, user=current_user, route_id=route_id, checkpoint_id=checkpoint_id, direction=action,
+        grids.move_stop(db, user=current_user, route_id=route_id, checkpoint_id=checkpoint_id, direction=action,
                          ip=client_ip())
     elif action == "remove":
-        places.remove_stop(db, user=current_user, route_id=route_id, checkpoint_id=checkpoint_id, ip=client_ip())
+        grids.remove_stop(db, user=current_user, route_id=route_id, checkpoint_id=checkpoint_id, ip=client_ip())
     else:
-        places.route_for(db, current_user, route_id)
+        grids.route_for(db, current_user, route_id)
         return route_piece(route_id, 400, error=_("A stop moves up or down, or is removed."))
     return route_piece(route_id)
 
@@ -402,14 +402,14 @@ def stop(route_id: int, checkpoint_id: int, action: str):
 @login_required
 def rename_route(route_id: int):
     """Give the route another name; htmx gets the route card back."""
-    return change_route(route_id, places.rename_route, name=request.form.get("name"))
+    return change_route(route_id, grids.rename_route, name=request.form.get("name"))
 
 
 @bp.get("/routes/<int:route_id>/delete")
 @login_required
 def confirm_delete_route(route_id: int):
     """Ask first: deleting a route takes it off volunteers' phones."""
-    route, grid = places.route_for(get_session(), current_user, route_id)
+    route, grid = grids.route_for(get_session(), current_user, route_id)
     return confirm(title=_("Delete a route"), heading=_("Delete the route “%(name)s”?", name=route.name),
                    warning=_("Volunteers will no longer be shown this route. Its checkpoints stay in the grid, and "
                              "past patrols keep their check-ins."),
@@ -421,6 +421,6 @@ def confirm_delete_route(route_id: int):
 @login_required
 def delete_route(route_id: int):
     """Delete the route; its checkpoints stay."""
-    name, grid = places.delete_route(get_session(), user=current_user, route_id=route_id, ip=client_ip())
+    name, grid = grids.delete_route(get_session(), user=current_user, route_id=route_id, ip=client_ip())
     flash(_("The route “%(name)s” was deleted. Its checkpoints are still in the grid.", name=name), "success")
     return redirect(url_for("grids.show", grid_id=grid.id, _anchor="routes"))
