@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import ON_POSTGRES, OFFICER_G12, VOLUNTEER, VOLUNTEER_G3
 from tests.factories import count
+from tests.test_patrols import patrol, school_gate, volunteer  # noqa: F401 (fixtures shared with the rules' tests)
 from volunteers import accounts, db, demo, hazards, patrols, photos
 from volunteers.errors import Conflict, Forbidden, Invalid, NotFound
 from volunteers.models import (AuditEvent, CheckIn, Hazard, HazardEvent, Notification, NotificationChoice, Patrol,
@@ -43,24 +44,6 @@ def statements(session: Session):
         yield sent
     finally:
         sa.event.remove(engine, "before_cursor_execute", note)
-
-
-@pytest.fixture
-def volunteer(town):
-    return town.user(VOLUNTEER)
-
-
-@pytest.fixture
-def patrol(session, volunteer):
-    p, created = patrols.start(session, user=volunteer, client_id=new_id())
-    assert created
-    return p
-
-
-@pytest.fixture
-def school_gate(town):
-    """青石小学校门: radius 40 m, on G1's route."""
-    return town.checkpoints("G1")[1]
 
 
 def gps_data(cp, metres: float = 5, **extra) -> dict:

@@ -226,26 +226,25 @@ def grid_for(session: Session, user: User, grid_id: int) -> Grid:
 
 def checkpoint_for(session: Session, user: User, checkpoint_id: int) -> tuple[Checkpoint, Grid]:
     """A checkpoint of a grid this person keeps, with its grid; 404 for any other."""
-    roles.require_staff(user, STAFF_ONLY)
-    checkpoint = db.get(session, Checkpoint, checkpoint_id)
-    if checkpoint is None:
-        raise NotFound(N_("This checkpoint does not exist."))
-    try:
-        return checkpoint, grid_for(session, user, checkpoint.grid_id)
-    except NotFound:
-        raise NotFound(N_("This checkpoint does not exist.")) from None
+    return _in_my_grid(session, user, Checkpoint, checkpoint_id, N_("This checkpoint does not exist."))
 
 
 def route_for(session: Session, user: User, route_id: int) -> tuple[Route, Grid]:
     """A route of a grid this person keeps, with its grid; 404 for any other."""
+    return _in_my_grid(session, user, Route, route_id, N_("This route does not exist."))
+
+
+def _in_my_grid(session: Session, user: User, model: type, row_id: int, missing: str):
+    """The row (a checkpoint or route) and its grid when this person keeps that grid; otherwise the same 404 as for
+    a row that does not exist (another grid's ids are not told apart from missing ones)."""
     roles.require_staff(user, STAFF_ONLY)
-    route = db.get(session, Route, route_id)
-    if route is None:
-        raise NotFound(N_("This route does not exist."))
+    row = db.get(session, model, row_id)
+    if row is None:
+        raise NotFound(missing)
     try:
-        return route, grid_for(session, user, route.grid_id)
+        return row, grid_for(session, user, row.grid_id)
     except NotFound:
-        raise NotFound(N_("This route does not exist.")) from None
+        raise NotFound(missing) from None
 
 
 # --- Reading -----------------------------------------------------------------------------------------------
