@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from volunteers import audit, db, fields, hours
-from volunteers.errors import Conflict, DomainError, Forbidden, Invalid, N_, NotFound
+from volunteers import audit, db, fields, hours, roles
+from volunteers.errors import Conflict, DomainError, Invalid, N_, NotFound
 from volunteers.models import AuditEvent, Certificate, CertificateObjection, Station, User, utcnow
 from volunteers.localtime import SHANGHAI, local_day  # noqa: F401 (tests read certificates.SHANGHAI)
 
@@ -89,8 +89,7 @@ def visible(session: Session, user: User, certificate_id: int | None) -> Certifi
 def managed(session: Session, user: User, certificate_id: int | None) -> Certificate:
     """A certificate the user may change: only the station's coordinators (a volunteer gets 403, others 404)."""
     cert = visible(session, user, certificate_id)
-    if not user.is_manager:
-        raise Forbidden(N_("Only the station's coordinator can do this with a certificate."))
+    roles.require_manager(user, N_("Only the station's coordinator can do this with a certificate."))
     return cert
 
 
@@ -126,8 +125,7 @@ def _rows(session: Session, *conditions, order) -> list[Row]:
 
 def for_station(session: Session, user: User) -> list[Row]:
     """Every certificate of the coordinator's station, newest first."""
-    if not user.is_manager:
-        raise Forbidden(N_("Only the station's coordinator can do this with a certificate."))
+    roles.require_manager(user, N_("Only the station's coordinator can do this with a certificate."))
     return _rows(session, Certificate.station_id == user.station_id,
                  order=(Certificate.published_at.desc(), Certificate.id.desc()))
 
@@ -191,8 +189,7 @@ def publish(session: Session, *, user: User, data: dict[str, Any], notice_days: 
             ip: str | None = None) -> Certificate:
     """Publish a certificate for one volunteer and a period: its approved minutes are fixed now, and it stays in public
     notice for `notice_days` days before it can be issued. One live certificate per volunteer and period."""
-    if not user.is_manager:
-        raise Forbidden(N_("Only the station's coordinator can do this with a certificate."))
+    roles.require_manager(user, N_("Only the station's coordinator can do this with a certificate."))
     now = now or utcnow()
     try:
         volunteer_id = int(data.get("volunteer_id") or 0)

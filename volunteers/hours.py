@@ -17,7 +17,7 @@ from openpyxl.styles import Font
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI, month_of
-from volunteers import accounts, audit, clientids, db
+from volunteers import accounts, audit, clientids, db, roles
 from volunteers.errors import Conflict, Forbidden, Invalid, N_, NotFound
 from volunteers.models import (Assignment, CheckIn, Checkpoint, Grid, GridOfficer, Hazard, MonthCertification, Patrol,
                                Photo, Route, RouteStop, ServiceRecord, Task, Team, TeamMember, User, utcnow)
@@ -392,8 +392,7 @@ def parse_day(value, field: str) -> date:
 def add_manual(session: Session, *, user: User, data: dict, ip: str | None = None) -> ServiceRecord:
     """A coordinator records service no patrol or task shows (training, event work): a volunteer, a day, minutes
     and a reason; it waits for approval like any record. A retry under the same client_id gives the saved one."""
-    if not user.is_manager:
-        raise Forbidden(N_("Only the coordinator adds hours by hand."))
+    roles.require_manager(user, N_("Only the coordinator adds hours by hand."))
     cid = clientids.optional(data)
     volunteer = db.get(session, User, _number(data, "volunteer_id", 1, 2**31 - 1))
     if volunteer is None or volunteer.station_id != user.station_id or volunteer.role != "volunteer":
@@ -638,8 +637,7 @@ def month_bounds(month: str) -> tuple[date, date]:
 def certify(session: Session, *, user: User, month: str, ip: str | None = None) -> MonthCertification:
     """The coordinator certifies a month that is over and has no pending records left; from then on its records are
     locked. Certifying it again returns the first certification."""
-    if not user.is_manager:
-        raise Forbidden(N_("Only the coordinator certifies a month."))
+    roles.require_manager(user, N_("Only the coordinator certifies a month."))
     month = parse_month(month)
     existing = session.exec(select(MonthCertification).where(MonthCertification.station_id == user.station_id,
                                                              MonthCertification.month == month)).first()

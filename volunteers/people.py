@@ -351,8 +351,7 @@ def station_teams(session: Session, station_id: int) -> list[Team]:
 def search(session: Session, viewer: User, filters: Filters) -> tuple[list[User], int]:
     """The people this viewer manages matching the filters, pending first then by name, one page at a time; and
     how many match in all."""
-    if not viewer.is_staff:
-        raise Forbidden(N_("Only grid officers and coordinators see the people list."))
+    roles.require_staff(viewer, N_("Only grid officers and coordinators see the people list."))
     query = select(User).where(User.station_id == viewer.station_id)
     if viewer.role == "officer":
         query = query.where(User.home_grid_id.in_(officer_grids(session, viewer)))
