@@ -48,13 +48,31 @@
       return Promise.resolve(local);
     }
     if (!local) return Promise.resolve(null);
-    // The server says nothing runs: fine if our start (or end) is still waiting, stale otherwise.
+    // The page says nothing runs: fine if our start (or end) is still waiting. Otherwise the page may simply be
+    // older than the phone's patrol (drawn while the start was on its way, or the cached copy a weak signal fell
+    // back to), so ask the server before letting a running patrol go; if it cannot be asked, keep it.
     return Outbox.list(app.user).then(function (rows) {
       var waiting = rows.some(function (r) { return r.client_id === local.client_id || r.depends_on === local.client_id || r.url.indexOf("/" + local.server_id + "/") >= 0; });
       if (waiting || !navigator.onLine) return local;
-      save(null);
-      return null;
+      return stillRunning(local).then(function (patrol) {
+        if (patrol === undefined) return local;
+        if (!patrol) { save(null); return null; }
+        local.server_id = patrol.id;
+        save(local);
+        return local;
+      });
     });
+  }
+
+  // The server's copy of this phone's patrol: the patrol while it runs, null once it ended (or never went through),
+  // undefined when the server cannot be asked (no signal, logged out).
+  function stillRunning(local) {
+    return fetch(data.urls.start, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
+      .then(function (list) {
+        var patrol = list.filter(function (p) { return p.client_id === local.client_id; })[0];
+        return patrol && !patrol.ended_at && !patrol.discarded ? patrol : null;
+      }, function () { return undefined; });
   }
 
   // Metres between two (lat, lon) points on the WGS-84 ellipsoid, from its radii of curvature at the mean latitude:

@@ -271,6 +271,60 @@ def test_a_refused_item_shows_the_servers_message_and_can_be_deleted(live, conte
     assert len(mine(live, Patrol)) == 1 and mine(live, CheckIn) == []
 
 
+def patrol_started_and_sent(live, contexts):
+    """A phone ready for offline that started a patrol the server has acknowledged; the kept home shows none."""
+    ctx = contexts("phone")
+    page = open_page(ctx)
+    log_in(page, live, VOLUNTEER)
+    ready_for_offline(page)  # the home page kept from before the patrol
+    page.click("#app-start")
+    until(page, "(JSON.parse(localStorage.getItem('patrol:' + VolunteersApp.user)) || {}).server_id != null")
+    [patrol] = mine(live, Patrol)
+    return ctx, page, patrol
+
+
+def test_a_home_page_older_than_the_phones_patrol_does_not_make_it_forget_the_patrol(live, contexts):
+    # One bar of signal: the home page does not come (the worker shows its copy from before the start, which says
+    # no patrol runs) but the server can still be asked, and it has the patrol running. The phone keeps it.
+    ctx, page, patrol = patrol_started_and_sent(live, contexts)
+    ctx.route(live.url + "/", lambda route: route.abort())
+    page.reload()
+    assert page.evaluate("JSON.parse(document.getElementById('patrol-data').textContent).patrol") is None  # stale
+    page.locator("#app-end").wait_for()
+    assert page.evaluate("JSON.parse(localStorage.getItem('patrol:' + VolunteersApp.user)).server_id") == patrol.id
+    page.wait_for_timeout(500)  # the old code let the patrol go only after asking the outbox: give it the time
+    assert page.locator("#app-end").is_visible() and not page.locator("#app-start").is_visible()
+
+    ctx.unroute(live.url + "/")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#app-end")
+    page.wait_for_url(re.compile(r"/patrols/\?ended=\d+$"))
+    [patrol] = mine(live, Patrol)
+    assert patrol.ended_at is not None and not page.problems.items
+
+
+def test_a_patrol_ended_elsewhere_is_let_go_and_one_the_server_cannot_be_asked_about_is_kept(live, contexts):
+    ctx, page, patrol = patrol_started_and_sent(live, contexts)
+    # No signal for the page nor the API: the kept home says nothing runs, and nobody can say otherwise.
+    ctx.route(re.compile(r"^" + re.escape(live.url) + r"/(api/v1/patrols)?$"), lambda route: route.abort())
+    page.reload()
+    page.locator("#app-end").wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator("#app-end").is_visible()
+
+    with live.session() as s:  # ended from elsewhere (the officer's desk, another phone)
+        row = s.get(Patrol, patrol.id)
+        row.ended_at = datetime.now(timezone.utc)
+        s.add(row)
+        s.commit()
+    ctx.unroute(re.compile(r"^" + re.escape(live.url) + r"/(api/v1/patrols)?$"))
+    ctx.route(live.url + "/", lambda route: route.abort())  # the kept page again, but now the server is asked
+    page.reload()
+    until(page, "localStorage.getItem('patrol:' + VolunteersApp.user) === null")
+    assert page.locator("#app-start").is_visible() and not page.locator("#app-end").is_visible()
+    assert not page.problems.items
+
+
 def test_logging_out_warns_about_waiting_items_then_clears_this_persons_data(live, contexts):
     ctx, page = patrol_started_offline(live, contexts)
     # The start cannot get through yet. Blocked before going online (the "online" event and the service

@@ -122,6 +122,7 @@ def test_a_volunteer_starts_checks_in_and_ends_a_patrol(api, town, session):
 
     mine = client.get("/api/v1/patrols").json
     assert mine[0]["id"] == patrol_id and mine[0]["checkpoints"] == [cp.name]
+    assert mine[0]["client_id"] == cid(1)  # how a phone finds the patrol it started (offline-patrol.js)
 
 
 def test_a_gps_check_in_without_a_checkpoint_id_takes_the_nearest_point(running, town):

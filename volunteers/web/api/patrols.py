@@ -14,7 +14,7 @@ from volunteers.web.views import client_ip
 
 
 def patrol_json(patrol) -> dict[str, Any]:
-    return {"id": patrol.id, "started_at": iso(patrol.started_at), "ended_at": iso(patrol.ended_at),
+    return {"id": patrol.id, "client_id": patrol.client_id, "started_at": iso(patrol.started_at), "ended_at": iso(patrol.ended_at),
             "route_id": patrol.route_id, "minutes": patrols.minutes(patrol), "discarded": patrol.discarded}
 
 
