@@ -7,7 +7,6 @@ import unicodedata
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -141,7 +140,6 @@ _TOKEN_USER = sa.select(*_user_t.columns, _token_t.c.id.label("token_id"),
                         _token_t.c.last_used_at.label("token_last_used_at")) \
     .join(_token_t, _token_t.c.user_id == _user_t.c.id).where(_token_t.c.token_hash == sa.bindparam("digest"))
 _SEEN = sa.update(_token_t).where(_token_t.c.id == sa.bindparam("token_id")).values(last_used_at=sa.bindparam("now"))
-_USER_MAPPER = sa.inspect(User)
 
 
 def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
@@ -160,19 +158,7 @@ def user_for_token(session: Session, token: str, *, now: datetime | None = None)
 
 def _as_user(session: Session, row: sa.Row) -> User:
     """The row as the session's persistent User, as if loaded (the one already in the session, if it is)."""
-    held = session.identity_map.get(_USER_MAPPER.identity_key_from_primary_key((row.id,)))
-    if held is not None:
-        return held
-    # As the ORM's own loading does: a new instance (User.__new__ sets up pydantic's parts) whose attributes are put
-    # straight into its dict, then made persistent with no history — not User(**row), whose validating setattr per
-    # column cost more than the ORM load.
-    if not _USER_MAPPER.configured:  # a fresh process whose first ORM use this is (the ORM's loader would do it)
-        sa.orm.configure_mappers()
-    user = _USER_MAPPER.class_manager.new_instance()
-    user.__dict__.update(zip(_USER_COLUMNS, row[:len(_USER_COLUMNS)]))
-    make_transient_to_detached(user)
-    session.add(user)
-    return user
+    return db.as_loaded(session, User, dict(zip(_USER_COLUMNS, row[:len(_USER_COLUMNS)])))
 
 
 def tokens_of(session: Session, *, user: User) -> list[ApiToken]:

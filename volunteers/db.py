@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, select
 
 from volunteers import models
@@ -23,6 +24,26 @@ MAX_ID = 2 ** 31 - 1
 def get(session: Session, model: type, row_id: int | None):
     """A row by an id from the outside world, or None — also for ids no id column can hold."""
     return session.get(model, row_id) if row_id is not None and 0 < row_id <= MAX_ID else None
+
+
+def as_loaded(session: Session, model: type, values: dict):
+    """A row the caller has just written (or read with Core) as the session's persistent ORM object, without reading
+    it back: the one already in the session if it is there, else built as the ORM's own loader builds one — a new
+    instance (whose __new__ sets up pydantic's parts) with the columns put straight into its __dict__, made persistent
+    with no history. Not model(**values): SQLModel's validating setattr per column cost more than the INSERT itself
+    on the hot path (bench/README.md, issue 13)."""
+    mapper = sa.inspect(model)
+    if not mapper.configured:  # a fresh process whose first ORM use this is (the ORM's loader would do it)
+        sa.orm.configure_mappers()
+    key = mapper.identity_key_from_primary_key(tuple(values[c.key] for c in mapper.primary_key))
+    held = session.identity_map.get(key)
+    if held is not None:
+        return held
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def normalise_url(url: str) -> str:

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from volunteers.localtime import SHANGHAI
@@ -170,7 +169,13 @@ class ReportInput:
 _hazard_t, _event_t = Hazard.__table__, HazardEvent.__table__
 _INSERT_HAZARD, _INSERT_EVENT = sa.insert(_hazard_t), sa.insert(_event_t)
 _INSERT_NOTIFICATION = sa.insert(Notification.__table__)
-_OFFICERS_OF_GRID = sa.select(GridOfficer.__table__.c.user_id).where(GridOfficer.__table__.c.grid_id == sa.bindparam("grid_id"))
+# The grid's officers and whether each chose SMS for new reports too (one read, before the SQLite path's writes).
+_OFFICERS_OF_GRID = sa.select(
+    GridOfficer.__table__.c.user_id, NotificationChoice.__table__.c.sms.is_not(None).label("sms")
+).outerjoin(NotificationChoice.__table__, sa.and_(
+    NotificationChoice.__table__.c.user_id == GridOfficer.__table__.c.user_id,
+    NotificationChoice.__table__.c.kind == "grid_report", NotificationChoice.__table__.c.sms.is_(True))
+).where(GridOfficer.__table__.c.grid_id == sa.bindparam("grid_id"))
 _GRID_CODE = sa.select(Grid.__table__.c.code).where(Grid.__table__.c.id == sa.bindparam("grid_id"))
 _HAZARD_COLUMNS = ("client_id", "fingerprint", "station_id", "grid_id", "reporter_id", "kind", "category", "description",
                    "lat", "lon", "accuracy_m", "address", "status", "priority", "deadline", "assignee_id", "team_id",
@@ -261,7 +266,7 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
             return clientids.collided(session, Hazard, req.client_id, user.id, fp, err), False
         return _reported(session, row, index), True
     # Read before the first write: on SQLite the INSERTs hold the database's one write lock until the commit.
-    officers = conn.execute(_OFFICERS_OF_GRID, {"grid_id": grid_id}).scalars().all() if grid_id else []
+    officers = conn.execute(_OFFICERS_OF_GRID, {"grid_id": grid_id}).all() if grid_id else []
     stored: list[str] = []
     stored_voice: str | None = None
     try:
@@ -279,12 +284,11 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
         audit.insert(conn, actor_id=user.id, action="hazard.report", object_type="hazard", object_id=row["id"],
                      ip=ip, detail={"photos": len(processed), **({"voice_s": spoken.seconds} if spoken else {})})
         if officers:
-            texting = notifications.sms_wanted_by(session, officers, "grid_report")
             title = title_of(SimpleNamespace(**row))
             conn.execute(_INSERT_NOTIFICATION, [notifications.first_about_report(
                 officer_id, hazard_id=row["id"], headline=STAFF_HEADLINE, step=[N_("new in your grid"), {}],
                 kind="grid_report", now=now, link=None, params={"id": row["id"], "title": title},
-                sms=officer_id in texting) for officer_id in officers])
+                sms=sms) for officer_id, sms in officers])
         session.commit()
     except sa.exc.IntegrityError as err:
         session.rollback()
@@ -310,9 +314,7 @@ _INSERT_REPORT_AUDITED = audit.audited_insert(Hazard.__table__, _HAZARD_COLUMNS,
 def _reported(session: Session, row: dict[str, Any], index: grids.GridIndex | None) -> Hazard:
     """The new report as a persistent ORM object without reading it back (the caller may go on with it like any
     report); its grid's code, known from the grid index, is left for grid_code() to answer once without a query."""
-    hazard = Hazard(**row)
-    make_transient_to_detached(hazard)
-    session.add(hazard)
+    hazard = db.as_loaded(session, Hazard, row)
     if index is not None and hazard.grid_id in index.codes:
         session.info["reported_grid_code"] = (hazard.id, hazard.grid_id, index.codes[hazard.grid_id])
     return hazard

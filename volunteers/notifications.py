@@ -74,14 +74,6 @@ def first_about_report(user_id: int, *, hazard_id: int, headline: str, step: lis
                 sms_state="due" if sms else "")
 
 
-def sms_wanted_by(session: Session, user_ids: list[int], kind: str) -> set[int]:
-    """Which of these people chose in-app and SMS for this kind (one query for many)."""
-    if not user_ids:
-        return set()
-    return set(session.exec(select(NotificationChoice.user_id).where(
-        NotificationChoice.user_id.in_(user_ids), NotificationChoice.kind == kind, NotificationChoice.sms.is_(True))))
-
-
 def wants_sms(session: Session, user_id: int, kind: str) -> bool:
     """Whether the person chose in-app and SMS for this kind of message."""
     choice = session.get(NotificationChoice, (user_id, kind))

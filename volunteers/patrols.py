@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from volunteers import accounts, audit, clientids, db, fields, geo, grids, hours
@@ -256,10 +255,7 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
                                   otherwise=Conflict("patrol_open", PATROL_OPEN)), False
     session.commit()
     # The row as a persistent ORM object without reading it back: the caller may change it like any loaded patrol.
-    patrol = Patrol(**row)
-    make_transient_to_detached(patrol)
-    session.add(patrol)
-    return patrol, True
+    return db.as_loaded(session, Patrol, row), True
 
 
 def end(session: Session, *, user: User, patrol_id: int, recorded_at: Any = None, ip: str | None = None) -> Patrol:
