@@ -3,6 +3,7 @@
     .venv/bin/python bench/hotpath_profile.py                     # SQLite in a fresh temp dir, 2,000 requests each
     .venv/bin/python bench/hotpath_profile.py --pg postgresql://postgres@127.0.0.1:5433/bench   # DROPs schema public
     .venv/bin/python bench/hotpath_profile.py --profile checkin --top 30    # cProfile's top functions too
+    .venv/bin/python bench/hotpath_profile.py --profile checkin --dump /tmp/hp    # and /tmp/hp.checkin.prof to dig in
 
 The demo town, API tokens for the 20 demo volunteers 13800000201–220 and an open patrol each (started through the
 API). Then, per write, N requests one after another (volunteers in rotation, a fresh client_id each): a GPS check-in
@@ -39,6 +40,8 @@ def main() -> None:
     ap.add_argument("--profile", choices=("checkin", "hazard", "patrol"), action="append", default=[],
                     help="run this write under cProfile and print its top functions (repeatable)")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--dump", metavar="PREFIX", help="also save each profile as PREFIX.<write>.prof (for pstats or "
+                                                     "snakeviz: which calls cost what, callers and callees)")
     ap.add_argument("--only", help="comma-separated: ceiling,checkin,hazard,patrol")
     args = ap.parse_args()
 
@@ -126,6 +129,8 @@ def main() -> None:
               + ("   (under cProfile: inflated)" if prof else ""), flush=True)
         if prof:
             stats = pstats.Stats(prof)
+            if args.dump:
+                stats.dump_stats(f"{args.dump}.{key}.prof")
             stats.sort_stats("cumulative").print_stats(args.top)
             stats.sort_stats("tottime").print_stats(args.top)
     app.extensions["volunteers.engine"].dispose()

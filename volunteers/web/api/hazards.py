@@ -12,7 +12,7 @@ from volunteers.errors import Invalid, N_
 from volunteers.models import User
 from volunteers.web.api import body, bp, iso
 from volunteers.web.extensions import get_session
-from volunteers.web.views import allowance, client_ip, photo_store, voice_store, voice_upload
+from volunteers.web.views import acting_user, allowance, client_ip, photo_store, voice_store, voice_upload
 
 
 def uploads(field: str = "photo") -> list[bytes]:
@@ -63,12 +63,12 @@ def create_hazard():
                                           data=data, uploads=uploads(), store=photo_store(), ip=client_ip(),
                                           allowance=allowance())
         return jsonify(hazard_json(hazard, current_user)), 201 if created else 200
-    photos, spoken = uploads(), voice_upload()
-    hazard, created = hazards.report(get_session(), user=current_user, data=data, uploads=photos,
+    photos, spoken, me = uploads(), voice_upload(), acting_user()
+    hazard, created = hazards.report(get_session(), user=me, data=data, uploads=photos,
                                      store=photo_store(), ip=client_ip(), allowance=allowance(),
                                      voice_note=spoken, voice_store=voice_store())
     fresh = created and not photos and not spoken  # nothing but its first step to read back
-    return jsonify(hazard_json(hazard, current_user, just_reported=fresh)), 201 if created else 200
+    return jsonify(hazard_json(hazard, me, just_reported=fresh)), 201 if created else 200
 
 
 @bp.get("/hazards/<int:hazard_id>")

@@ -10,7 +10,7 @@ from volunteers import accounts, grids, patrols
 from volunteers.web.api import body, bp, iso
 from volunteers.web.device import device_time
 from volunteers.web.extensions import get_session
-from volunteers.web.views import client_ip
+from volunteers.web.views import acting_user, client_ip
 
 
 def patrol_json(patrol) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def list_patrols():
 def start_patrol():
     """Start a patrol: 201 the first time, 200 with the same patrol on a retry."""
     data = body()
-    patrol, created = patrols.start(get_session(), user=current_user, client_id=data.get("client_id"),
+    patrol, created = patrols.start(get_session(), user=acting_user(), client_id=data.get("client_id"),
                                     recorded_at=data.get("recorded_at"), ip=client_ip())
     return jsonify(patrol_json(patrol)), 201 if created else 200
 
@@ -73,7 +73,7 @@ def show_patrol(patrol_id: int):
 @login_required
 def create_checkin(patrol_id: int):
     """Check in by GPS or QR: 201, 200 on a retry, 422 too_far / low_accuracy with the distance."""
-    checkin, created = patrols.check_in(get_session(), user=current_user, patrol_id=patrol_id, data=body(),
+    checkin, created = patrols.check_in(get_session(), user=acting_user(), patrol_id=patrol_id, data=body(),
                                         qr_key=current_app.config["SECRET_KEY"], device_now=device_time(),
                                         ip=client_ip())
     return jsonify(checkin_json(checkin)), 201 if created else 200
@@ -84,6 +84,6 @@ def create_checkin(patrol_id: int):
 def end_patrol(patrol_id: int):
     """End my patrol (a repeat returns the first end)."""
     data = body()
-    patrol = patrols.end(get_session(), user=current_user, patrol_id=patrol_id,
+    patrol = patrols.end(get_session(), user=acting_user(), patrol_id=patrol_id,
                          recorded_at=data.get("recorded_at"), ip=client_ip())
     return jsonify(patrol_json(patrol)), 200
