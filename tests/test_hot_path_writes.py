@@ -323,3 +323,42 @@ def test_the_tokens_user_is_the_sessions_own_user_object(session, town):
     finally:
         fresh.close()
     assert accounts.user_for_token(session, "not-a-token") is None
+
+
+# --- autocommit for the one-statement writes (PostgreSQL) -----------------------------------------------------------
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite writes a check-in and its audit row as two INSERTs: a transaction")
+def test_the_check_in_and_the_patrol_start_send_no_begin_or_commit_but_other_writes_do(app, town):
+    """D104: their statements each stand alone, so they run in autocommit — and every row is still written."""
+    person = town.user(VOLUNTEER)
+    token = {"Authorization": "Bearer " + accounts.issue_token(town.session, user=person)}
+    cp = town.checkpoints("G1")[0]
+    client = app.test_client()
+    engine = app.extensions["volunteers.engine"]
+    seen: list[tuple[str, object]] = []
+
+    def note(conn, _cursor, statement, *_args):  # psycopg's view: is a transaction open before this statement?
+        seen.append((statement.split()[0], conn.connection.dbapi_connection.info.transaction_status))
+
+    idle = __import__("psycopg").pq.TransactionStatus.IDLE
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        started = client.post("/api/v1/patrols", json={"client_id": new_id()}, headers=token)
+        assert started.status_code == 201, started.json
+        start_statements, seen[:] = list(seen), []
+        checked = client.post(f"/api/v1/patrols/{started.json['id']}/checkins", json=gps_data(cp), headers=token)
+        assert checked.status_code == 201, checked.json
+        checkin_statements, seen[:] = list(seen), []
+        ended = client.post(f"/api/v1/patrols/{started.json['id']}/end", json={}, headers=token)
+        assert ended.status_code == 200, ended.json
+        end_statements = list(seen)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert start_statements and all(status == idle for _sql, status in start_statements), start_statements
+    assert checkin_statements and all(status == idle for _sql, status in checkin_statements), checkin_statements
+    assert any(status != idle for _sql, status in end_statements), end_statements  # a transaction, as before
+    with Session(engine) as s:
+        [checkin] = s.exec(select(CheckIn).where(CheckIn.id == checked.json["id"])).all()
+        assert checkin.patrol_id == started.json["id"]
+        assert len(audit_rows(s, "checkin.create", checkin.id)) == 1
+        assert len(audit_rows(s, "patrol.start", started.json["id"])) == 1

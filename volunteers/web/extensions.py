@@ -1,7 +1,7 @@
 """Extensions, created unbound here and bound to the app in create_app."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_htmx import HTMX
@@ -26,10 +26,20 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+# The phone's one-statement writes on PostgreSQL (issue 13, D104): everything these requests send stands alone — reads,
+# at most one single-row UPDATE (the token's last use), and one INSERT that writes the row with its audit row (a
+# data-modifying CTE, audit.audited_insert) — so they run in autocommit: no BEGIN and COMMIT, two of five round trips.
+# Not the report: with photos it is several INSERTs that must commit together.
+AUTOCOMMIT_ENDPOINTS = frozenset({"api.create_checkin", "api.start_patrol"})
+
+
 def get_session() -> Session:
     """The request's database session, opened on first use and closed when the request ends."""
     if "db" not in g:
-        g.db = Session(current_app.extensions["volunteers.engine"], expire_on_commit=False)
+        engine = current_app.extensions["volunteers.engine"]
+        if has_request_context() and request.endpoint in AUTOCOMMIT_ENDPOINTS and engine.dialect.name == "postgresql":
+            engine = current_app.extensions["volunteers.autocommit_engine"]
+        g.db = Session(engine, expire_on_commit=False)
     return g.db
 
 
@@ -53,6 +63,9 @@ def init_app(app: Flask) -> None:
     """Bind the database engine and every extension to the app."""
     app.extensions["volunteers.engine"] = db.make_engine(app.config["DATABASE_URL"],
                                                        ping_after_idle_s=app.config.get("DATABASE_PING_IDLE_S"))
+    # The same pool, its connections lent in autocommit (psycopg's client-side switch; reset when they return).
+    app.extensions["volunteers.autocommit_engine"] = \
+        app.extensions["volunteers.engine"].execution_options(isolation_level="AUTOCOMMIT")
     app.session_interface = CookieSessionInterface()
     app.teardown_appcontext(_close_session)
     babel.init_app(app, locale_selector=select_locale)
