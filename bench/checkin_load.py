@@ -12,8 +12,10 @@
    unique client_id) into the same database and answers 201 JSON — no token look-up, no scope, no rules, no audit.
 4. wrk (Debian's `wrk`) with a Lua script: each request is one volunteer (tokens and patrols in rotation) checking in
    at a checkpoint of their own grid (its lat/lon, accuracy_m 8, checkpoint_id, recorded_at now) with a fresh
-   client_id. For each connection count (default 20 and 200) the ceiling and then the app run for --seconds each;
-   --rounds repeats that and the table gives medians. Every status that is not 201 is counted and printed.
+   client_id. First each server gets --warmup seconds (default 5, not counted). Then for each connection count
+   (default 20 and 200) the ceiling and the app run for --seconds each, the ceiling first in odd rounds and the app
+   first in even ones; --rounds repeats that and the table gives medians. Every status that is not 201 is counted
+   and printed.
 
 Only one server is under load at a time; the other sits idle. Patrols fill up as the run goes on (each check-in
 joins its volunteer's one open patrol), so later rounds measure fuller patrols.
@@ -376,6 +378,9 @@ def main() -> None:
     ap.add_argument("--connections", default="20,200")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=5, help="seconds of load on each server first, not counted: the "
+                                                          "ceiling's gunicorn starts cold, the app's has served the "
+                                                          "patrol starts")
     ap.add_argument("--wrk-threads", type=int, default=2)
     ap.add_argument("--write", choices=("checkin", "hazard", "patrol"), default="checkin",
                     help="what each request writes: a GPS check-in, a hazard report without photos, or a patrol start "
@@ -425,9 +430,15 @@ def main() -> None:
                                      .replace("{THREADS}", str(args.wrk_threads)))
         conns = [int(c) for c in args.connections.split(",")]
         results: dict[tuple[str, int], list[dict]] = {}
+        for name in ("ceiling", "app") if args.warmup > 0 else ():
+            if starters:
+                end_open_patrols(url)
+            run_wrk(servers[name].base, scripts[name], conns[0], args.warmup, args.wrk_threads)
         for rnd in range(1, args.rounds + 1):
             for c in conns:
-                for name in ("ceiling", "app"):
+                # Which server goes first alternates by round: a trend in the machine's load (or the tables' growth)
+                # must not always land on the same one.
+                for name in ("ceiling", "app") if rnd % 2 else ("app", "ceiling"):
                     if starters:
                         end_open_patrols(url)
                     r = run_wrk(servers[name].base, scripts[name], c, args.seconds, args.wrk_threads)
