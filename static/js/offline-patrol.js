@@ -72,7 +72,8 @@
       .then(function (list) {
         var patrol = list.filter(function (p) { return p.client_id === local.client_id; })[0];
         return patrol && !patrol.ended_at && !patrol.discarded ? patrol : null;
-      }, function () { return undefined; });
+      })
+      .catch(function () { return undefined; });  // no signal, logged out (the login page is no list): keep it
   }
 
   // Metres between two (lat, lon) points on the WGS-84 ellipsoid, from its radii of curvature at the mean latitude:
