@@ -119,8 +119,11 @@ def until(page, script: str, timeout_s: float = 30.0, every_ms: int = 200):
     a pending promise counts as truthy at once, and its string predicates are eval'd in the page, which
     the app's CSP (no 'unsafe-eval') refuses whenever the first check is false."""
     deadline = time.monotonic() + timeout_s
+    # page.evaluate has no time limit: a promise that never settles (say, an IndexedDB request stuck behind another
+    # connection) would hang the whole suite, so each check gives up after 5 s and counts as false.
+    bounded = f"Promise.race([Promise.resolve({script}), new Promise(done => setTimeout(done, 5000))])"
     while True:
-        value = page.evaluate(script)
+        value = page.evaluate(bounded)
         if value:
             return value
         if time.monotonic() > deadline:
