@@ -46,7 +46,9 @@ def test_the_report_form_works_offline_on_a_phone_that_never_opened_it(live, con
     page.check("input[name=category][value=fire]")
     page.set_input_files("#photo-pick", str(photo))
     expect(page.locator("#photo-thumbs img")).to_have_count(1)
-    until(page, "document.querySelector('#photo-thumbs img') && document.querySelector('#photo-thumbs img').complete")
+    # An <img> is "complete" before its src is set too: wait for the picture itself.
+    until(page, "document.querySelector('#photo-thumbs img') && document.querySelector('#photo-thumbs img').complete"
+                " && document.querySelector('#photo-thumbs img').naturalWidth > 0")
     assert page.evaluate("document.querySelector('#photo-thumbs img').naturalWidth") == 800  # decoded, not a blank
 
     page.click("#report-form button[type=submit]")  # no place yet: said at once, nothing saved
