@@ -136,9 +136,9 @@ def issue_token(session: Session, *, user: User, label: str = "") -> str:
 # cost ~3× the statement itself; the row becomes a User below without a second look-up.
 _user_t, _token_t = User.__table__, ApiToken.__table__
 _USER_COLUMNS = tuple(c.name for c in _user_t.columns)
-_TOKEN_USER = sa.select(*_user_t.columns, _token_t.c.id.label("token_id"),
+_TOKEN_USER = db.Prebuilt(sa.select(*_user_t.columns, _token_t.c.id.label("token_id"),
                         _token_t.c.last_used_at.label("token_last_used_at")) \
-    .join(_token_t, _token_t.c.user_id == _user_t.c.id).where(_token_t.c.token_hash == sa.bindparam("digest"))
+    .join(_token_t, _token_t.c.user_id == _user_t.c.id).where(_token_t.c.token_hash == sa.bindparam("digest")))
 _SEEN = sa.update(_token_t).where(_token_t.c.id == sa.bindparam("token_id")).values(last_used_at=sa.bindparam("now"))
 
 
@@ -146,7 +146,7 @@ def user_for_token(session: Session, token: str, *, now: datetime | None = None)
     """The active user a Bearer token belongs to, if any; the token's last use is noted (at most every few minutes,
     so ordinary requests stay reads)."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    found = session.connection().execute(_TOKEN_USER, {"digest": digest}).first()
+    found = _TOKEN_USER.first(session.connection(), {"digest": digest})
     if found is None or found.status != "active":
         return None
     now = now or utcnow()

@@ -256,10 +256,10 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
     conn = session.connection()
     if not processed and not spoken and conn.dialect.name == "postgresql":
         try:
-            row["id"] = conn.execute(_INSERT_REPORT_AUDITED, row | audit.audit_params(
+            row["id"] = _INSERT_REPORT_AUDITED.scalar_one(conn, row | audit.audit_params(
                 actor_id=user.id, ip=ip, detail={"photos": 0}) | {
                 "n_message": STAFF_HEADLINE, "n_title": title_of(SimpleNamespace(**row)),
-                "n_changes": [[N_("new in your grid"), {}]]}).scalar_one()
+                "n_changes": [[N_("new in your grid"), {}]]})
             session.commit()
         except sa.exc.IntegrityError as err:
             session.rollback()
@@ -307,8 +307,9 @@ def report(session: Session, *, user: User, data: dict[str, Any], uploads: list[
     return _reported(session, row, index), True
 
 
-_INSERT_REPORT_AUDITED = audit.audited_insert(Hazard.__table__, _HAZARD_COLUMNS, action="hazard.report",
-                                              object_type="hazard", extra_ctes=(_first_event, _grid_notifications))
+_INSERT_REPORT_AUDITED = db.Prebuilt(audit.audited_insert(
+    Hazard.__table__, _HAZARD_COLUMNS, action="hazard.report", object_type="hazard",
+    extra_ctes=(_first_event, _grid_notifications)))
 
 
 def _reported(session: Session, row: dict[str, Any], index: grids.GridIndex | None) -> Hazard:

@@ -216,12 +216,12 @@ PATROL_OPEN = N_("You already have a patrol running. End it before starting a ne
 
 
 _route_t = Route.__table__
-_FIRST_ROUTE = sa.select(_route_t.c.id).where(_route_t.c.grid_id == sa.bindparam("grid_id")) \
-    .order_by(_route_t.c.id).limit(1)
+_FIRST_ROUTE = db.Prebuilt(sa.select(_route_t.c.id).where(_route_t.c.grid_id == sa.bindparam("grid_id"))
+                           .order_by(_route_t.c.id).limit(1))
 _INSERT_PATROL = sa.insert(Patrol.__table__)
-_INSERT_PATROL_AUDITED = audit.audited_insert(
+_INSERT_PATROL_AUDITED = db.Prebuilt(audit.audited_insert(
     Patrol.__table__, ("client_id", "fingerprint", "user_id", "station_id", "route_id", "started_at", "ended_at",
-                       "received_at", "discarded"), action="patrol.start", object_type="patrol")
+                       "received_at", "discarded"), action="patrol.start", object_type="patrol"))
 
 
 def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = None, ip: str | None = None) -> tuple[Patrol, bool]:
@@ -237,13 +237,13 @@ def start(session: Session, *, user: User, client_id: Any, recorded_at: Any = No
     # An offline start keeps the phone's time; a clock running ahead is pulled back to now.
     started = min(when, now) if when else now
     conn = session.connection()
-    route_id = conn.execute(_FIRST_ROUTE, {"grid_id": user.home_grid_id}).scalar() \
+    route_id = _FIRST_ROUTE.scalar(conn, {"grid_id": user.home_grid_id}) \
         if user.home_grid_id is not None else None
     row = dict(client_id=cid, fingerprint=fp, user_id=user.id, station_id=user.station_id, route_id=route_id,
                started_at=started, ended_at=None, received_at=now, discarded=False)
     try:
         if conn.dialect.name == "postgresql":  # the patrol and its audit row in one statement (audit.audited_insert)
-            row["id"] = conn.execute(_INSERT_PATROL_AUDITED, row | audit.audit_params(actor_id=user.id, ip=ip)).scalar_one()
+            row["id"] = _INSERT_PATROL_AUDITED.scalar_one(conn, row | audit.audit_params(actor_id=user.id, ip=ip))
         else:
             row["id"] = conn.execute(_INSERT_PATROL, row).inserted_primary_key[0]
             # Same commit as the row: a failure in between must not leave a patrol without its audit event.
@@ -340,7 +340,7 @@ _FLAG_PROBE = sa.select(_previous_fix.c.lat, _previous_fix.c.lon, _previous_fix.
 # named by id (left-joined: a missing one is NULLs, the rule says 404) and the flags' probe above. Three round trips
 # were ~1 ms of client CPU on PostgreSQL; the probe's index look-ups cost the database little when the request is
 # then refused.
-_CHECKIN_READ = sa.select(
+_CHECKIN_READ = db.Prebuilt(sa.select(
     _patrol_t.c.id, _patrol_t.c.user_id, _patrol_t.c.route_id, _patrol_t.c.ended_at,
     _checkpoint_t.c.id.label("cp_id"), _checkpoint_t.c.grid_id.label("cp_grid_id"),
     _checkpoint_t.c.name.label("cp_name"), _checkpoint_t.c.lat.label("cp_lat"), _checkpoint_t.c.lon.label("cp_lon"),
@@ -350,7 +350,7 @@ _CHECKIN_READ = sa.select(
     _same_spot.label("same_spot")) \
     .select_from(_patrol_t.outerjoin(_checkpoint_t, _checkpoint_t.c.id == sa.bindparam("checkpoint_id"))
                  .outerjoin(_previous_fix, sa.true())) \
-    .where(_patrol_t.c.id == sa.bindparam("patrol_id"))
+    .where(_patrol_t.c.id == sa.bindparam("patrol_id")))
 _INSERT_CHECKIN = sa.insert(_checkin_t)
 _CHECKIN_COLUMNS = ("client_id", "patrol_id", "checkpoint_id", "method", "lat", "lon", "accuracy_m", "distance_m",
                     "recorded_at", "received_at", "flags", "fingerprint")
@@ -423,8 +423,8 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     now = utcnow()
     recorded_at = req.recorded_at or now
     by_id = req.checkpoint_id if not req.qr and req.checkpoint_id and 0 < req.checkpoint_id <= db.MAX_ID else None
-    read = session.connection().execute(_CHECKIN_READ, {
-        **_probe_params(user, patrol_id, req.point, recorded_at), "checkpoint_id": by_id}).first()
+    read = _CHECKIN_READ.first(session.connection(), {
+        **_probe_params(user, patrol_id, req.point, recorded_at), "checkpoint_id": by_id})
     if read is None:
         raise NotFound(N_("This patrol does not exist."))
     if read.user_id != user.id:
@@ -443,8 +443,8 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     try:
         if conn.dialect.name == "postgresql":
             # One statement: the check-in and, reading its new id, its audit row (audit.audited_insert).
-            row["id"] = conn.execute(_INSERT_CHECKIN_AUDITED, row | audit.audit_params(
-                actor_id=user.id, ip=ip, detail=audit_detail)).scalar_one()
+            row["id"] = _INSERT_CHECKIN_AUDITED.scalar_one(conn, row | audit.audit_params(
+                actor_id=user.id, ip=ip, detail=audit_detail))
         else:
             row["id"] = conn.execute(_INSERT_CHECKIN, row).inserted_primary_key[0]
             # Same commit as the row: a failure in between must not leave a check-in without its audit event.
@@ -457,8 +457,8 @@ def check_in(session: Session, *, user: User, patrol_id: int, data: dict[str, An
     return NewCheckIn(**row), True
 
 
-_INSERT_CHECKIN_AUDITED = audit.audited_insert(_checkin_t, _CHECKIN_COLUMNS, action="checkin.create",
-                                               object_type="checkin")
+_INSERT_CHECKIN_AUDITED = db.Prebuilt(audit.audited_insert(_checkin_t, _CHECKIN_COLUMNS, action="checkin.create",
+                                                          object_type="checkin"))
 
 
 def _judge_check_in(session: Session, *, user: User, patrol: Any, req: CheckInInput, qr_key: str,
