@@ -388,7 +388,7 @@ def suspicion_flags(session: Session, *, user: User, patrol: Patrol, point: tupl
         # One prebuilt Core statement on the session's connection: this runs on every check-in (issue 13).
         probe = session.connection().execute(_FLAG_PROBE, _probe_params(user, patrol.id, point, recorded_at)).one()
     if probe.lat is not None:
-        gap = geo.distance_m(point, (probe.lat, probe.lon))
+        gap = geo.rough_distance_m(point, (probe.lat, probe.lon))  # a flag's threshold: the rough sphere will do
         # GPS jitter within the two fixes' accuracy is no movement at all.
         if gap > (accuracy_m or 0) + (probe.accuracy_m or 0):
             seconds = (recorded_at - probe.recorded_at).total_seconds()
