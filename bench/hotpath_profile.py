@@ -4,6 +4,7 @@
     .venv/bin/python bench/hotpath_profile.py --pg postgresql://postgres@127.0.0.1:5433/bench   # DROPs schema public
     .venv/bin/python bench/hotpath_profile.py --profile checkin --top 30    # cProfile's top functions too
     .venv/bin/python bench/hotpath_profile.py --profile checkin --dump /tmp/hp    # and /tmp/hp.checkin.prof to dig in
+    .venv/bin/python bench/hotpath_profile.py --pg URL -n 500 --ab-prebuilt 8   # db.Prebuilt's direct path vs execute
 
 The demo town, API tokens for the 20 demo volunteers 13800000201–220 and an open patrol each (started through the
 API). Then, per write, N requests one after another (volunteers in rotation, a fresh client_id each): a GPS check-in
@@ -43,6 +44,8 @@ def main() -> None:
     ap.add_argument("--dump", metavar="PREFIX", help="also save each profile as PREFIX.<write>.prof (for pstats or "
                                                      "snakeviz: which calls cost what, callers and callees)")
     ap.add_argument("--only", help="comma-separated: ceiling,checkin,hazard,patrol")
+    ap.add_argument("--ab-prebuilt", type=int, metavar="ROUNDS", help="instead: the check-in with db.Prebuilt's "
+                    "direct path and with SQLAlchemy's execute, -n each, alternating for ROUNDS rounds (PostgreSQL)")
     args = ap.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="hotpath_profile."))
@@ -106,6 +109,8 @@ def main() -> None:
             content_type="application/json", headers={"Authorization": f"Bearer {p['token']}"})
         assert r.status_code == 201, r.status_code
 
+    if args.ab_prebuilt:
+        return ab_prebuilt(args, checkin, ceiling_checkin, app, workdir)
     print(f"{'PostgreSQL' if args.pg else 'SQLite'}, {args.n} requests per write, one thread, Flask test client")
     only = set(args.only.split(",")) if args.only else None
     for name, fn, per in (("ceiling checkin", ceiling_checkin, 1), ("checkin", checkin, 1), ("hazard", hazard, 1),
@@ -133,6 +138,40 @@ def main() -> None:
                 stats.dump_stats(f"{args.dump}.{key}.prof")
             stats.sort_stats("cumulative").print_stats(args.top)
             stats.sort_stats("tottime").print_stats(args.top)
+    app.extensions["volunteers.engine"].dispose()
+    subprocess.run(["rm", "-rf", str(workdir)])
+
+
+def ab_prebuilt(args, checkin, ceiling_checkin, app, workdir) -> None:
+    """D105's A/B in one process: the same check-ins with db.Prebuilt's direct path (psycopg's cursor) and with
+    SQLAlchemy's execute, in alternating blocks (the order flips by round), and the ceiling's between them."""
+    import statistics
+
+    from volunteers import db
+    direct = (db.Prebuilt.first, db.Prebuilt.scalar, db.Prebuilt.scalar_one)
+    through = (lambda self, conn, p: conn.execute(self.statement, p).first(),
+               lambda self, conn, p: conn.execute(self.statement, p).scalar(),
+               lambda self, conn, p: conn.execute(self.statement, p).scalar_one())
+    cpu: dict[str, list[float]] = {"direct": [], "sqlalchemy": [], "ceiling": []}
+
+    def block(name: str, fn) -> None:
+        start = time.process_time()
+        for i in range(args.n):
+            fn(i)
+        cpu[name].append(1e6 * (time.process_time() - start) / args.n)
+
+    for i in range(100):  # warm-up
+        checkin(i)
+        ceiling_checkin(i)
+    for r in range(args.ab_prebuilt):
+        for name in (("direct", "sqlalchemy") if r % 2 else ("sqlalchemy", "direct")):
+            db.Prebuilt.first, db.Prebuilt.scalar, db.Prebuilt.scalar_one = direct if name == "direct" else through
+            block(name, checkin)
+        block("ceiling", ceiling_checkin)
+    db.Prebuilt.first, db.Prebuilt.scalar, db.Prebuilt.scalar_one = direct
+    print(f"check-in CPU µs per request, {args.ab_prebuilt} rounds of {args.n}, median [each round]:")
+    for name, values in cpu.items():
+        print(f"  {name:11} {statistics.median(values):6.0f}  {[round(v) for v in values]}")
     app.extensions["volunteers.engine"].dispose()
     subprocess.run(["rm", "-rf", str(workdir)])
 
