@@ -176,3 +176,21 @@ def test_last_seen_is_written_only_now_and_then(app, login_as, town, session):
     phone.get("/api/v1/me")
     session.refresh(row)
     assert utcnow() - row.last_seen_at < timedelta(minutes=1)
+
+
+def test_a_token_call_sets_no_cookie_and_a_cookie_login_still_keeps_and_ends_its_session(app, login_as, town, client):
+    """The cookie session's shortcut for a call nobody's session was touched by (issue 13): a Bearer-token answer
+    sets no cookie at all, while a browser login still gets its cookie, and logging out still ends it."""
+    token = accounts.issue_token(town.session, user=town.user(VOLUNTEER))
+    answer = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.headers.getlist("Set-Cookie") == []
+    assert "Cookie" in answer.headers["Vary"]  # Flask-Login read the (empty) session: a cache must still key on it
+    browser = app.test_client()
+    login = browser.post("/login", data={"phone": VOLUNTEER, "password": PASSWORD})
+    assert login.status_code == 302
+    assert any(c.startswith("session=") for c in login.headers.getlist("Set-Cookie"))
+    assert "Cookie" in login.headers.get("Vary", "")
+    assert browser.get("/api/v1/me").status_code == 200  # the cookie carries the login
+    assert browser.post("/logout").status_code == 302
+    assert browser.get("/api/v1/me").status_code == 401

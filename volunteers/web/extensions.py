@@ -58,6 +58,15 @@ class CookieSessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request_)
 
+    def save_session(self, app: Flask, session_, response) -> None:
+        # An empty session nobody changed (every Bearer-token call): Flask would work out the cookie's domain, path
+        # and flags and then write nothing; answering first gives the same response (no cookie; Vary: Cookie if read).
+        if not session_ and not session_.modified:
+            if session_.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session_, response)
+
 
 def init_app(app: Flask) -> None:
     """Bind the database engine and every extension to the app."""
