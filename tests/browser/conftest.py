@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
@@ -123,7 +124,15 @@ def until(page, script: str, timeout_s: float = 30.0, every_ms: int = 200):
     # connection) would hang the whole suite, so each check gives up after 5 s and counts as false.
     bounded = f"Promise.race([Promise.resolve({script}), new Promise(done => setTimeout(done, 5000))])"
     while True:
-        value = page.evaluate(bounded)
+        try:
+            value = page.evaluate(bounded)
+        except PlaywrightError as err:
+            # The page went on to another while the check ran (a sent outbox item reloads the page that showed it
+            # waiting): not an answer either way, so check again on the new page once it has loaded.
+            if "context was destroyed" not in str(err) and "navigat" not in str(err):
+                raise
+            page.wait_for_load_state()
+            value = False
         if value:
             return value
         if time.monotonic() > deadline:
