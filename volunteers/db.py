@@ -50,20 +50,21 @@ def as_loaded(session: Session, model: type, values: dict):
 class Prebuilt:
     """A Core statement of the write hot path, built once and run with bound values (issue 13).
 
-    On PostgreSQL it runs straight on the DBAPI cursor of the caller's connection (so in its transaction): compiled
-    once, its values passed through the column types' own bind processors and its rows through their result
+    It runs straight on the DBAPI cursor of the caller's connection (so in its transaction): compiled once per
+    database, its values passed through the column types' own bind processors and its rows through their result
     processors, so what comes back is what `conn.execute(statement)` gives — without SQLAlchemy's per-execution work
     (the execution context, events, the result object), which cost ~70 µs of client CPU a statement against
-    psycopg's ~60 µs (bench/README.md, "Prebuilt statements"). A database error is raised as SQLAlchemy's own
-    (IntegrityError …), and a lost connection is invalidated, as `conn.execute` would. When anyone watches the
-    statements (echo, or a before/after_cursor_execute listener: SQL logging, tracing, the tests' statement counts)
-    and elsewhere than PostgreSQL (SQLite, where the Python around the statement is the cost) it is
-    `conn.execute(statement)`, events and all."""
+    psycopg's ~60 µs (bench/README.md, "Prebuilt statements"; on SQLite the gain is ~20 µs a statement). A database
+    error is raised as SQLAlchemy's own (IntegrityError …), and a lost connection is invalidated, as `conn.execute`
+    would. When anyone watches the statements (echo, or a before/after_cursor_execute listener: SQL logging, tracing,
+    the tests' statement counts) it is `conn.execute(statement)`, events and all. Only statements that return rows
+    (a SELECT, or DML with RETURNING)."""
 
     def __init__(self, statement: sa.Executable):
         self.statement = statement
-        self._plan: tuple | None = None  # (compiled, bind processors, row type, column types) for PostgreSQL
-        self._results: list | None = None  # the result processors, made from the first answer's column type codes
+        # Per dialect: (compiled, bind processors, positional order or None, row type, column types, [result
+        # processors, made from the first answer's column type codes]).
+        self._plans: dict[str, tuple] = {}
 
     def first(self, conn: sa.Connection, params: dict) -> tuple | None:
         """The first row (attributes named as the statement's columns), or None."""
@@ -89,25 +90,29 @@ class Prebuilt:
 
     @staticmethod
     def _direct(conn: sa.Connection) -> bool:
-        return conn.dialect.name == "postgresql" and not (
+        return conn.dialect.name in ("postgresql", "sqlite") and not (
             conn._echo or conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute)
 
     def _compile(self, dialect: sa.Dialect) -> tuple:
         compiled = self.statement.compile(dialect=dialect)
-        if compiled.positional or getattr(compiled, "escaped_bind_names", None):
-            raise NotImplementedError("named, plain bind parameters only (psycopg's pyformat)")
+        if getattr(compiled, "escaped_bind_names", None):
+            raise NotImplementedError("plain bind parameter names only")
+        order = tuple(compiled.positiontup) if compiled.positional else None  # sqlite3's "?" in order
         binds = {key: bp.type.dialect_impl(dialect).bind_processor(dialect) for key, bp in compiled.binds.items()}
         columns = list(self.statement.exported_columns)
         if not columns:
             raise NotImplementedError("statements that return rows only (a SELECT, or DML with RETURNING)")
         names = [c.key for c in columns]
         row_type = collections.namedtuple("Row", names)  # fails loudly on a duplicate or odd name
-        return compiled, {k: p for k, p in binds.items() if p is not None}, row_type, [c.type for c in columns]
+        return (compiled, {k: p for k, p in binds.items() if p is not None}, order, row_type,
+                [c.type for c in columns], [])
 
     def _run(self, conn: sa.Connection, params: dict) -> tuple | None:
-        if self._plan is None:
-            self._plan = self._compile(conn.dialect)
-        compiled, binds, row_type, types = self._plan
+        dialect = conn.dialect
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = self._compile(dialect)
+        compiled, binds, order, row_type, types, results = plan
         values = compiled.construct_params(params)
         try:
             for key, process in binds.items():
@@ -116,23 +121,30 @@ class Prebuilt:
             raise sa.exc.StatementError(str(err), compiled.string, params, err) from err
         if not conn.in_transaction():
             conn.begin()  # SQLAlchemy's autobegin, so that conn.commit() and conn.rollback() act on this statement
+        if order is not None:
+            values = [values[key] for key in order]
         dbapi_conn = conn.connection.dbapi_connection
+        cur = dbapi_conn.cursor()
         try:
-            with dbapi_conn.cursor() as cur:
-                cur.execute(compiled.string, values, prepare=True)  # prepared after the first: psycopg keeps the plan
-                row = cur.fetchone()  # (cur.description builds its column objects anew on every call)
-                if row is not None and self._results is None:
-                    self._results = [t.dialect_impl(conn.dialect).result_processor(conn.dialect, d.type_code)
-                                     for t, d in zip(types, cur.description)]
-        except conn.dialect.loaded_dbapi.Error as err:
-            lost = conn.dialect.is_disconnect(err, dbapi_conn, None)
+            if order is None:
+                cur.execute(compiled.string, values, prepare=True)  # psycopg keeps the plan (sqlite3 caches its own)
+            else:
+                cur.execute(compiled.string, values)
+            row = cur.fetchone()  # (psycopg's cur.description builds its column objects anew on every call)
+            if row is not None and not results:
+                results[:] = [t.dialect_impl(dialect).result_processor(dialect, d[1])
+                              for t, d in zip(types, cur.description)]
+        except dialect.loaded_dbapi.Error as err:
+            lost = dialect.is_disconnect(err, dbapi_conn, cur)
             if lost:
                 conn.invalidate(err)
-            raise sa.exc.DBAPIError.instance(compiled.string, values, err, conn.dialect.loaded_dbapi.Error,
-                                             connection_invalidated=lost, dialect=conn.dialect) from err
+            raise sa.exc.DBAPIError.instance(compiled.string, values, err, dialect.loaded_dbapi.Error,
+                                             connection_invalidated=lost, dialect=dialect) from err
+        finally:
+            cur.close()
         if row is None:
             return None
-        return row_type(*[value if process is None else process(value) for value, process in zip(row, self._results)])
+        return row_type(*[value if process is None else process(value) for value, process in zip(row, results)])
 
 
 def normalise_url(url: str) -> str:
