@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -48,13 +49,32 @@ def fresh_database_url(migrated_database: str, data_dir: Path) -> str:
         statements = [f'DELETE FROM "{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables)]
         statements += [f"SELECT setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)"
                        for t in SQLModel.metadata.sorted_tables if [c.name for c in t.primary_key.columns] == ["id"]]
-        with engine.begin() as conn:
-            conn.exec_driver_sql("; ".join(statements))
-        engine.dispose()
+        try:
+            _reset_postgres(engine, "; ".join(statements))
+        finally:
+            engine.dispose()
         return PG_URL
     target = data_dir / "volunteers.sqlite3"
     shutil.copyfile(migrated_database, target)
     return f"sqlite:///{target}"
+
+
+def _reset_postgres(engine: sa.Engine, sql: str, lock_timeout: str = "20s") -> None:
+    """Empty the tables; if a connection left over from an earlier test (a live server's request thread still in a
+    transaction) holds a lock, say so with what it was running and end it, rather than wait for ever."""
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{lock_timeout}'; " + sql)
+            return
+        except sa.exc.OperationalError as exc:
+            if attempt == 2 or getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+        with engine.begin() as conn:
+            others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            held = conn.exec_driver_sql(f"SELECT pid, state, now() - xact_start, left(query, 300) {others}").all()
+            warnings.warn(f"a leftover connection locked the test database; ending it: {held}", stacklevel=2)
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) {others}")
 
 
 @pytest.fixture
