@@ -222,7 +222,7 @@ class Patrol(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
-    user_id: int = fk("user.id", "CASCADE")
+    user_id: int = fk("user.id", "CASCADE", index=False)  # indexed with started_at (and by uq_patrol_one_open)
     # The volunteer's station, so a patrol (and its check-ins and positions, one join away) is scoped by station.
     # Nullable only so rows written before migration 0011 and bare test rows load; patrols.start always sets it.
     station_id: Optional[int] = Field(default=None, sa_column=sa.Column(
@@ -244,7 +244,7 @@ class CheckIn(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
-    patrol_id: int = fk("patrol.id", "CASCADE")
+    patrol_id: int = fk("patrol.id", "CASCADE", index=False)  # indexed with recorded_at
     checkpoint_id: Optional[int] = fk("checkpoint.id", "SET NULL", nullable=True, index=False)  # indexed with the time
     method: str = Field(max_length=8)  # gps | qr
     lat: Optional[float] = None
@@ -307,8 +307,9 @@ class Hazard(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     fingerprint: str = Field(max_length=64)
-    station_id: int = fk("station.id", "CASCADE")
-    grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True)  # None: the station's queue
+    # station_id and grid_id are indexed with reported_at, closed_at and status (__table_args__)
+    station_id: int = fk("station.id", "CASCADE", index=False)
+    grid_id: Optional[int] = fk("grid.id", "SET NULL", nullable=True, index=False)  # None: the station's queue
     reporter_id: Optional[int] = fk("user.id", "SET NULL", nullable=True)
     kind: str = Field(max_length=8)  # hazard | clue
     category: str = Field(max_length=16)
