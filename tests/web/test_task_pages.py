@@ -551,7 +551,9 @@ def test_a_started_task_or_a_duty_shift_cannot_be_called_off_and_others_may_not(
     started, _offer = give(starts_at=later(-1), ends_at=later(1))
     officer = english(OFFICER_G12)
     assert officer.post(f"/tasks/{started.id}/cancel", headers=HX, data={"reason": "x"}).status_code == 409
-    shift = session.exec(select(Task).where(Task.duty_id.is_not(None), Task.starts_at > utcnow())).first()
+    # A shift in the officer's own grid: the demo also has G3's rota, which this officer may not even see (404).
+    shift = session.exec(select(Task).where(Task.duty_id.is_not(None), Task.grid_id == town.grid("G1").id,
+                                            Task.starts_at > utcnow()).order_by(Task.starts_at)).first()
     assert f'/tasks/{shift.id}/cancel' not in officer.get("/tasks/").text
     assert officer.post(f"/tasks/{shift.id}/cancel", data={"reason": "x"}).status_code == 409
     later_task, _ = give()
