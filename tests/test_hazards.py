@@ -489,7 +489,8 @@ def test_an_officer_moving_their_own_report_is_not_notified_about_it(session, pe
 
 def test_a_new_report_notifies_the_grids_officers_and_is_audited(session, people, file_report):
     hazard = file_report()
-    told = session.exec(select(Notification).where(Notification.user_id == people.officer.id)).all()[-1]
+    told = session.exec(select(Notification).where(Notification.user_id == people.officer.id)
+                        .order_by(Notification.id)).all()[-1]
     assert (told.hazard_id, told.params["id"], told.params["changes"]) == (hazard.id, hazard.id, [["new in your grid", {}]])
     assert count(session, Notification, Notification.user_id == people.officer_g34.id) == 0
     assert count(session, AuditEvent, AuditEvent.action == "hazard.report", AuditEvent.object_id == hazard.id) == 1
