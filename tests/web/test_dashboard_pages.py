@@ -400,8 +400,14 @@ def test_after_todays_shift_a_point_missed_in_it_stays_missed_on_both_screens(en
 # --- The phone-sized dashboard: what needs action first (issue 15) -------------------------------------------
 
 def test_what_needs_action_comes_before_the_map_with_counts_and_top_items(english, town, session):
-    hazard = session.exec(select(Hazard).where(Hazard.grid_id == town.grid("G1").id,
-                                               Hazard.status.not_in(("closed", "rejected", "duplicate")))).first()
+    # Exactly one overdue report in the officer's grids: the demo's own deadlines (one already past) moved ahead.
+    mine = session.exec(select(Hazard).where(Hazard.grid_id.in_([town.grid("G1").id, town.grid("G2").id]),
+                                             Hazard.status.not_in(("closed", "rejected", "duplicate")))
+                        .order_by(Hazard.id)).all()
+    for other in mine[1:]:
+        other.deadline = utcnow() + timedelta(days=3) if other.deadline else None
+        session.add(other)
+    hazard = mine[0]
     hazard.deadline = utcnow() - timedelta(days=1)
     session.add(hazard)
     session.commit()

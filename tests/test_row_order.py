@@ -1,0 +1,30 @@
+"""D106: PostgreSQL's test town holds its rows newest first, so a test that leans on insert order fails there."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests import conftest
+from volunteers.models import Hazard, Task, TeamMember
+
+
+def test_rows_go_in_newest_first_and_a_row_pointing_at_its_own_table_after_its_target(monkeypatch):
+    monkeypatch.setattr(conftest, "REVERSED_ROWS", True)
+    rows = [{"id": 1, "duplicate_of_id": None}, {"id": 2, "duplicate_of_id": 1}, {"id": 3, "duplicate_of_id": None},
+            {"id": 4, "duplicate_of_id": 2}]
+    ordered = conftest.in_test_order(Hazard.__table__, rows)
+    assert [r["id"] for r in ordered] == [3, 1, 2, 4]
+    members = [{"team_id": 1, "user_id": 5}, {"team_id": 2, "user_id": 1}, {"team_id": 1, "user_id": 9}]
+    assert conftest.in_test_order(TeamMember.__table__, members) == [members[1], members[2], members[0]]
+
+
+def test_insert_order_is_kept_when_asked(monkeypatch):
+    monkeypatch.setattr(conftest, "REVERSED_ROWS", False)
+    rows = [{"id": 1, "duplicate_of_id": None}, {"id": 2, "duplicate_of_id": None}]
+    assert conftest.in_test_order(Hazard.__table__, rows) == rows
+
+
+@pytest.mark.skipif(not (conftest.ON_POSTGRES and conftest.REVERSED_ROWS), reason="PostgreSQL's reversed town only")
+def test_a_query_without_order_by_meets_the_newest_row_first_on_postgres(session, town):
+    newest = session.execute(sa.select(sa.func.max(Task.id))).scalar_one()
+    assert session.execute(sa.select(Task.id)).first()[0] == newest  # SQLite would answer the oldest
